@@ -1,0 +1,130 @@
+# modq -- build, test, benchmark and install.
+#
+#   make            build build/modqd and build/modq
+#   make check      unit tests, rule cases and integration tests (also ASan)
+#   make run        demo: private redis-server + modqd + sample comments
+#   make bench      throughput and latency benchmark
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+DESTDIR ?=
+
+B ?= build
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS = libevent hiredis libconfig libsystemd libhs libutf8proc
+
+OPT ?= -O2 -g
+WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wcast-qual \
+	-Wwrite-strings -Wstrict-prototypes -Wmissing-prototypes \
+	-Wmissing-declarations -Wsign-compare -Wundef
+# Recursive (=) so pkg-config runs only when something is compiled, after
+# `make deps` has had a chance to install the packages.
+ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) -fstack-protector-strong \
+	-D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -Iinclude $(SAN) \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
+ALL_LDLIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm $(LDLIBS)
+TEST_LDLIBS = $(shell $(PKG_CONFIG) --libs cmocka) $(ALL_LDLIBS)
+
+RULES_SRCS = rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c \
+	rules/confusables.c rules/entities.c
+COMMON_SRCS = daemon/log.c daemon/xmalloc.c daemon/conf.c
+DAEMON_SRCS = daemon/main.c daemon/server.c daemon/redis.c \
+	daemon/intake.c daemon/pipeline.c daemon/notify.c
+TESTS = test_rules test_conf test_cases
+
+RULES_OBJS = $(RULES_SRCS:%.c=$(B)/%.o)
+COMMON_OBJS = $(COMMON_SRCS:%.c=$(B)/%.o)
+DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o) $(B)/modq_lua.o
+TEST_BINS = $(TESTS:%=$(B)/tests/%)
+HEADERS = $(wildcard include/*.h)
+
+.PHONY: all deps check unit cases integration check-asan run bench \
+	install clean format
+
+all: $(B)/modqd $(B)/modq
+
+$(B)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/modq_lua.c: daemon/modq.lua tools/embed.sh
+	@mkdir -p $(B)
+	sh tools/embed.sh modq_lua daemon/modq.lua > $@
+
+$(B)/modq_lua.o: $(B)/modq_lua.c
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/modqd: $(DAEMON_OBJS) $(RULES_OBJS) $(COMMON_OBJS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(ALL_LDLIBS)
+
+$(B)/modq: daemon/modq.sh
+	@mkdir -p $(B)
+	cp daemon/modq.sh $@
+	chmod 755 $@
+
+$(B)/tests/%: tests/%.c $(RULES_OBJS) $(COMMON_OBJS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(RULES_OBJS) $(COMMON_OBJS) \
+	    $(LDFLAGS) $(TEST_LDLIBS)
+
+# Install the Debian packages the build and the tests need, if missing.
+deps:
+	@sh tools/deps.sh
+
+unit: $(TEST_BINS)
+	@set -e; for t in $(TEST_BINS); do \
+	    echo "== $$t"; ./$$t; done
+
+integration: all
+	bash tests/integration.sh $(B)
+
+check: deps
+	$(MAKE) all unit
+	bash tests/integration.sh $(B)
+	$(MAKE) check-asan
+
+# The unit tests and the integration tests again, under ASan and UBSan.
+check-asan:
+	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	    all unit
+	ASAN_OPTIONS=detect_leaks=1 bash tests/integration.sh build/asan
+
+run: deps
+	$(MAKE) all
+	bash tools/demo.sh $(B)
+
+bench: deps
+	$(MAKE) all
+	bash tools/bench.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/modq/lists
+	install -m 755 $(B)/modqd $(DESTDIR)$(SBINDIR)/modqd
+	install -m 755 $(B)/modq $(DESTDIR)$(BINDIR)/modq
+	install -m 644 daemon/modqd.8 $(DESTDIR)$(MANDIR)/man8/modqd.8
+	install -m 644 daemon/modqd.conf.5 $(DESTDIR)$(MANDIR)/man5/modqd.conf.5
+	install -m 644 daemon/modq.1 $(DESTDIR)$(MANDIR)/man1/modq.1
+	sed 's|@SBINDIR@|$(SBINDIR)|g' systemd/modqd.service > \
+	    $(DESTDIR)$(UNITDIR)/modqd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/modqd.service
+	for f in systemd/modqd.conf systemd/lists/*.txt; do \
+	    t=$(DESTDIR)$(SYSCONFDIR)/modq/$${f#systemd/}; \
+	    if [ -e "$$t" ]; then echo "keeping existing $$t"; \
+	    else install -m 644 "$$f" "$$t"; fi; done
+
+format:
+	clang-format -i daemon/*.c rules/normalize.c rules/keyword.c \
+	    rules/rate.c rules/rules.c include/*.h tests/*.c
+
+clean:
+	rm -rf build

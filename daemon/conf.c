@@ -1,0 +1,844 @@
+/*
+ * conf.c -- owns the translation of the libconfig file into struct conf: the
+ * option table (names, types, ranges, defaults, which ones a reload may
+ * change), the keyword, allow, rate and author rules, and word-list paths
+ * resolved relative to the config file.  The libconfig tree lives only
+ * inside conf_load(); everything kept is copied.  Every problem is reported
+ * as "file:line: what is wrong", all of them, so one run fixes a config.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "log.h"
+#include "modqd.h"
+#include "xmalloc.h"
+
+#define CONF_NAME_CHARS \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-"
+
+enum conf_type { CONF_STRING, CONF_INT, CONF_BOOL };
+
+/* One scalar option of a group. */
+struct conf_opt {
+	const char *group;
+	const char *name;
+	enum conf_type type;
+	size_t off;
+	long min;
+	long max;
+	long defnum;
+	const char *defstr;
+	int reload; /* a reload may change it */
+	const char *(*check)(const char *);
+};
+
+/* State of one conf_load() run. */
+struct conf_ctx {
+	const char *path;
+	char *dir; /* owned: directory of the config file */
+	char *errors; /* owned */
+	int nerrors;
+	struct conf *conf;
+};
+
+static const char *conf_check_name(const char *);
+static const char *conf_check_listen(const char *);
+
+#define OFF(f) offsetof(struct conf, f)
+static const struct conf_opt conf_opts[] = {
+    {"redis", "host", CONF_STRING, OFF(redis_host), 0, 0, 0, "127.0.0.1", 0,
+        NULL},
+    {"redis", "port", CONF_INT, OFF(redis_port), 1, 65535, 6379, NULL, 0, NULL},
+    {"redis", "unix", CONF_STRING, OFF(redis_unix), 0, 0, 0, NULL, 0, NULL},
+    {"redis", "user", CONF_STRING, OFF(redis_user), 0, 0, 0, NULL, 0, NULL},
+    {"redis", "password_file", CONF_STRING, OFF(redis_password_file), 0, 0, 0,
+        NULL, 0, NULL},
+    {"redis", "db", CONF_INT, OFF(redis_db), 0, 65535, 0, NULL, 0, NULL},
+    {"redis", "prefix", CONF_STRING, OFF(prefix), 0, 0, 0, "modq", 0,
+        conf_check_name},
+    {"redis", "timeout_ms", CONF_INT, OFF(timeout_ms), 10, 600000, 2000, NULL,
+        1, NULL},
+    {"queue", "stream", CONF_STRING, OFF(stream), 0, 0, 0, "incoming", 0,
+        conf_check_name},
+    {"queue", "group", CONF_STRING, OFF(group), 0, 0, 0, "modqd", 0,
+        conf_check_name},
+    {"queue", "consumer", CONF_STRING, OFF(consumer), 0, 0, 0, NULL, 0,
+        conf_check_name},
+    {"queue", "batch", CONF_INT, OFF(batch), 1, 4096, 256, NULL, 1, NULL},
+    {"queue", "max_body", CONF_INT, OFF(max_body), 16, 16777216, 65536, NULL, 1,
+        NULL},
+    {"queue", "claim_idle_ms", CONF_INT, OFF(claim_idle_ms), 100, 86400000,
+        60000, NULL, 1, NULL},
+    {"queue", "max_deliveries", CONF_INT, OFF(max_deliveries), 1, 1000, 5, NULL,
+        1, NULL},
+    {"queue", "max_inflight", CONF_INT, OFF(max_inflight), 1, 65536, 1024, NULL,
+        1, NULL},
+    {"queue", "shutdown_timeout_ms", CONF_INT, OFF(shutdown_timeout_ms), 0,
+        600000, 10000, NULL, 1, NULL},
+    {"decisions", "ttl_days", CONF_INT, OFF(ttl_days), 1, 3650, 30, NULL, 1,
+        NULL},
+    {"decisions", "maxlen", CONF_INT, OFF(maxlen), 1000, 1000000000, 1000000,
+        NULL, 1, NULL},
+    {"metrics", "listen", CONF_STRING, OFF(metrics_listen), 0, 0, 0, NULL, 0,
+        conf_check_listen},
+    {"log", "decisions", CONF_BOOL, OFF(log_decisions), 0, 1, 1, NULL, 1, NULL},
+};
+#undef OFF
+
+static const char *const conf_groups[] = {
+    "redis", "queue", "decisions", "metrics", "log"};
+
+static void conf_error(struct conf_ctx *, const config_setting_t *,
+    const char *, ...) __attribute__((format(printf, 3, 4)));
+static int conf_line(const config_setting_t *);
+static const char *conf_file(struct conf_ctx *, const config_setting_t *);
+static void conf_defaults(struct conf *);
+static const struct conf_opt *conf_find(const char *, const char *);
+static void conf_scalar(
+    struct conf_ctx *, const struct conf_opt *, const config_setting_t *);
+static void conf_group(struct conf_ctx *, const config_setting_t *);
+static int conf_get_long(
+    struct conf_ctx *, const config_setting_t *, long, long, long *);
+static const char *conf_get_string(struct conf_ctx *, const config_setting_t *);
+static int conf_verdict(
+    struct conf_ctx *, const config_setting_t *, enum rules_verdict *);
+static void conf_entries(struct conf_ctx *, const config_setting_t *,
+    struct rules_entry **, size_t *);
+static char *conf_resolve(struct conf_ctx *, const char *);
+static void conf_keyword(struct conf_ctx *, const config_setting_t *);
+static void conf_keywords(struct conf_ctx *, const config_setting_t *);
+static void conf_rate(struct conf_ctx *, const config_setting_t *);
+static void conf_rates(struct conf_ctx *, const config_setting_t *);
+static void conf_authors(struct conf_ctx *, const config_setting_t *);
+static void conf_hold_if_rejected(struct conf_ctx *, const config_setting_t *);
+static void conf_rule_name(
+    struct conf_ctx *, const config_setting_t *, const char *);
+static void conf_finish(struct conf_ctx *, config_setting_t *);
+static void conf_password(struct conf_ctx *, config_setting_t *);
+
+/* Check a name used in Redis keys: 1-64 bytes of [A-Za-z0-9._:-]. */
+static const char *
+conf_check_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || strspn(s, CONF_NAME_CHARS) != n)
+		return ("must be 1 to 64 characters of A-Z a-z 0-9 . _ : -");
+	return (NULL);
+}
+
+/* Check a listen address: host:port or [v6]:port. */
+static const char *
+conf_check_listen(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long port;
+
+	if (colon == NULL || colon == s)
+		return ("must be host:port");
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || errno != 0 || port < 1 || port > 65535)
+		return ("port must be 1 to 65535");
+	return (NULL);
+}
+
+/* Give the line of a setting (0 when unknown). */
+static int
+conf_line(const config_setting_t *s)
+{
+	return (s != NULL ? (int)config_setting_source_line(s) : 0);
+}
+
+/* Give the file a setting comes from (the config, or an @include). */
+static const char *
+conf_file(struct conf_ctx *cx, const config_setting_t *s)
+{
+	const char *f = s != NULL ? config_setting_source_file(s) : NULL;
+
+	return (f != NULL ? f : cx->path);
+}
+
+/* Record one error at a setting's file:line. */
+static void
+conf_error(struct conf_ctx *cx, const config_setting_t *s, const char *fmt, ...)
+{
+	char *msg, *all;
+	va_list ap;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	xasprintf(&all, "%s%s%s:%d: %s", cx->errors != NULL ? cx->errors : "",
+	    cx->errors != NULL ? "\n" : "", conf_file(cx, s), conf_line(s),
+	    msg);
+	free(msg);
+	free(cx->errors);
+	cx->errors = all;
+	cx->nerrors++;
+}
+
+/* Fill every option with its default. */
+static void
+conf_defaults(struct conf *c)
+{
+	const struct conf_opt *o;
+	size_t i;
+
+	for (i = 0; i < sizeof conf_opts / sizeof conf_opts[0]; i++) {
+		o = &conf_opts[i];
+		if (o->type != CONF_STRING)
+			*(long *)((char *)c + o->off) = o->defnum;
+		else if (o->defstr != NULL)
+			*(char **)((char *)c + o->off) = xstrdup(o->defstr);
+	}
+}
+
+/* Find an option of the table. */
+static const struct conf_opt *
+conf_find(const char *group, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof conf_opts / sizeof conf_opts[0]; i++) {
+		if (strcmp(conf_opts[i].group, group) == 0 &&
+		    strcmp(conf_opts[i].name, name) == 0)
+			return (&conf_opts[i]);
+	}
+	return (NULL);
+}
+
+/* Read an integer setting and check its range. */
+static int
+conf_get_long(struct conf_ctx *cx, const config_setting_t *s, long min,
+    long max, long *out)
+{
+	long long v;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		v = config_setting_get_int(s);
+		break;
+	case CONFIG_TYPE_INT64:
+		v = config_setting_get_int64(s);
+		break;
+	default:
+		conf_error(
+		    cx, s, "%s: must be an integer", config_setting_name(s));
+		return (-1);
+	}
+	if (v < min || v > max) {
+		conf_error(cx, s, "%s: %lld is out of range (%ld to %ld)",
+		    config_setting_name(s), v, min, max);
+		return (-1);
+	}
+	*out = (long)v;
+	return (0);
+}
+
+/* Read a string setting. */
+static const char *
+conf_get_string(struct conf_ctx *cx, const config_setting_t *s)
+{
+	const char *v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		conf_error(cx, s, "%s: must be a string",
+		    config_setting_name(s) != NULL ? config_setting_name(s)
+		                                   : "entry");
+		return (NULL);
+	}
+	v = config_setting_get_string(s);
+	return (v != NULL ? v : "");
+}
+
+/* Set one scalar option from the file. */
+static void
+conf_scalar(
+    struct conf_ctx *cx, const struct conf_opt *o, const config_setting_t *s)
+{
+	const char *v, *why;
+	char **dst;
+
+	if (o->type == CONF_INT) {
+		conf_get_long(
+		    cx, s, o->min, o->max, (long *)((char *)cx->conf + o->off));
+		return;
+	}
+	if (o->type == CONF_BOOL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			conf_error(cx, s, "%s.%s: must be true or false",
+			    o->group, o->name);
+		else
+			*(long *)((char *)cx->conf + o->off) =
+			    config_setting_get_bool(s);
+		return;
+	}
+	if ((v = conf_get_string(cx, s)) == NULL)
+		return;
+	if (o->check != NULL && (why = o->check(v)) != NULL) {
+		conf_error(cx, s, "%s.%s: %s", o->group, o->name, why);
+		return;
+	}
+	dst = (char **)((char *)cx->conf + o->off);
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+/* Read a group of scalar options (redis, queue, decisions, metrics). */
+static void
+conf_group(struct conf_ctx *cx, const config_setting_t *g)
+{
+	const config_setting_t *s;
+	const struct conf_opt *o;
+	const char *gname = config_setting_name(g);
+	int i;
+
+	if (!config_setting_is_group(g)) {
+		conf_error(cx, g, "%s: must be a group { ... }", gname);
+		return;
+	}
+	for (i = 0; (s = config_setting_get_elem(g, (unsigned)i)) != NULL;
+	     i++) {
+		if ((o = conf_find(gname, config_setting_name(s))) == NULL) {
+			conf_error(cx, s, "unknown option %s.%s", gname,
+			    config_setting_name(s));
+			continue;
+		}
+		conf_scalar(cx, o, s);
+	}
+}
+
+/* Read an action: "reject" or "hold". */
+static int
+conf_verdict(
+    struct conf_ctx *cx, const config_setting_t *s, enum rules_verdict *v)
+{
+	const char *a;
+
+	if ((a = conf_get_string(cx, s)) == NULL)
+		return (-1);
+	if (strcmp(a, "reject") == 0)
+		*v = RULES_REJECT;
+	else if (strcmp(a, "hold") == 0)
+		*v = RULES_HOLD;
+	else {
+		conf_error(cx, s, "action: \"%s\" is not reject or hold", a);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Read an array of strings into entries, each with its file:line. */
+static void
+conf_entries(struct conf_ctx *cx, const config_setting_t *arr,
+    struct rules_entry **e, size_t *n)
+{
+	const config_setting_t *s;
+	const char *v;
+	int i;
+
+	if (!config_setting_is_array(arr) && !config_setting_is_list(arr)) {
+		conf_error(cx, arr, "%s: must be an array [ \"...\", ... ]",
+		    config_setting_name(arr));
+		return;
+	}
+	for (i = 0; (s = config_setting_get_elem(arr, (unsigned)i)) != NULL;
+	     i++) {
+		if ((v = conf_get_string(cx, s)) == NULL)
+			continue;
+		*e = xreallocarray(*e, *n + 1, sizeof **e);
+		(*e)[*n].text = xstrdup(v);
+		(*e)[*n].file = xstrdup(conf_file(cx, arr));
+		(*e)[*n].line =
+		    conf_line(s) != 0 ? conf_line(s) : conf_line(arr);
+		(*n)++;
+	}
+}
+
+/* Resolve a word-list path relative to the config file's directory. */
+static char *
+conf_resolve(struct conf_ctx *cx, const char *file)
+{
+	char *p;
+
+	if (file[0] == '/')
+		return (xstrdup(file));
+	xasprintf(&p, "%s/%s", cx->dir, file);
+	return (p);
+}
+
+/* Check a rule name: valid, not built in, not used twice. */
+static void
+conf_rule_name(struct conf_ctx *cx, const config_setting_t *s, const char *name)
+{
+	struct rules_spec *r = &cx->conf->rules;
+	size_t i;
+
+	if (!rules_name_valid(name)) {
+		conf_error(cx, s,
+		    "rule name \"%s\": must be 1 to %d "
+		    "characters of A-Z a-z 0-9 . _ -",
+		    name, RULES_MAX_NAME);
+		return;
+	}
+	if (rules_name_reserved(name))
+		conf_error(
+		    cx, s, "rule name \"%s\" is a built-in reason", name);
+	for (i = 0; i < r->nlists; i++) {
+		if (strcmp(r->lists[i].name, name) == 0)
+			conf_error(
+			    cx, s, "rule name \"%s\" is used twice", name);
+	}
+	for (i = 0; i < r->nrates; i++) {
+		if (strcmp(r->rates[i].name, name) == 0)
+			conf_error(
+			    cx, s, "rule name \"%s\" is used twice", name);
+	}
+}
+
+/* Read one keyword rule { name; action; words; file; match; }. */
+static void
+conf_keyword(struct conf_ctx *cx, const config_setting_t *g)
+{
+	struct rules_spec *r = &cx->conf->rules;
+	struct rules_list l;
+	const config_setting_t *s;
+	const char *k, *v, *name = NULL;
+	char *path, *cause;
+	int i, have_action = 0, have_words = 0;
+
+	memset(&l, 0, sizeof l);
+	for (i = 0; (s = config_setting_get_elem(g, (unsigned)i)) != NULL;
+	     i++) {
+		k = config_setting_name(s);
+		if (strcmp(k, "name") == 0) {
+			if ((name = conf_get_string(cx, s)) != NULL)
+				conf_rule_name(cx, s, name);
+		} else if (strcmp(k, "action") == 0)
+			have_action = conf_verdict(cx, s, &l.action) == 0;
+		else if (strcmp(k, "words") == 0) {
+			conf_entries(cx, s, &l.entries, &l.nentries);
+			have_words = 1;
+		} else if (strcmp(k, "file") == 0) {
+			if ((v = conf_get_string(cx, s)) == NULL)
+				continue;
+			path = conf_resolve(cx, v);
+			if (rules_load_list(
+			        path, &l.entries, &l.nentries, &cause) == -1) {
+				conf_error(cx, s, "file: %s", cause);
+				free(cause);
+			}
+			free(path);
+			have_words = 1;
+		} else if (strcmp(k, "match") == 0) {
+			if ((v = conf_get_string(cx, s)) == NULL)
+				continue;
+			if (strcmp(v, "word") == 0)
+				l.match = RULES_MATCH_WORD;
+			else if (strcmp(v, "substring") == 0)
+				l.match = RULES_MATCH_SUBSTRING;
+			else
+				conf_error(cx, s,
+				    "match: \"%s\" is not word "
+				    "or substring",
+				    v);
+		} else
+			conf_error(
+			    cx, s, "unknown option %s in a keyword rule", k);
+	}
+	if (name == NULL)
+		conf_error(cx, g, "keyword rule without a name");
+	if (!have_action)
+		conf_error(cx, g, "keyword rule %s: no valid action",
+		    name != NULL ? name : "?");
+	if (!have_words)
+		conf_error(cx, g, "keyword rule %s: needs words, file or both",
+		    name != NULL ? name : "?");
+	l.name = xstrdup(name != NULL ? name : "?");
+	l.file = xstrdup(conf_file(cx, g));
+	l.line = conf_line(g);
+	r->lists = xreallocarray(r->lists, r->nlists + 1, sizeof *r->lists);
+	r->lists[r->nlists++] = l;
+}
+
+/* Read the keywords list ( { ... }, { ... } ). */
+static void
+conf_keywords(struct conf_ctx *cx, const config_setting_t *list)
+{
+	const config_setting_t *s;
+	int i;
+
+	if (!config_setting_is_list(list)) {
+		conf_error(
+		    cx, list, "keywords: must be a list ( { ... }, ... )");
+		return;
+	}
+	for (i = 0; (s = config_setting_get_elem(list, (unsigned)i)) != NULL;
+	     i++) {
+		if (!config_setting_is_group(s))
+			conf_error(cx, s,
+			    "keywords: each rule must be a "
+			    "group { ... }");
+		else
+			conf_keyword(cx, s);
+	}
+}
+
+/* Read one rate rule { name; per; limit; window; action; }. */
+static void
+conf_rate(struct conf_ctx *cx, const config_setting_t *g)
+{
+	struct rules_spec *r = &cx->conf->rules;
+	struct rules_rate rt;
+	const config_setting_t *s;
+	const char *k, *v, *name = NULL;
+	int i, have = 0;
+
+	memset(&rt, 0, sizeof rt);
+	for (i = 0; (s = config_setting_get_elem(g, (unsigned)i)) != NULL;
+	     i++) {
+		k = config_setting_name(s);
+		if (strcmp(k, "name") == 0) {
+			if ((name = conf_get_string(cx, s)) != NULL)
+				conf_rule_name(cx, s, name);
+			have |= 1;
+		} else if (strcmp(k, "per") == 0) {
+			if ((v = conf_get_string(cx, s)) == NULL)
+				continue;
+			if (rate_per_parse(v, &rt.per) == -1)
+				conf_error(cx, s,
+				    "per: \"%s\" is not author, "
+				    "ip or thread",
+				    v);
+			have |= 2;
+		} else if (strcmp(k, "limit") == 0) {
+			conf_get_long(cx, s, 1, 1000000, &rt.limit);
+			have |= 4;
+		} else if (strcmp(k, "window") == 0) {
+			conf_get_long(cx, s, 1, 86400 * 30, &rt.window);
+			have |= 8;
+		} else if (strcmp(k, "action") == 0) {
+			conf_verdict(cx, s, &rt.action);
+			have |= 16;
+		} else
+			conf_error(
+			    cx, s, "unknown option %s in a rate rule", k);
+	}
+	if (have != 31) {
+		conf_error(cx, g,
+		    "rate rule %s: needs name, per, limit, window "
+		    "and action",
+		    name != NULL ? name : "?");
+		return;
+	}
+	if (r->nrates == RULES_MAX_RATES) {
+		conf_error(
+		    cx, g, "too many rate rules (at most %d)", RULES_MAX_RATES);
+		return;
+	}
+	rt.name = xstrdup(name);
+	r->rates[r->nrates++] = rt;
+}
+
+/* Read the rates list. */
+static void
+conf_rates(struct conf_ctx *cx, const config_setting_t *list)
+{
+	const config_setting_t *s;
+	int i;
+
+	if (!config_setting_is_list(list)) {
+		conf_error(cx, list, "rates: must be a list ( { ... }, ... )");
+		return;
+	}
+	for (i = 0; (s = config_setting_get_elem(list, (unsigned)i)) != NULL;
+	     i++) {
+		if (!config_setting_is_group(s))
+			conf_error(cx, s,
+			    "rates: each rule must be a group "
+			    "{ ... }");
+		else
+			conf_rate(cx, s);
+	}
+}
+
+/* Read authors.hold_if_rejected { ratio; min; days; }. */
+static void
+conf_hold_if_rejected(struct conf_ctx *cx, const config_setting_t *g)
+{
+	struct rules_authors *a = &cx->conf->rules.authors;
+	const config_setting_t *s;
+	const char *k;
+	int i;
+
+	if (!config_setting_is_group(g)) {
+		conf_error(cx, g, "hold_if_rejected: must be a group { ... }");
+		return;
+	}
+	a->hold_if_rejected = 1;
+	a->rejected_ratio = 0.3;
+	a->rejected_min = 3;
+	a->rejected_days = 7;
+	for (i = 0; (s = config_setting_get_elem(g, (unsigned)i)) != NULL;
+	     i++) {
+		k = config_setting_name(s);
+		if (strcmp(k, "ratio") == 0) {
+			if (!config_setting_is_number(s) ||
+			    config_setting_get_float(s) < 0 ||
+			    config_setting_get_float(s) > 1) {
+				if (config_setting_type(s) == CONFIG_TYPE_INT &&
+				    (config_setting_get_int(s) == 0 ||
+				        config_setting_get_int(s) == 1))
+					a->rejected_ratio =
+					    config_setting_get_int(s);
+				else
+					conf_error(cx, s,
+					    "ratio: must be a "
+					    "number from 0 to 1");
+			} else
+				a->rejected_ratio = config_setting_get_float(s);
+		} else if (strcmp(k, "min") == 0)
+			conf_get_long(cx, s, 1, 1000000, &a->rejected_min);
+		else if (strcmp(k, "days") == 0)
+			conf_get_long(cx, s, 1, 90, &a->rejected_days);
+		else
+			conf_error(cx, s,
+			    "unknown option "
+			    "authors.hold_if_rejected.%s",
+			    k);
+	}
+}
+
+/* Read the authors group. */
+static void
+conf_authors(struct conf_ctx *cx, const config_setting_t *g)
+{
+	struct rules_authors *a = &cx->conf->rules.authors;
+	const config_setting_t *s;
+	const char *k;
+	int i;
+
+	if (!config_setting_is_group(g)) {
+		conf_error(cx, g, "authors: must be a group { ... }");
+		return;
+	}
+	for (i = 0; (s = config_setting_get_elem(g, (unsigned)i)) != NULL;
+	     i++) {
+		k = config_setting_name(s);
+		if (strcmp(k, "premod_until_approved") == 0)
+			conf_get_long(
+			    cx, s, 0, 1000000, &a->premod_until_approved);
+		else if (strcmp(k, "hold_if_rejected") == 0)
+			conf_hold_if_rejected(cx, s);
+		else
+			conf_error(cx, s, "unknown option authors.%s", k);
+	}
+}
+
+/* Read the password from redis.password_file (first line). */
+static void
+conf_password(struct conf_ctx *cx, config_setting_t *root)
+{
+	struct conf *c = cx->conf;
+	const config_setting_t *s;
+	char *path, *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f;
+
+	if (c->redis_password_file == NULL)
+		return;
+	s = config_setting_lookup(root, "redis.password_file");
+	path = conf_resolve(cx, c->redis_password_file);
+	if ((f = fopen(path, "r")) == NULL) {
+		conf_error(cx, s, "redis.password_file: %s: %s", path,
+		    strerror(errno));
+		free(path);
+		return;
+	}
+	len = getline(&line, &cap, f);
+	fclose(f);
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	if (len <= 0)
+		conf_error(cx, s, "redis.password_file: %s: empty", path);
+	else
+		c->redis_password = xstrdup(line);
+	free(line);
+	free(path);
+}
+
+/* Fill computed defaults and check options against each other. */
+static void
+conf_finish(struct conf_ctx *cx, config_setting_t *root)
+{
+	struct conf *c = cx->conf;
+	char host[HOST_NAME_MAX + 1];
+	size_t n;
+
+	if (c->consumer == NULL) {
+		if (gethostname(host, sizeof host) == -1)
+			strncpy(host, "modqd", sizeof host);
+		host[sizeof host - 1] = '\0';
+		n = strspn(host, CONF_NAME_CHARS);
+		host[n > 64 ? 64 : n] = '\0';
+		c->consumer = xstrdup(host[0] != '\0' ? host : "modqd");
+	}
+	if (c->redis_user != NULL && c->redis_password_file == NULL)
+		conf_error(cx, config_setting_lookup(root, "redis.user"),
+		    "redis.user needs redis.password_file");
+	if (c->batch > c->max_inflight)
+		conf_error(cx, config_setting_lookup(root, "queue.batch"),
+		    "queue.batch (%ld) is larger than "
+		    "queue.max_inflight (%ld)",
+		    c->batch, c->max_inflight);
+	conf_password(cx, root);
+}
+
+/*
+ * Load the config at path into a fresh *c (the live one is never touched).
+ * Returns -1 with *cause holding every error, one "file:line: ..." a line.
+ */
+int
+conf_load(const char *path, struct conf *c, char **cause)
+{
+	struct conf_ctx cx;
+	config_t cfg;
+	config_setting_t *root;
+	const config_setting_t *s;
+	const char *k, *slash;
+	size_t i;
+	int n;
+
+	memset(c, 0, sizeof *c);
+	memset(&cx, 0, sizeof cx);
+	cx.path = path;
+	cx.conf = c;
+	c->path = xstrdup(path);
+	slash = strrchr(path, '/');
+	cx.dir = slash != NULL
+	    ? xstrndup(path, (size_t)(slash - path) + (slash == path))
+	    : xstrdup(".");
+	conf_defaults(c);
+	config_init(&cfg);
+	config_set_include_dir(&cfg, cx.dir);
+	if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+		if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)
+			xasprintf(cause, "%s: %s", path, strerror(errno));
+		else
+			xasprintf(cause, "%s:%d: %s",
+			    config_error_file(&cfg) ? config_error_file(&cfg)
+			                            : path,
+			    config_error_line(&cfg), config_error_text(&cfg));
+		goto fail;
+	}
+	root = config_root_setting(&cfg);
+	for (n = 0; (s = config_setting_get_elem(root, (unsigned)n)) != NULL;
+	     n++) {
+		k = config_setting_name(s);
+		for (i = 0; i < sizeof conf_groups / sizeof conf_groups[0]; i++)
+			if (strcmp(k, conf_groups[i]) == 0)
+				break;
+		if (i < sizeof conf_groups / sizeof conf_groups[0])
+			conf_group(&cx, s);
+		else if (strcmp(k, "keywords") == 0)
+			conf_keywords(&cx, s);
+		else if (strcmp(k, "allow") == 0)
+			conf_entries(&cx, s, &c->rules.allow, &c->rules.nallow);
+		else if (strcmp(k, "rates") == 0)
+			conf_rates(&cx, s);
+		else if (strcmp(k, "authors") == 0)
+			conf_authors(&cx, s);
+		else
+			conf_error(&cx, s, "unknown option %s", k);
+	}
+	conf_finish(&cx, root);
+	if (cx.errors != NULL) {
+		*cause = cx.errors;
+		cx.errors = NULL;
+		goto fail;
+	}
+	config_destroy(&cfg);
+	free(cx.dir);
+	return (0);
+fail:
+	config_destroy(&cfg);
+	free(cx.dir);
+	free(cx.errors);
+	conf_free(c);
+	return (-1);
+}
+
+/* Free everything a conf holds. */
+void
+conf_free(struct conf *c)
+{
+	const struct conf_opt *o;
+	size_t i;
+
+	for (i = 0; i < sizeof conf_opts / sizeof conf_opts[0]; i++) {
+		o = &conf_opts[i];
+		if (o->type == CONF_STRING)
+			free(*(char **)((char *)c + o->off));
+	}
+	if (c->redis_password != NULL)
+		explicit_bzero(c->redis_password, strlen(c->redis_password));
+	free(c->redis_password);
+	free(c->path);
+	rules_spec_free(&c->rules);
+	memset(c, 0, sizeof *c);
+}
+
+/*
+ * Carry the running values of restart-only options into a reloaded conf,
+ * warning about each one the file changed, so a reload never half-applies
+ * a connection or naming change.
+ */
+void
+conf_carry(const struct conf *old, struct conf *new)
+{
+	const struct conf_opt *o;
+	const char *a;
+	char **b;
+	size_t i;
+
+	for (i = 0; i < sizeof conf_opts / sizeof conf_opts[0]; i++) {
+		o = &conf_opts[i];
+		if (o->reload)
+			continue;
+		if (o->type != CONF_STRING) {
+			if (*(const long *)((const char *)old + o->off) ==
+			    *(long *)((char *)new + o->off))
+				continue;
+			*(long *)((char *)new + o->off) =
+			    *(const long *)((const char *)old + o->off);
+		} else {
+			a = *(char *const *)((const char *)old + o->off);
+			b = (char **)((char *)new + o->off);
+			if ((a == NULL && *b == NULL) ||
+			    (a != NULL && *b != NULL && strcmp(a, *b) == 0))
+				continue;
+			free(*b);
+			*b = a != NULL ? xstrdup(a) : NULL;
+		}
+		log_warnx("%s: %s.%s changed; it takes effect at the next "
+		          "restart",
+		    new->path, o->group, o->name);
+	}
+	if (new->redis_password != NULL)
+		explicit_bzero(
+		    new->redis_password, strlen(new->redis_password));
+	free(new->redis_password);
+	new->redis_password =
+	    old->redis_password != NULL ? xstrdup(old->redis_password) : NULL;
+}

@@ -1,0 +1,506 @@
+/*
+ * intake.c -- owns the reading side of the queue: the blocking XREADGROUP
+ * on the intake connection, taking back this consumer's own pending entries
+ * after a (re)connect, claiming entries other consumers left idle
+ * (XAUTOCLAIM, from the housekeeping tick), back-pressure (never more than
+ * queue.max_inflight comments in flight), and the check of every stream
+ * entry: an entry that cannot be judged becomes a dead letter with its
+ * reason, never a crash and never a silent drop.
+ */
+#include <sys/time.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "log.h"
+#include "modqd.h"
+#include "xmalloc.h"
+
+#define INTAKE_BLOCK_MS 2000 /* XREADGROUP BLOCK */
+#define INTAKE_MAX_EXTRA 32 /* fields besides id body author ip thread */
+#define INTAKE_MAX_ID 128
+#define INTAKE_MAX_NAME 128 /* bytes of author and thread */
+#define INTAKE_MAX_FIELD 64 /* bytes of a field name */
+#define INTAKE_ID_CHARS \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-"
+
+enum intake_claim {
+	CLAIM_NONE = 0,
+	CLAIM_OWN, /* taking back our own pending entries */
+	CLAIM_IDLE /* taking over entries other consumers left idle */
+};
+
+static struct {
+	int started; /* Redis is up and we may read */
+	int reading; /* an XREADGROUP is outstanding */
+	enum intake_claim claiming; /* a modq_claim is outstanding */
+	int recovering; /* own pending entries not all taken back yet */
+	char own_start[64];
+	char idle_start[64];
+	struct timeval last_idle; /* last XAUTOCLAIM pass that finished */
+	unsigned long long redeliveries;
+} in;
+
+static const char *const intake_reserved[] = {"status", "reasons", "matched",
+    "decided_at", "decided_by", "ruleset", "stream_id", "note"};
+
+static size_t intake_space(void);
+static void intake_read_cb(void *, void *);
+static void intake_claim(enum intake_claim);
+static void intake_claim_cb(void *, void *);
+static int intake_entry(struct batch *, const redisReply *, long);
+static int intake_utf8(const char *, size_t, size_t *);
+static int intake_name_ok(const char *, size_t);
+static char *intake_check_field(const char *, const char *, size_t, long);
+
+/* Redis is up: take back our own pending entries, then read new ones. */
+void
+intake_start(void)
+{
+	if (server_stopping())
+		return;
+	in.started = 1;
+	in.reading = 0;
+	in.claiming = CLAIM_NONE;
+	in.recovering = 1;
+	snprintf(in.own_start, sizeof in.own_start, "-");
+	snprintf(in.idle_start, sizeof in.idle_start, "0-0");
+	gettimeofday(&in.last_idle, NULL);
+	intake_claim(CLAIM_OWN);
+}
+
+/* Redis went down or we are stopping: read nothing more. */
+void
+intake_stop(void)
+{
+	in.started = 0;
+}
+
+/* Say how many more comments may be taken into flight. */
+static size_t
+intake_space(void)
+{
+	const struct conf *conf = server_conf();
+	size_t inflight = pipeline_inflight(), max = (size_t)conf->max_inflight;
+	size_t room = inflight < max ? max - inflight : 0;
+
+	return (room < (size_t)conf->batch ? room : (size_t)conf->batch);
+}
+
+/* Send the next XREADGROUP if there is room and none is outstanding. */
+void
+intake_rearm(void)
+{
+	const struct conf *conf = server_conf();
+	struct redis_args a;
+	size_t room;
+
+	if (!in.started || in.reading || in.recovering || server_stopping())
+		return;
+	if ((room = intake_space()) == 0)
+		return;
+	redis_args_init(&a);
+	redis_args_adds(&a, "XREADGROUP");
+	redis_args_adds(&a, "GROUP");
+	redis_args_adds(&a, conf->group);
+	redis_args_adds(&a, conf->consumer);
+	redis_args_adds(&a, "COUNT");
+	redis_args_addf(&a, "%zu", room);
+	redis_args_adds(&a, "BLOCK");
+	redis_args_addf(&a, "%d", INTAKE_BLOCK_MS);
+	redis_args_adds(&a, "STREAMS");
+	redis_args_addf(&a, "%s:%s", conf->prefix, conf->stream);
+	redis_args_adds(&a, ">");
+	if (redis_read(&a, INTAKE_BLOCK_MS, intake_read_cb, NULL) == 0) {
+		in.reading = 1;
+		server_intake_running();
+	}
+	redis_args_free(&a);
+}
+
+/* Turn an XREADGROUP reply into a batch. */
+static void
+intake_read_cb(void *r, void *arg)
+{
+	redisReply *reply = r, *entries;
+	struct batch *b;
+	const char *err;
+	size_t i;
+
+	(void)arg;
+	in.reading = 0;
+	if (reply == NULL)
+		return; /* Redis is down; redis.c reconnects */
+	if (redis_reply_error(reply, &err)) {
+		log_warnx("intake: XREADGROUP: %s", err);
+		if (strncmp(err, "NOGROUP", 7) == 0)
+			redis_reset("the stream or consumer group vanished");
+		return;
+	}
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0 ||
+	    reply->element[0]->type != REDIS_REPLY_ARRAY ||
+	    reply->element[0]->elements != 2) {
+		intake_rearm(); /* BLOCK expired */
+		return;
+	}
+	entries = reply->element[0]->element[1];
+	if (entries->type != REDIS_REPLY_ARRAY || entries->elements == 0) {
+		intake_rearm();
+		return;
+	}
+	b = pipeline_batch_new(server_rules(), entries->elements);
+	for (i = 0; i < entries->elements; i++)
+		intake_entry(b, entries->element[i], 1);
+	pipeline_start(b);
+	intake_rearm();
+}
+
+/*
+ * Add one stream entry [id, [field, value, ...]] to the batch, checked;
+ * deliveries is how often the group has handed it out.
+ */
+static int
+intake_entry(struct batch *b, const redisReply *e, long deliveries)
+{
+	const struct conf *conf = server_conf();
+	const redisReply *fields;
+	char **fv, *error;
+	size_t *fvlen, i, n = 0;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
+	    e->element[0]->type != REDIS_REPLY_STRING)
+		return (-1);
+	fields = e->element[1];
+	if (fields->type == REDIS_REPLY_ARRAY)
+		n = fields->elements;
+	fv = xcalloc(n + 1, sizeof *fv);
+	fvlen = xcalloc(n + 1, sizeof *fvlen);
+	for (i = 0; i < n; i++) {
+		if (fields->element[i]->type != REDIS_REPLY_STRING)
+			break;
+		fv[i] = fields->element[i]->str;
+		fvlen[i] = fields->element[i]->len;
+	}
+	if (i < n)
+		n = i;
+	pipeline_add(b, e->element[0]->str, e->element[0]->len, deliveries, fv,
+	    fvlen, n);
+	error = intake_validate(
+	    fv, fvlen, n, deliveries, conf->max_deliveries, conf->max_body);
+	if (error == NULL && fields->type != REDIS_REPLY_ARRAY)
+		error = xstrdup("entry has no fields");
+	if (error != NULL)
+		pipeline_reject_last(b, error);
+	free(fv);
+	free(fvlen);
+	return (0);
+}
+
+/*
+ * Check that len bytes are valid UTF-8: no overlong forms, no surrogates,
+ * nothing above U+10FFFF.  On failure *bad is the offset of the bad byte.
+ */
+static int
+intake_utf8(const char *s, size_t len, size_t *bad)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n, k;
+	unsigned int cp, min;
+
+	while (i < len) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((p[i] & 0xe0) == 0xc0) {
+			n = 1;
+			cp = p[i] & 0x1f;
+			min = 0x80;
+		} else if ((p[i] & 0xf0) == 0xe0) {
+			n = 2;
+			cp = p[i] & 0x0f;
+			min = 0x800;
+		} else if ((p[i] & 0xf8) == 0xf0) {
+			n = 3;
+			cp = p[i] & 0x07;
+			min = 0x10000;
+		} else
+			goto bad;
+		for (k = 1; k <= n; k++) {
+			if (i + k >= len || (p[i + k] & 0xc0) != 0x80)
+				goto bad;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+			goto bad;
+		i += n + 1;
+	}
+	return (0);
+bad:
+	*bad = i;
+	return (-1);
+}
+
+/* Check an author or thread id: 1-128 bytes of UTF-8, no space or control. */
+static int
+intake_name_ok(const char *s, size_t len)
+{
+	size_t i, bad;
+
+	if (len == 0 || len > INTAKE_MAX_NAME ||
+	    intake_utf8(s, len, &bad) == -1)
+		return (0);
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+			return (0);
+	}
+	return (1);
+}
+
+/* Check one known field's value; returns the dead-letter reason or NULL. */
+static char *
+intake_check_field(const char *name, const char *v, size_t len, long max_body)
+{
+	unsigned char addr[16];
+	char buf[64], *err;
+	size_t bad;
+
+	if (strcmp(name, "id") == 0) {
+		if (len == 0 || len > INTAKE_MAX_ID ||
+		    strspn(v, INTAKE_ID_CHARS) != len)
+			return (xstrdup("bad id: must be 1 to 128 characters "
+			                "of A-Z a-z 0-9 . _ : -"));
+	} else if (strcmp(name, "body") == 0) {
+		if (len > (size_t)max_body) {
+			xasprintf(&err,
+			    "body too large: %zu bytes "
+			    "(queue.max_body is %ld)",
+			    len, max_body);
+			return (err);
+		}
+		if (intake_utf8(v, len, &bad) == -1) {
+			xasprintf(
+			    &err, "body is not valid UTF-8 (at byte %zu)", bad);
+			return (err);
+		}
+	} else if (strcmp(name, "author") == 0 || strcmp(name, "thread") == 0) {
+		if (!intake_name_ok(v, len)) {
+			xasprintf(&err,
+			    "bad %s: must be 1 to %d bytes of "
+			    "UTF-8 without spaces or control characters",
+			    name, INTAKE_MAX_NAME);
+			return (err);
+		}
+	} else if (strcmp(name, "ip") == 0) {
+		if (len == 0 || len >= sizeof buf)
+			return (xstrdup("bad ip: not an IPv4 or IPv6 address"));
+		memcpy(buf, v, len);
+		buf[len] = '\0';
+		if (inet_pton(AF_INET, buf, addr) != 1 &&
+		    inet_pton(AF_INET6, buf, addr) != 1)
+			return (xstrdup("bad ip: not an IPv4 or IPv6 address"));
+	} else if (len > (size_t)max_body) {
+		xasprintf(&err, "field %s too large: %zu bytes", name, len);
+		return (err);
+	}
+	return (NULL);
+}
+
+/*
+ * Check a stream entry before it is used: field count, names, duplicates,
+ * id, body size and UTF-8, author, thread and ip, delivery count.  Returns
+ * NULL when it can be judged, else the dead-letter reason (allocated).
+ */
+char *
+intake_validate(char **fv, size_t *fvlen, size_t n, long deliveries,
+    long max_deliveries, long max_body)
+{
+	size_t i, j, k, known = 0;
+	int have_id = 0, have_body = 0;
+	char *err;
+
+	if (deliveries > max_deliveries) {
+		xasprintf(&err,
+		    "too many deliveries (%ld, queue.max_deliveries "
+		    "is %ld)",
+		    deliveries, max_deliveries);
+		return (err);
+	}
+	if (n % 2 != 0)
+		return (xstrdup("malformed entry: odd number of fields"));
+	for (i = 0; i < n; i += 2) {
+		if (fvlen[i] == 0 || fvlen[i] > INTAKE_MAX_FIELD ||
+		    strspn(fv[i], INTAKE_ID_CHARS) != fvlen[i])
+			return (xstrdup("bad field name: must be 1 to 64 "
+			                "characters of A-Z a-z 0-9 . _ : -"));
+		for (j = 0; j < i; j += 2) {
+			if (fvlen[j] == fvlen[i] &&
+			    memcmp(fv[j], fv[i], fvlen[i]) == 0) {
+				xasprintf(&err, "duplicate field: %s", fv[i]);
+				return (err);
+			}
+		}
+		for (k = 0;
+		     k < sizeof intake_reserved / sizeof intake_reserved[0];
+		     k++) {
+			if (strcmp(fv[i], intake_reserved[k]) == 0) {
+				xasprintf(&err, "reserved field: %s", fv[i]);
+				return (err);
+			}
+		}
+		if (strcmp(fv[i], "id") == 0 || strcmp(fv[i], "body") == 0 ||
+		    strcmp(fv[i], "author") == 0 || strcmp(fv[i], "ip") == 0 ||
+		    strcmp(fv[i], "thread") == 0)
+			known++;
+		have_id |= strcmp(fv[i], "id") == 0;
+		have_body |= strcmp(fv[i], "body") == 0;
+		if ((err = intake_check_field(
+		         fv[i], fv[i + 1], fvlen[i + 1], max_body)) != NULL)
+			return (err);
+	}
+	if (n / 2 - known > INTAKE_MAX_EXTRA) {
+		xasprintf(&err,
+		    "too many fields (%zu besides id, body, author, "
+		    "ip and thread; at most %d)",
+		    n / 2 - known, INTAKE_MAX_EXTRA);
+		return (err);
+	}
+	if (!have_id)
+		return (xstrdup("missing field: id"));
+	if (!have_body)
+		return (xstrdup("missing field: body"));
+	return (NULL);
+}
+
+/* Send modq_claim for our own pending entries or other consumers' idle ones. */
+static void
+intake_claim(enum intake_claim kind)
+{
+	const struct conf *conf = server_conf();
+	struct redis_args a;
+	size_t room = intake_space();
+
+	if (room == 0 || in.claiming != CLAIM_NONE)
+		return;
+	redis_args_init(&a);
+	redis_args_adds(&a, "FCALL");
+	redis_args_adds(&a, "modq_claim");
+	redis_args_adds(&a, "0");
+	redis_args_addf(&a, "%s:%s", conf->prefix, conf->stream);
+	redis_args_adds(&a, conf->group);
+	redis_args_adds(&a, conf->consumer);
+	redis_args_adds(&a, kind == CLAIM_OWN ? "own" : "idle");
+	redis_args_addf(&a, "%ld", conf->claim_idle_ms);
+	redis_args_adds(&a, kind == CLAIM_OWN ? in.own_start : in.idle_start);
+	redis_args_addf(&a, "%zu", room);
+	if (redis_cmd(&a, intake_claim_cb, NULL) == 0)
+		in.claiming = kind;
+	redis_args_free(&a);
+}
+
+/* Turn a modq_claim reply into a batch and remember where to go on. */
+static void
+intake_claim_cb(void *r, void *arg)
+{
+	redisReply *reply = r, *entries, *e, entry, *pair[2];
+	enum intake_claim kind = in.claiming;
+	struct batch *b = NULL;
+	const char *err, *next;
+	size_t i;
+
+	(void)arg;
+	in.claiming = CLAIM_NONE;
+	if (reply == NULL || !in.started)
+		return;
+	if (redis_reply_error(reply, &err)) {
+		log_warnx("intake: modq_claim: %s", err);
+		if (strncmp(err, "NOGROUP", 7) == 0 ||
+		    strstr(err, "NOGROUP") != NULL)
+			redis_reset("the stream or consumer group vanished");
+		else if (strstr(err, "Function not found") != NULL)
+			redis_reload_functions();
+		return; /* the tick tries again */
+	}
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    reply->element[1]->type != REDIS_REPLY_ARRAY) {
+		log_warnx("intake: unexpected modq_claim reply");
+		return;
+	}
+	next = reply->element[0]->str;
+	entries = reply->element[1];
+	for (i = 0; i < entries->elements; i++) {
+		e = entries->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 3 ||
+		    e->element[1]->type != REDIS_REPLY_INTEGER)
+			continue;
+		if (b == NULL)
+			b = pipeline_batch_new(
+			    server_rules(), entries->elements);
+		pair[0] = e->element[0];
+		pair[1] = e->element[2];
+		entry.type = REDIS_REPLY_ARRAY;
+		entry.elements = 2;
+		entry.element = pair;
+		intake_entry(b, &entry, (long)e->element[1]->integer);
+	}
+	if (b != NULL) {
+		in.redeliveries += entries->elements;
+		log_info("intake: took %zu %s pending entries",
+		    entries->elements,
+		    kind == CLAIM_OWN ? "of our own" : "idle");
+		pipeline_start(b);
+	}
+	if (kind == CLAIM_OWN) {
+		if (strcmp(next, "0-0") == 0) {
+			in.recovering = 0;
+			intake_rearm();
+		} else {
+			snprintf(in.own_start, sizeof in.own_start, "%s", next);
+			intake_claim(CLAIM_OWN);
+		}
+		return;
+	}
+	snprintf(in.idle_start, sizeof in.idle_start, "%s", next);
+	if (strcmp(next, "0-0") == 0)
+		gettimeofday(&in.last_idle, NULL);
+}
+
+/*
+ * Housekeeping: go on taking back our own entries when back-pressure
+ * stopped us, and claim idle entries of other consumers every quarter of
+ * queue.claim_idle_ms (or at once while a pass is unfinished).
+ */
+void
+intake_tick(void)
+{
+	const struct conf *conf = server_conf();
+	struct timeval now, d;
+	long ms;
+
+	if (!in.started || server_stopping() || in.claiming != CLAIM_NONE)
+		return;
+	if (in.recovering) {
+		intake_claim(CLAIM_OWN);
+		return;
+	}
+	gettimeofday(&now, NULL);
+	timersub(&now, &in.last_idle, &d);
+	ms = d.tv_sec * 1000 + d.tv_usec / 1000;
+	if (strcmp(in.idle_start, "0-0") != 0 || ms >= conf->claim_idle_ms / 4)
+		intake_claim(CLAIM_IDLE);
+	if (strcmp(in.idle_start, "0-0") == 0 && ms >= conf->claim_idle_ms / 4)
+		in.last_idle = now;
+	intake_rearm();
+}
+
+/* Count entries taken back or claimed (redeliveries). */
+unsigned long long
+intake_redeliveries(void)
+{
+	return (in.redeliveries);
+}

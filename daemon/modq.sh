@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "modq: not yet" >&2
+exit 1

@@ -1,0 +1,668 @@
+/*
+ * redis.c -- owns both hiredis connections and everything about them:
+ * connecting, the handshake (AUTH, SELECT, FUNCTION LOAD REPLACE, consumer
+ * group), request deadlines (hiredis 0.14 has no timeouts), and reconnecting
+ * with capped exponential back-off and jitter.
+ *
+ * The intake connection only ever carries the blocking XREADGROUP; the
+ * command connection carries everything else, pipelined.  The two live and
+ * die together: when either fails both are torn down, every pending callback
+ * runs with a NULL reply, and both are reconnected.  Teardown and reconnect
+ * always run from a timer, never inside a hiredis callback.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
+
+#include "log.h"
+#include "modqd.h"
+#include "xmalloc.h"
+
+#define REDIS_INTAKE 0
+#define REDIS_COMMAND 1
+#define REDIS_BACKOFF_MIN 100 /* ms */
+#define REDIS_BACKOFF_MAX 10000
+
+enum redis_state {
+	REDIS_DOWN = 0, /* waiting to reconnect */
+	REDIS_HANDSHAKE, /* connected, setting up */
+	REDIS_UP,
+	REDIS_CLOSED /* shutting down: no more reconnects */
+};
+
+struct rreq;
+
+/* One connection and the requests waiting for its replies, oldest first. */
+struct rconn {
+	const char *name;
+	redisAsyncContext *ac; /* borrowed from hiredis; NULL when closed */
+	struct rreq *head; /* owned */
+	struct rreq *tail;
+	struct event *timer; /* deadline of the oldest request */
+};
+
+/* A request in flight. */
+struct rreq {
+	struct rreq *next;
+	struct rconn *rc;
+	redis_cb cb;
+	void *arg;
+	struct timeval deadline;
+};
+
+static struct {
+	struct event_base *base;
+	const struct conf *conf; /* borrowed from server.c */
+	struct rconn conn[2];
+	enum redis_state state;
+	int handshake; /* handshake replies still awaited */
+	struct event *retry; /* reconnect timer */
+	struct event *teardown; /* zero timeout: free the contexts */
+	long backoff;
+	long timeout;
+	char *lib; /* owned: the Functions library, filled in */
+	unsigned long long reconnects;
+	int was_up; /* log "connected" only on a change */
+} rd;
+
+/* Names of the handshake steps, passed as callback arguments. */
+static char rd_auth[] = "AUTH";
+static char rd_select[] = "SELECT";
+static char rd_fload[] = "FUNCTION LOAD";
+static char rd_xgroup[] = "XGROUP CREATE";
+
+static void redis_retry_cb(evutil_socket_t, short, void *);
+static void redis_teardown_cb(evutil_socket_t, short, void *);
+static void redis_timer_cb(evutil_socket_t, short, void *);
+static void redis_connect_cb(const redisAsyncContext *, int);
+static void redis_disconnect_cb(const redisAsyncContext *, int);
+static void redis_reply_cb(redisAsyncContext *, void *, void *);
+static void redis_handshake_cb(void *, void *);
+static void redis_function_cb(void *, void *);
+static int redis_open(struct rconn *);
+static void redis_handshake(void);
+static int redis_send(
+    struct rconn *, struct redis_args *, long, redis_cb, void *);
+static void redis_arm(struct rconn *);
+static void redis_fail(const char *, ...) __attribute__((format(printf, 1, 2)));
+static void redis_free_conn(struct rconn *);
+static void redis_schedule(void);
+static char *redis_library(const struct conf *);
+static char *redis_subst(const char *, const char *, const char *);
+
+/* Set up both connections; the first attempt starts from the loop. */
+void
+redis_init(struct event_base *base, const struct conf *conf)
+{
+	struct timeval now = {0, 0};
+	int i;
+
+	rd.base = base;
+	rd.conf = conf;
+	rd.timeout = conf->timeout_ms;
+	rd.backoff = REDIS_BACKOFF_MIN;
+	rd.conn[REDIS_INTAKE].name = "intake";
+	rd.conn[REDIS_COMMAND].name = "command";
+	for (i = 0; i < 2; i++)
+		rd.conn[i].timer =
+		    evtimer_new(base, redis_timer_cb, &rd.conn[i]);
+	rd.retry = evtimer_new(base, redis_retry_cb, NULL);
+	rd.teardown = evtimer_new(base, redis_teardown_cb, NULL);
+	rd.lib = redis_library(conf);
+	rd.state = REDIS_DOWN;
+	evtimer_add(rd.retry, &now);
+}
+
+/* Change the request timeout (a reloadable option). */
+void
+redis_set_timeout(long ms)
+{
+	rd.timeout = ms;
+}
+
+/* Tell whether both connections are up and set up. */
+int
+redis_up(void)
+{
+	return (rd.state == REDIS_UP);
+}
+
+/* Replace "@NAME@" placeholders in the library; returns a new string. */
+static char *
+redis_subst(const char *s, const char *name, const char *value)
+{
+	const char *p = strstr(s, name);
+	char *out;
+
+	if (p == NULL)
+		return (xstrdup(s));
+	xasprintf(&out, "%.*s%s%s", (int)(p - s), s, value, p + strlen(name));
+	return (out);
+}
+
+/* Fill the configured prefix and limits into the Functions library. */
+static char *
+redis_library(const struct conf *conf)
+{
+	char *a, *b, num[32];
+	const struct rules_authors *au = &conf->rules.authors;
+
+	a = redis_subst(modq_lua, "@PREFIX@", conf->prefix);
+	snprintf(num, sizeof num, "%ld", conf->maxlen);
+	b = redis_subst(a, "@MAXLEN@", num);
+	free(a);
+	snprintf(num, sizeof num, "%ld",
+	    au->hold_if_rejected ? au->rejected_days : 0L);
+	a = redis_subst(b, "@HISTDAYS@", num);
+	free(b);
+	return (a);
+}
+
+/* Reconnect timer: open both connections and start the handshake. */
+static void
+redis_retry_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	if (rd.state != REDIS_DOWN)
+		return;
+	if (redis_open(&rd.conn[REDIS_INTAKE]) == -1 ||
+	    redis_open(&rd.conn[REDIS_COMMAND]) == -1) {
+		redis_fail("cannot connect");
+		return;
+	}
+	rd.state = REDIS_HANDSHAKE;
+	redis_handshake();
+}
+
+/* Open one connection; hiredis connects in the background. */
+static int
+redis_open(struct rconn *rc)
+{
+	const struct conf *c = rd.conf;
+	redisAsyncContext *ac;
+
+	if (c->redis_unix != NULL)
+		ac = redisAsyncConnectUnix(c->redis_unix);
+	else
+		ac = redisAsyncConnect(c->redis_host, (int)c->redis_port);
+	if (ac == NULL) {
+		log_warnx("redis: %s connection: out of memory", rc->name);
+		return (-1);
+	}
+	if (ac->err) {
+		log_warnx("redis: %s connection to %s: %s", rc->name,
+		    c->redis_unix != NULL ? c->redis_unix : c->redis_host,
+		    ac->errstr);
+		redisAsyncFree(ac);
+		return (-1);
+	}
+	ac->data = rc;
+	redisLibeventAttach(ac, rd.base);
+	redisAsyncSetConnectCallback(ac, redis_connect_cb);
+	redisAsyncSetDisconnectCallback(ac, redis_disconnect_cb);
+	rc->ac = ac;
+	return (0);
+}
+
+/*
+ * Queue the handshake on both connections: AUTH and SELECT where
+ * configured, a PING on intake, the Functions library and the consumer
+ * group on command.  hiredis sends them as soon as the socket connects; the
+ * deadline of the first doubles as the connect timeout.
+ */
+static void
+redis_handshake(void)
+{
+	const struct conf *c = rd.conf;
+	struct redis_args a;
+	char *key;
+	int i;
+
+	rd.handshake = 0;
+	for (i = 0; i < 2; i++) {
+		if (c->redis_password != NULL) {
+			redis_args_init(&a);
+			redis_args_adds(&a, "AUTH");
+			if (c->redis_user != NULL)
+				redis_args_adds(&a, c->redis_user);
+			redis_args_adds(&a, c->redis_password);
+			rd.handshake += redis_send(&rd.conn[i], &a, 0,
+			                    redis_handshake_cb, rd_auth) == 0;
+			redis_args_free(&a);
+		}
+		redis_args_init(&a);
+		if (c->redis_db != 0) {
+			redis_args_adds(&a, "SELECT");
+			redis_args_addf(&a, "%ld", c->redis_db);
+		} else
+			redis_args_adds(&a, "PING");
+		rd.handshake += redis_send(&rd.conn[i], &a, 0,
+		                    redis_handshake_cb, rd_select) == 0;
+		redis_args_free(&a);
+	}
+	redis_args_init(&a);
+	redis_args_adds(&a, "FUNCTION");
+	redis_args_adds(&a, "LOAD");
+	redis_args_adds(&a, "REPLACE");
+	redis_args_adds(&a, rd.lib);
+	rd.handshake += redis_send(&rd.conn[REDIS_COMMAND], &a, 0,
+	                    redis_handshake_cb, rd_fload) == 0;
+	redis_args_free(&a);
+	xasprintf(&key, "%s:%s", c->prefix, c->stream);
+	redis_args_init(&a);
+	redis_args_adds(&a, "XGROUP");
+	redis_args_adds(&a, "CREATE");
+	redis_args_adds(&a, key);
+	redis_args_adds(&a, c->group);
+	redis_args_adds(&a, "0");
+	redis_args_adds(&a, "MKSTREAM");
+	rd.handshake += redis_send(&rd.conn[REDIS_COMMAND], &a, 0,
+	                    redis_handshake_cb, rd_xgroup) == 0;
+	redis_args_free(&a);
+	free(key);
+}
+
+/* Count down the handshake; the last good reply brings Redis up. */
+static void
+redis_handshake_cb(void *r, void *arg)
+{
+	const char *what = arg, *err;
+	const struct conf *c = rd.conf;
+
+	if (rd.state != REDIS_HANDSHAKE)
+		return;
+	if (r == NULL) {
+		redis_fail("%s: no reply", what);
+		return;
+	}
+	if (redis_reply_error(r, &err) &&
+	    !(what == rd_xgroup && strncmp(err, "BUSYGROUP", 9) == 0)) {
+		if (what == rd_fload)
+			redis_fail("cannot load the modq functions library: "
+			           "%s%s",
+			    err,
+			    strstr(err, "unknown command") != NULL
+			        ? " (Redis 7.0 or later is needed)"
+			        : "");
+		else
+			redis_fail("%s: %s", what, err);
+		return;
+	}
+	if (--rd.handshake > 0)
+		return;
+	rd.state = REDIS_UP;
+	rd.backoff = REDIS_BACKOFF_MIN;
+	log_info("redis: connected to %s%s%ld, stream %s:%s, group %s, "
+	         "consumer %s",
+	    c->redis_unix != NULL ? c->redis_unix : c->redis_host,
+	    c->redis_unix != NULL ? " db " : ":",
+	    c->redis_unix != NULL ? c->redis_db : c->redis_port, c->prefix,
+	    c->stream, c->group, c->consumer);
+	rd.was_up = 1;
+	intake_start();
+}
+
+/* hiredis: a connection attempt finished. */
+static void
+redis_connect_cb(const redisAsyncContext *ac, int status)
+{
+	struct rconn *rc = ac->data;
+
+	if (status == REDIS_OK)
+		return;
+	if (rc != NULL && rc->ac == ac) {
+		rc->ac = NULL; /* hiredis frees it after this callback */
+		redis_fail("%s connection: %s", rc->name, ac->errstr);
+	}
+}
+
+/* hiredis: a connection closed (hiredis frees the context afterwards). */
+static void
+redis_disconnect_cb(const redisAsyncContext *ac, int status)
+{
+	struct rconn *rc = ac->data;
+
+	(void)status;
+	if (rc == NULL || rc->ac != ac)
+		return; /* we freed it ourselves */
+	rc->ac = NULL;
+	redis_fail("%s connection lost: %s", rc->name,
+	    ac->errstr[0] != '\0' ? ac->errstr : "closed by the server");
+}
+
+/*
+ * Mark Redis down and schedule the teardown of both connections; pending
+ * callbacks then run with NULL replies and a reconnect follows.
+ */
+static void
+redis_fail(const char *fmt, ...)
+{
+	struct timeval now = {0, 0};
+	char *msg;
+	va_list ap;
+
+	if (rd.state == REDIS_DOWN || rd.state == REDIS_CLOSED)
+		return;
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	log_warnx("redis: %s", msg);
+	free(msg);
+	if (rd.state == REDIS_UP)
+		intake_stop();
+	rd.state = REDIS_DOWN;
+	rd.reconnects++;
+	evtimer_add(rd.teardown, &now);
+}
+
+/* Free one connection; its pending requests get NULL replies. */
+static void
+redis_free_conn(struct rconn *rc)
+{
+	redisAsyncContext *ac = rc->ac;
+
+	evtimer_del(rc->timer);
+	if (ac == NULL)
+		return;
+	rc->ac = NULL;
+	redisAsyncFree(ac);
+}
+
+/* Teardown timer: free both connections, then schedule a reconnect. */
+static void
+redis_teardown_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	redis_free_conn(&rd.conn[REDIS_INTAKE]);
+	redis_free_conn(&rd.conn[REDIS_COMMAND]);
+	if (rd.state == REDIS_DOWN)
+		redis_schedule();
+}
+
+/* Schedule the next connection attempt with back-off and jitter. */
+static void
+redis_schedule(void)
+{
+	struct timeval tv;
+	long ms;
+
+	ms = rd.backoff * 3 / 4 + random() % (rd.backoff / 2 + 1);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	log_info("redis: reconnecting in %ld ms", ms);
+	rd.backoff *= 2;
+	if (rd.backoff > REDIS_BACKOFF_MAX)
+		rd.backoff = REDIS_BACKOFF_MAX;
+	evtimer_add(rd.retry, &tv);
+}
+
+/* Arm the connection's timer for its oldest request, or stop it. */
+static void
+redis_arm(struct rconn *rc)
+{
+	struct timeval now, tv;
+
+	if (rc->head == NULL) {
+		evtimer_del(rc->timer);
+		return;
+	}
+	gettimeofday(&now, NULL);
+	if (timercmp(&rc->head->deadline, &now, <))
+		timerclear(&tv);
+	else
+		timersub(&rc->head->deadline, &now, &tv);
+	evtimer_add(rc->timer, &tv);
+}
+
+/* Deadline timer: the oldest request got no reply in time. */
+static void
+redis_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct rconn *rc = arg;
+	struct timeval now;
+
+	(void)fd;
+	(void)events;
+	if (rc->head == NULL)
+		return;
+	gettimeofday(&now, NULL);
+	if (timercmp(&rc->head->deadline, &now, >)) {
+		redis_arm(rc);
+		return;
+	}
+	redis_fail(
+	    "%s connection: no reply within %ld ms", rc->name, rd.timeout);
+}
+
+/* Send a command; extra_ms adds to the deadline (for BLOCK). */
+static int
+redis_send(struct rconn *rc, struct redis_args *a, long extra_ms, redis_cb cb,
+    void *arg)
+{
+	struct rreq *q;
+	struct timeval now, add;
+	long ms = rd.timeout + extra_ms;
+
+	if (rc->ac == NULL)
+		return (-1);
+	q = xcalloc(1, sizeof *q);
+	q->rc = rc;
+	q->cb = cb;
+	q->arg = arg;
+	gettimeofday(&now, NULL);
+	add.tv_sec = ms / 1000;
+	add.tv_usec = (ms % 1000) * 1000;
+	timeradd(&now, &add, &q->deadline);
+	if (redisAsyncCommandArgv(rc->ac, redis_reply_cb, q, a->argc, a->argv,
+	        a->len) != REDIS_OK) {
+		free(q);
+		return (-1);
+	}
+	if (rc->tail != NULL)
+		rc->tail->next = q;
+	else
+		rc->head = q;
+	rc->tail = q;
+	if (rc->head == q)
+		redis_arm(rc);
+	return (0);
+}
+
+/* hiredis: a reply (or NULL) for request q, always its connection's oldest. */
+static void
+redis_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct rreq *q = privdata, **pp;
+	struct rconn *rc = q->rc;
+
+	(void)ac;
+	for (pp = &rc->head; *pp != NULL && *pp != q; pp = &(*pp)->next)
+		;
+	if (*pp == q) {
+		*pp = q->next;
+		if (rc->tail == q) {
+			for (rc->tail = rc->head;
+			     rc->tail != NULL && rc->tail->next != NULL;
+			     rc->tail = rc->tail->next)
+				;
+		}
+	}
+	if (rc->ac != NULL)
+		redis_arm(rc);
+	else
+		evtimer_del(rc->timer);
+	q->cb(reply, q->arg);
+	free(q);
+}
+
+/* Send a blocking read on the intake connection. */
+int
+redis_read(struct redis_args *a, long block_ms, redis_cb cb, void *arg)
+{
+	if (rd.state != REDIS_UP)
+		return (-1);
+	return (redis_send(&rd.conn[REDIS_INTAKE], a, block_ms, cb, arg));
+}
+
+/* Send a command on the command connection. */
+int
+redis_cmd(struct redis_args *a, redis_cb cb, void *arg)
+{
+	if (rd.state != REDIS_UP)
+		return (-1);
+	return (redis_send(&rd.conn[REDIS_COMMAND], a, 0, cb, arg));
+}
+
+/* Function reload finished. */
+static void
+redis_function_cb(void *r, void *arg)
+{
+	const char *err;
+
+	(void)arg;
+	if (r == NULL)
+		return;
+	if (redis_reply_error(r, &err))
+		log_warnx("redis: cannot reload the modq functions: %s", err);
+	else
+		log_info("redis: modq functions reloaded");
+}
+
+/*
+ * Load the Functions library again (after a reload changed its limits, or
+ * when Redis lost it): rebuilt from the live config, sent ahead of any
+ * command queued after it.
+ */
+void
+redis_reload_functions(void)
+{
+	struct redis_args a;
+
+	free(rd.lib);
+	rd.lib = redis_library(rd.conf);
+	if (rd.state != REDIS_UP)
+		return;
+	redis_args_init(&a);
+	redis_args_adds(&a, "FUNCTION");
+	redis_args_adds(&a, "LOAD");
+	redis_args_adds(&a, "REPLACE");
+	redis_args_adds(&a, rd.lib);
+	redis_send(&rd.conn[REDIS_COMMAND], &a, 0, redis_function_cb, NULL);
+	redis_args_free(&a);
+}
+
+/* Close the intake connection for good (shutdown): no more reads. */
+void
+redis_stop_intake(void)
+{
+	redis_free_conn(&rd.conn[REDIS_INTAKE]);
+}
+
+/* Drop both connections and start over (the group or stream vanished). */
+void
+redis_reset(const char *why)
+{
+	redis_fail("%s; reconnecting", why);
+}
+
+/* Close both connections for good. */
+void
+redis_close(void)
+{
+	rd.state = REDIS_CLOSED;
+	evtimer_del(rd.retry);
+	evtimer_del(rd.teardown);
+	redis_free_conn(&rd.conn[REDIS_INTAKE]);
+	redis_free_conn(&rd.conn[REDIS_COMMAND]);
+	free(rd.lib);
+	rd.lib = NULL;
+}
+
+/* Start an empty argument list. */
+void
+redis_args_init(struct redis_args *a)
+{
+	memset(a, 0, sizeof *a);
+}
+
+/* Append an argument (borrowed: it must live until the command is sent). */
+void
+redis_args_add(struct redis_args *a, const char *s, size_t len)
+{
+	if (a->argc == a->cap) {
+		a->cap = a->cap == 0 ? 16 : a->cap * 2;
+		a->argv =
+		    xreallocarray(a->argv, (size_t)a->cap, sizeof *a->argv);
+		a->len = xreallocarray(a->len, (size_t)a->cap, sizeof *a->len);
+	}
+	a->argv[a->argc] = s;
+	a->len[a->argc] = len;
+	a->argc++;
+}
+
+/* Append a NUL-terminated argument (borrowed). */
+void
+redis_args_adds(struct redis_args *a, const char *s)
+{
+	redis_args_add(a, s, strlen(s));
+}
+
+/* Append a formatted argument (owned by the list). */
+void
+redis_args_addf(struct redis_args *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = xvasprintf(&s, fmt, ap);
+	va_end(ap);
+	a->strs = xreallocarray(a->strs, (size_t)a->nstrs + 1, sizeof *a->strs);
+	a->strs[a->nstrs++] = s;
+	redis_args_add(a, s, (size_t)n);
+}
+
+/* Free an argument list. */
+void
+redis_args_free(struct redis_args *a)
+{
+	int i;
+
+	for (i = 0; i < a->nstrs; i++)
+		free(a->strs[i]);
+	free(a->strs);
+	free(a->argv);
+	free(a->len);
+	memset(a, 0, sizeof *a);
+}
+
+/* Tell whether a reply is an error, and give its text. */
+int
+redis_reply_error(void *r, const char **msg)
+{
+	redisReply *reply = r;
+
+	if (reply->type != REDIS_REPLY_ERROR)
+		return (0);
+	*msg = reply->str != NULL ? reply->str : "error";
+	return (1);
+}
+
+/* Count connection failures since start. */
+unsigned long long
+redis_reconnects(void)
+{
+	return (rd.reconnects);
+}

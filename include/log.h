@@ -1,0 +1,26 @@
+/*
+ * log.h -- logging API shared by daemon/ and rules/.
+ */
+#ifndef LOG_H
+#define LOG_H
+
+#include <stdarg.h>
+
+#define LOG_TO_SYSLOG 0 /* daemon under neither systemd nor -d */
+#define LOG_TO_STDERR 1 /* foreground, timestamps */
+#define LOG_TO_JOURNAL 2 /* stderr with <N> priority prefixes */
+
+void log_init(int, int);
+void log_setverbose(int);
+int log_getverbose(void);
+void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *, ...) __attribute__((format(printf, 1, 2)))
+__attribute__((noreturn));
+void fatalx(const char *, ...) __attribute__((format(printf, 1, 2)))
+__attribute__((noreturn));
+char *log_escape(const char *, size_t, size_t);
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * modqd.h -- the one internal header of daemon/: shared structs and the
+ * prototypes of every daemon module, in file order.
+ */
+#ifndef MODQD_H
+#define MODQD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rules.h"
+
+#define MODQD_VERSION "0.1.0"
+#define MODQD_CONF "/etc/modq/modqd.conf"
+
+struct event_base;
+struct batch;
+
+/* The whole configuration; conf_load() fills a fresh one. */
+struct conf {
+	char *path; /* owned */
+
+	char *redis_host; /* owned */
+	long redis_port;
+	char *redis_unix; /* owned, NULL for TCP */
+	char *redis_user; /* owned, NULL for none */
+	char *redis_password_file; /* owned */
+	char *redis_password; /* owned: read from password_file */
+	long redis_db;
+	char *prefix; /* owned */
+	long timeout_ms;
+
+	char *stream; /* owned: name under the prefix */
+	char *group; /* owned */
+	char *consumer; /* owned: this daemon's name in the group */
+	long batch;
+	long max_body;
+	long claim_idle_ms;
+	long max_deliveries;
+	long max_inflight;
+	long shutdown_timeout_ms;
+
+	long ttl_days;
+	long maxlen;
+
+	char *metrics_listen; /* owned, NULL when off */
+	long log_decisions; /* one info line per decision */
+
+	struct rules_spec rules;
+};
+
+/* A redis reply callback: reply is NULL when the command failed. */
+typedef void (*redis_cb)(void *, void *);
+
+/* Arguments of one Redis command, with lengths. */
+struct redis_args {
+	const char **argv; /* owned array; strings borrowed or in strs */
+	size_t *len; /* owned */
+	int argc;
+	int cap;
+	char **strs; /* owned: strings formatted by redis_args_addf() */
+	int nstrs;
+};
+
+/* conf.c */
+int conf_load(const char *, struct conf *, char **);
+void conf_free(struct conf *);
+void conf_carry(const struct conf *, struct conf *);
+
+/* server.c */
+void server_init(struct conf *, struct ruleset *);
+int server_loop(void);
+const struct conf *server_conf(void);
+struct ruleset *server_rules(void);
+struct event_base *server_base(void);
+int server_stopping(void);
+void server_drained(void);
+void server_intake_running(void);
+
+/* redis.c */
+void redis_init(struct event_base *, const struct conf *);
+void redis_close(void);
+int redis_up(void);
+int redis_read(struct redis_args *, long, redis_cb, void *);
+int redis_cmd(struct redis_args *, redis_cb, void *);
+void redis_reload_functions(void);
+void redis_stop_intake(void);
+void redis_reset(const char *);
+unsigned long long redis_reconnects(void);
+void redis_set_timeout(long);
+void redis_args_init(struct redis_args *);
+void redis_args_add(struct redis_args *, const char *, size_t);
+void redis_args_adds(struct redis_args *, const char *);
+void redis_args_addf(struct redis_args *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+void redis_args_free(struct redis_args *);
+int redis_reply_error(void *, const char **);
+
+/* intake.c */
+void intake_start(void);
+void intake_stop(void);
+void intake_rearm(void);
+void intake_tick(void);
+unsigned long long intake_redeliveries(void);
+char *intake_validate(char **, size_t *, size_t, long, long, long);
+
+/* pipeline.c */
+struct batch *pipeline_batch_new(struct ruleset *, size_t);
+int pipeline_add(
+    struct batch *, const char *, size_t, long, char **, size_t *, size_t);
+void pipeline_reject_last(struct batch *, char *);
+void pipeline_start(struct batch *);
+size_t pipeline_inflight(void);
+void pipeline_abort_all(void);
+void pipeline_counts(unsigned long long *, unsigned long long *,
+    unsigned long long *, unsigned long long *, unsigned long long *);
+
+/* notify.c */
+void notify_ready(void);
+void notify_reloading(void);
+void notify_stopping(void);
+void notify_status(const char *, ...) __attribute__((format(printf, 1, 2)));
+unsigned long long notify_watchdog_usec(void);
+void notify_watchdog(void);
+
+/* modq.lua, embedded by the build */
+extern const char modq_lua[];
+extern const size_t modq_lua_len;
+
+#endif

@@ -1,0 +1,662 @@
+/*
+ * keyword.c -- owns the compiled keyword matcher: every entry of every
+ * keyword list and of the allow list, normalised by normalize.c and compiled
+ * into one Hyperscan literal database (words, phrases, wildcards at the ends,
+ * substrings) and one regex database (regular expressions, inner wildcards).
+ * A comment is normalised once and scanned once per form, whatever the
+ * number of entries.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hs.h>
+
+#include "rules.h"
+#include "xmalloc.h"
+
+#define KW_EXTEND_LEFT 0x01 /* widen a hit to the start of its token */
+#define KW_EXTEND_RIGHT 0x02 /* widen a hit to the end of its token */
+#define KW_MAX_HITS 65536 /* hits kept per comment before the scan stops */
+#define KW_MAX_SNIPS 16 /* matched texts shown per comment */
+#define KW_SNIPS_PER_LIST 3
+#define KW_SNIP_BYTES 80 /* bytes of original text in one snippet */
+#define KW_REGEX_FLAGS \
+	(HS_FLAG_UTF8 | HS_FLAG_UCP | HS_FLAG_CASELESS | HS_FLAG_SOM_LEFTMOST)
+
+/* What a pattern id stands for. */
+struct kw_pat {
+	int list; /* index of the keyword list, -1 for the allow list */
+	uint32_t len; /* literal length; 0 for a regex */
+	uint8_t extend;
+};
+
+/* One match, in original-text byte offsets. */
+struct kw_hit {
+	int list;
+	uint32_t s;
+	uint32_t e;
+};
+
+/* Patterns collected while building. */
+struct kw_build {
+	char **lit; /* owned */
+	size_t *litlen;
+	struct kw_pat *lpat;
+	size_t nlit;
+	char **re; /* owned */
+	struct kw_pat *rpat;
+	size_t nre;
+	char *errors; /* owned: one "file:line: ..." line each */
+	struct norm norm;
+};
+
+struct keyword {
+	hs_database_t *lit;
+	hs_database_t *re;
+	hs_scratch_t *scratch;
+	struct kw_pat *lpat; /* owned */
+	size_t nlit;
+	struct kw_pat *rpat; /* owned */
+	size_t nre;
+	size_t nlists;
+	char **names; /* owned copies of the list names */
+	enum rules_verdict *actions; /* owned */
+	struct norm norm;
+	struct kw_hit *hits; /* owned */
+	size_t nhits;
+	size_t caphits;
+	int truncated;
+	const struct norm_out *out; /* form being scanned */
+	int scanning_re;
+};
+
+static void keyword_error(struct kw_build *, const struct rules_entry *,
+    const char *, ...) __attribute__((format(printf, 3, 4)));
+static void keyword_add_lit(
+    struct kw_build *, const char *, size_t, int, uint8_t);
+static void keyword_add_re(struct kw_build *, char *, int);
+static int keyword_norm_part(
+    struct kw_build *, const char *, size_t, const char **, size_t *);
+static void keyword_entry(
+    struct kw_build *, const struct rules_entry *, int, enum rules_matchmode);
+static void keyword_entry_regex(
+    struct kw_build *, const struct rules_entry *, int);
+static void keyword_entry_wild(
+    struct kw_build *, const struct rules_entry *, int, enum rules_matchmode);
+static void keyword_escape(char **, size_t *, const char *, size_t);
+static int keyword_compile(struct keyword *, struct kw_build *);
+static void keyword_build_free(struct kw_build *);
+static int keyword_hit_cb(
+    unsigned int, unsigned long long, unsigned long long, unsigned int, void *);
+static int keyword_scan(struct keyword *, const struct norm_out *);
+static int keyword_allowed(
+    const struct kw_hit *, size_t, const struct kw_hit *);
+static int keyword_cmp_hit(const void *, const void *);
+static void keyword_snip(char **, size_t *, size_t *, const char *,
+    const char *, size_t, const struct kw_hit *);
+static void keyword_result(
+    struct keyword *, const char *, size_t, struct rules_match *);
+
+/* Record a build error against an entry. */
+static void
+keyword_error(
+    struct kw_build *b, const struct rules_entry *en, const char *fmt, ...)
+{
+	char *msg, *line;
+	va_list ap;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	xasprintf(&line, "%s%s%s:%d: %s", b->errors != NULL ? b->errors : "",
+	    b->errors != NULL ? "\n" : "", en->file, en->line, msg);
+	free(b->errors);
+	free(msg);
+	b->errors = line;
+}
+
+/* Add a literal pattern. */
+static void
+keyword_add_lit(
+    struct kw_build *b, const char *s, size_t len, int list, uint8_t extend)
+{
+	b->lit = xreallocarray(b->lit, b->nlit + 1, sizeof *b->lit);
+	b->litlen = xreallocarray(b->litlen, b->nlit + 1, sizeof *b->litlen);
+	b->lpat = xreallocarray(b->lpat, b->nlit + 1, sizeof *b->lpat);
+	b->lit[b->nlit] = xmalloc(len + 1);
+	memcpy(b->lit[b->nlit], s, len);
+	b->lit[b->nlit][len] = '\0';
+	b->litlen[b->nlit] = len;
+	b->lpat[b->nlit].list = list;
+	b->lpat[b->nlit].len = (uint32_t)len;
+	b->lpat[b->nlit].extend = extend;
+	b->nlit++;
+}
+
+/* Add a regex pattern; takes ownership of re. */
+static void
+keyword_add_re(struct kw_build *b, char *re, int list)
+{
+	b->re = xreallocarray(b->re, b->nre + 1, sizeof *b->re);
+	b->rpat = xreallocarray(b->rpat, b->nre + 1, sizeof *b->rpat);
+	b->re[b->nre] = re;
+	b->rpat[b->nre].list = list;
+	b->rpat[b->nre].len = 0;
+	b->rpat[b->nre].extend = 0;
+	b->nre++;
+}
+
+/*
+ * Normalise one piece of an entry; *out and *outlen get its tokens without
+ * the surrounding spaces (pointing into b->norm).  Returns -1 if nothing is
+ * left.
+ */
+static int
+keyword_norm_part(struct kw_build *b, const char *s, size_t len,
+    const char **out, size_t *outlen)
+{
+	normalize_text(&b->norm, s, len);
+	if (b->norm.form[0].len <= 2)
+		return (-1);
+	*out = b->norm.form[0].buf + 1;
+	*outlen = b->norm.form[0].len - 2;
+	return (0);
+}
+
+/* Compile one entry of list (or of the allow list when list is -1). */
+static void
+keyword_entry(struct kw_build *b, const struct rules_entry *en, int list,
+    enum rules_matchmode mode)
+{
+	size_t len = strlen(en->text), n;
+	const char *norm;
+	char *lit;
+
+	if (len >= 2 && en->text[0] == '/' && en->text[len - 1] == '/') {
+		keyword_entry_regex(b, en, list);
+		return;
+	}
+	if (strchr(en->text, '*') != NULL) {
+		keyword_entry_wild(b, en, list, mode);
+		return;
+	}
+	if (keyword_norm_part(b, en->text, len, &norm, &n) == -1) {
+		keyword_error(b, en,
+		    "entry \"%s\" has no letters, digits or "
+		    "symbols to match",
+		    en->text);
+		return;
+	}
+	if (mode == RULES_MATCH_SUBSTRING) {
+		keyword_add_lit(
+		    b, norm, n, list, KW_EXTEND_LEFT | KW_EXTEND_RIGHT);
+		return;
+	}
+	lit = xmalloc(n + 2);
+	lit[0] = ' ';
+	memcpy(lit + 1, norm, n);
+	lit[n + 1] = ' ';
+	keyword_add_lit(b, lit, n + 2, list, 0);
+	free(lit);
+}
+
+/* Check and add a /regex/ entry; it runs over the normalised text. */
+static void
+keyword_entry_regex(struct kw_build *b, const struct rules_entry *en, int list)
+{
+	hs_compile_error_t *err = NULL;
+	hs_expr_info_t *info = NULL;
+	size_t len = strlen(en->text);
+	char *re;
+
+	re = xstrndup(en->text + 1, len - 2);
+	if (hs_expression_info(re, KW_REGEX_FLAGS, &info, &err) != HS_SUCCESS) {
+		keyword_error(b, en, "bad regular expression %s: %s", en->text,
+		    err != NULL ? err->message : "rejected");
+		hs_free_compile_error(err);
+		free(re);
+		return;
+	}
+	free(info);
+	keyword_add_re(b, re, list);
+}
+
+/*
+ * Add an entry with '*' wildcards: one at either end becomes a literal that
+ * may continue inside the word; one in the middle needs a regex.
+ */
+static void
+keyword_entry_wild(struct kw_build *b, const struct rules_entry *en, int list,
+    enum rules_matchmode mode)
+{
+	const char *p = en->text, *star, *norm;
+	char *re = NULL;
+	size_t relen = 0, n, parts = 0;
+	int lead = p[0] == '*', trail = p[strlen(p) - 1] == '*';
+	int word = mode == RULES_MATCH_WORD;
+	uint8_t ext;
+
+	if (word && !lead)
+		keyword_escape(&re, &relen, " ", 1);
+	while (*p != '\0') {
+		star = strchr(p, '*');
+		n = star != NULL ? (size_t)(star - p) : strlen(p);
+		if (n > 0) {
+			if (parts > 0 && re != NULL)
+				keyword_escape(&re, &relen, NULL, 0);
+			if (keyword_norm_part(b, p, n, &norm, &n) == -1) {
+				keyword_error(b, en,
+				    "part of \"%s\" has no "
+				    "letters, digits or symbols",
+				    en->text);
+				free(re);
+				return;
+			}
+			keyword_escape(&re, &relen, norm, n);
+			parts++;
+		}
+		if (star == NULL)
+			break;
+		p = star + 1;
+	}
+	if (parts == 0) {
+		keyword_error(
+		    b, en, "entry \"%s\" is only wildcards", en->text);
+		free(re);
+		return;
+	}
+	if (parts == 1) {
+		free(re);
+		p = en->text + lead;
+		n = strlen(p) - (size_t)trail;
+		keyword_norm_part(b, p, n, &norm, &n);
+		re = xmalloc(n + 2);
+		relen = 0;
+		if (word && !lead)
+			re[relen++] = ' ';
+		memcpy(re + relen, norm, n);
+		relen += n;
+		if (word && !trail)
+			re[relen++] = ' ';
+		ext = (lead || !word ? KW_EXTEND_LEFT : 0) |
+		    (trail || !word ? KW_EXTEND_RIGHT : 0);
+		keyword_add_lit(b, re, relen, list, ext);
+		free(re);
+		return;
+	}
+	if (word && !trail)
+		keyword_escape(&re, &relen, " ", 1);
+	keyword_add_re(b, re, list);
+}
+
+/*
+ * Append s to the regex being built, ASCII punctuation escaped (UTF-8
+ * sequences are copied whole); s == NULL appends the wildcard "any letters
+ * within one word".
+ */
+static void
+keyword_escape(char **re, size_t *len, const char *s, size_t n)
+{
+	size_t i;
+	unsigned char ch;
+
+	if (s == NULL) {
+		*re = xreallocarray(*re, *len + 6, 1);
+		memcpy(*re + *len, "[^ ]*", 6);
+		*len += 5;
+		return;
+	}
+	*re = xreallocarray(*re, *len + n * 4 + 1, 1);
+	for (i = 0; i < n; i++) {
+		ch = (unsigned char)s[i];
+		if (ch >= 0x80 || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9'))
+			(*re)[(*len)++] = (char)ch;
+		else
+			*len += (size_t)sprintf(*re + *len, "\\x%02x", ch);
+	}
+	(*re)[*len] = '\0';
+}
+
+/* Build the matcher for every keyword list and the allow list. */
+int
+keyword_build(const struct rules_spec *spec, struct keyword **kwp, char **cause)
+{
+	struct kw_build b;
+	struct keyword *kw;
+	size_t i, j;
+
+	memset(&b, 0, sizeof b);
+	normalize_init(&b.norm);
+	for (i = 0; i < spec->nlists; i++) {
+		for (j = 0; j < spec->lists[i].nentries; j++)
+			keyword_entry(&b, &spec->lists[i].entries[j], (int)i,
+			    spec->lists[i].match);
+	}
+	for (j = 0; j < spec->nallow; j++)
+		keyword_entry(&b, &spec->allow[j], -1, RULES_MATCH_WORD);
+	kw = xcalloc(1, sizeof *kw);
+	normalize_init(&kw->norm);
+	if (b.errors == NULL && keyword_compile(kw, &b) == -1 &&
+	    b.errors == NULL)
+		b.errors = xstrdup("cannot build the keyword matcher");
+	if (b.errors != NULL) {
+		*cause = b.errors;
+		b.errors = NULL;
+		keyword_build_free(&b);
+		keyword_free(kw);
+		return (-1);
+	}
+	kw->nlists = spec->nlists;
+	kw->names = xcalloc(spec->nlists, sizeof *kw->names);
+	kw->actions = xcalloc(spec->nlists, sizeof *kw->actions);
+	for (i = 0; i < spec->nlists; i++) {
+		kw->names[i] = xstrdup(spec->lists[i].name);
+		kw->actions[i] = spec->lists[i].action;
+	}
+	keyword_build_free(&b);
+	*kwp = kw;
+	return (0);
+}
+
+/* Compile the collected patterns into Hyperscan databases. */
+static int
+keyword_compile(struct keyword *kw, struct kw_build *b)
+{
+	hs_compile_error_t *err = NULL;
+	unsigned *ids, *flags;
+	size_t i, n = b->nlit > b->nre ? b->nlit : b->nre;
+	int rc = -1;
+
+	ids = xcalloc(n + 1, sizeof *ids);
+	flags = xcalloc(n + 1, sizeof *flags);
+	for (i = 0; i < n; i++)
+		ids[i] = (unsigned)i;
+	if (b->nlit > 0 &&
+	    hs_compile_lit_multi((const char *const *)b->lit, flags, ids,
+	        b->litlen, (unsigned)b->nlit, HS_MODE_BLOCK, NULL, &kw->lit,
+	        &err) != HS_SUCCESS)
+		goto fail;
+	for (i = 0; i < b->nre; i++)
+		flags[i] = KW_REGEX_FLAGS;
+	if (b->nre > 0 &&
+	    hs_compile_multi((const char *const *)b->re, flags, ids,
+	        (unsigned)b->nre, HS_MODE_BLOCK, NULL, &kw->re,
+	        &err) != HS_SUCCESS)
+		goto fail;
+	if ((kw->lit != NULL &&
+	        hs_alloc_scratch(kw->lit, &kw->scratch) != HS_SUCCESS) ||
+	    (kw->re != NULL &&
+	        hs_alloc_scratch(kw->re, &kw->scratch) != HS_SUCCESS))
+		goto fail;
+	kw->lpat = b->lpat;
+	kw->nlit = b->nlit;
+	b->lpat = NULL;
+	kw->rpat = b->rpat;
+	kw->nre = b->nre;
+	b->rpat = NULL;
+	rc = 0;
+fail:
+	if (err != NULL) {
+		xasprintf(&b->errors, "keyword matcher: %s", err->message);
+		hs_free_compile_error(err);
+	}
+	free(ids);
+	free(flags);
+	return (rc);
+}
+
+/* Free what building collected. */
+static void
+keyword_build_free(struct kw_build *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nlit; i++)
+		free(b->lit[i]);
+	for (i = 0; i < b->nre; i++)
+		free(b->re[i]);
+	free(b->lit);
+	free(b->litlen);
+	free(b->lpat);
+	free(b->re);
+	free(b->rpat);
+	free(b->errors);
+	normalize_free(&b->norm);
+}
+
+/* Free a matcher. */
+void
+keyword_free(struct keyword *kw)
+{
+	size_t i;
+
+	if (kw == NULL)
+		return;
+	hs_free_database(kw->lit);
+	hs_free_database(kw->re);
+	hs_free_scratch(kw->scratch);
+	free(kw->lpat);
+	free(kw->rpat);
+	for (i = 0; i < kw->nlists; i++)
+		free(kw->names[i]);
+	free(kw->names);
+	free(kw->actions);
+	free(kw->hits);
+	normalize_free(&kw->norm);
+	free(kw);
+}
+
+/* Count the compiled patterns. */
+size_t
+keyword_npatterns(const struct keyword *kw)
+{
+	return (kw->nlit + kw->nre);
+}
+
+/* Record one Hyperscan match in original-text offsets. */
+static int
+keyword_hit_cb(unsigned int id, unsigned long long from, unsigned long long to,
+    unsigned int flags, void *arg)
+{
+	struct keyword *kw = arg;
+	const struct norm_out *o = kw->out;
+	const struct kw_pat *p;
+	size_t a, z;
+	struct kw_hit *h;
+
+	(void)flags;
+	p = kw->scanning_re ? &kw->rpat[id] : &kw->lpat[id];
+	a = kw->scanning_re ? (size_t)from : (size_t)to - p->len;
+	z = (size_t)to;
+	while (a < z && o->buf[a] == ' ')
+		a++;
+	while (z > a && o->buf[z - 1] == ' ')
+		z--;
+	if (a == z)
+		return (0);
+	if (p->extend & KW_EXTEND_LEFT)
+		while (a > 0 && o->buf[a - 1] != ' ')
+			a--;
+	if (p->extend & KW_EXTEND_RIGHT)
+		while (z < o->len && o->buf[z] != ' ')
+			z++;
+	if (kw->nhits == KW_MAX_HITS) {
+		kw->truncated = 1;
+		return (1);
+	}
+	if (kw->nhits == kw->caphits) {
+		kw->caphits = kw->caphits == 0 ? 64 : kw->caphits * 2;
+		kw->hits = xreallocarray(kw->hits, kw->caphits, sizeof *h);
+	}
+	h = &kw->hits[kw->nhits++];
+	h->list = p->list;
+	h->s = o->src_start[a];
+	h->e = o->src_end[z - 1];
+	return (0);
+}
+
+/* Scan one normalised form with both databases. */
+static int
+keyword_scan(struct keyword *kw, const struct norm_out *o)
+{
+	hs_error_t rc;
+
+	kw->out = o;
+	if (kw->lit != NULL) {
+		kw->scanning_re = 0;
+		rc = hs_scan(kw->lit, o->buf, (unsigned)o->len, 0, kw->scratch,
+		    keyword_hit_cb, kw);
+		if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED)
+			return (-1);
+	}
+	if (kw->re != NULL && !kw->truncated) {
+		kw->scanning_re = 1;
+		rc = hs_scan(kw->re, o->buf, (unsigned)o->len, 0, kw->scratch,
+		    keyword_hit_cb, kw);
+		if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED)
+			return (-1);
+	}
+	return (0);
+}
+
+/* Order hits by list (the allow list, -1, first), start, longest first. */
+static int
+keyword_cmp_hit(const void *va, const void *vb)
+{
+	const struct kw_hit *a = va, *b = vb;
+
+	if (a->list != b->list)
+		return (a->list < b->list ? -1 : 1);
+	if (a->s != b->s)
+		return (a->s < b->s ? -1 : 1);
+	if (a->e != b->e)
+		return (a->e > b->e ? -1 : 1);
+	return (0);
+}
+
+/*
+ * Tell whether hit h lies inside an allow-list hit; allow[] is sorted by
+ * start, so only those up to the first starting after h are candidates.
+ */
+static int
+keyword_allowed(
+    const struct kw_hit *allow, size_t nallow, const struct kw_hit *h)
+{
+	size_t lo = 0, hi = nallow, i;
+
+	while (lo < hi) { /* first allow hit starting after h */
+		i = (lo + hi) / 2;
+		if (allow[i].s <= h->s)
+			lo = i + 1;
+		else
+			hi = i;
+	}
+	for (i = lo; i-- > 0;) {
+		if (allow[i].e >= h->e)
+			return (1);
+	}
+	return (0);
+}
+
+/* Append name:"snippet" for one hit to *out, escaped and cut short. */
+static void
+keyword_snip(char **out, size_t *len, size_t *cap, const char *name,
+    const char *text, size_t textlen, const struct kw_hit *h)
+{
+	size_t i, n = h->e - h->s, cut = n;
+	unsigned char ch;
+
+	if (h->e > textlen)
+		return;
+	if (cut > KW_SNIP_BYTES) {
+		cut = KW_SNIP_BYTES;
+		while (
+		    cut > 0 && ((unsigned char)text[h->s + cut] & 0xc0) == 0x80)
+			cut--;
+	}
+	if (*len + strlen(name) + cut * 4 + 16 > *cap) {
+		*cap = *len + strlen(name) + cut * 4 + 64;
+		*out = xreallocarray(*out, *cap, 1);
+	}
+	*len +=
+	    (size_t)sprintf(*out + *len, "%s%s:\"", *len > 0 ? " " : "", name);
+	for (i = 0; i < cut; i++) {
+		ch = (unsigned char)text[h->s + i];
+		if (ch == '"' || ch == '\\') {
+			(*out)[(*len)++] = '\\';
+			(*out)[(*len)++] = (char)ch;
+		} else if (ch < 0x20 || ch == 0x7f)
+			*len += (size_t)sprintf(*out + *len, "\\x%02x", ch);
+		else
+			(*out)[(*len)++] = (char)ch;
+	}
+	*len += (size_t)sprintf(*out + *len, "%s\"", cut < n ? "..." : "");
+}
+
+/* Turn the hits into a verdict, reasons and matched texts. */
+static void
+keyword_result(
+    struct keyword *kw, const char *text, size_t len, struct rules_match *m)
+{
+	size_t i, j, nallow = 0, rlen = 0, rcap = 64, mlen = 0, mcap = 128;
+	size_t nsnips = 0, perlist = 0;
+	int last = -2;
+
+	if (kw->nhits > 1)
+		qsort(kw->hits, kw->nhits, sizeof *kw->hits, keyword_cmp_hit);
+	while (nallow < kw->nhits && kw->hits[nallow].list == -1)
+		nallow++;
+	m->verdict = RULES_APPROVE;
+	m->reasons = xcalloc(1, rcap);
+	m->matched = xcalloc(1, mcap);
+	for (i = nallow; i < kw->nhits; i++) {
+		if (keyword_allowed(kw->hits, nallow, &kw->hits[i]))
+			continue;
+		j = (size_t)kw->hits[i].list;
+		if ((int)j != last) {
+			if (rlen + strlen(kw->names[j]) + 2 > rcap) {
+				rcap = (rlen + strlen(kw->names[j])) * 2 + 2;
+				m->reasons = xreallocarray(m->reasons, rcap, 1);
+			}
+			rlen += (size_t)sprintf(m->reasons + rlen, "%s%s",
+			    rlen > 0 ? " " : "", kw->names[j]);
+			if (kw->actions[j] > m->verdict)
+				m->verdict = kw->actions[j];
+			last = (int)j;
+			perlist = 0;
+		} else if (kw->hits[i].s == kw->hits[i - 1].s &&
+		    kw->hits[i].e <= kw->hits[i - 1].e)
+			continue; /* same place, shorter or duplicate */
+		if (perlist < KW_SNIPS_PER_LIST && nsnips < KW_MAX_SNIPS) {
+			keyword_snip(&m->matched, &mlen, &mcap, kw->names[j],
+			    text, len, &kw->hits[i]);
+			perlist++;
+			nsnips++;
+		}
+	}
+}
+
+/*
+ * Match text against every keyword list.  Fills m (the caller frees it
+ * with rules_match_free()); returns -1 only if the engine fails.
+ */
+int
+keyword_match(
+    struct keyword *kw, const char *text, size_t len, struct rules_match *m)
+{
+	int f;
+
+	kw->nhits = 0;
+	kw->truncated = 0;
+	normalize_text(&kw->norm, text, len);
+	for (f = 0; f < kw->norm.nforms; f++) {
+		if (keyword_scan(kw, &kw->norm.form[f]) == -1)
+			return (-1);
+	}
+	keyword_result(kw, text, len, m);
+	return (0);
+}

@@ -1,0 +1,450 @@
+/*
+ * rules.c -- owns struct ruleset: built once from a rules_spec (word lists
+ * read, patterns compiled), shared by reference count between the daemon's
+ * current pointer and every comment in flight, never changed after it is
+ * built.  Also the verdict precedence (reject over hold over approve) and the
+ * word-list file reader.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <utf8proc.h>
+
+#include "rules.h"
+#include "xmalloc.h"
+
+#define RULES_LINE_MAX 4096 /* bytes in one word-list line */
+
+struct ruleset {
+	int refs;
+	struct keyword *kw; /* owned */
+	struct rules_rate rates[RULES_MAX_RATES]; /* names owned */
+	size_t nrates;
+	struct rules_authors authors;
+	char stamp[RULES_STAMP_LEN + 1];
+};
+
+/* Built-in reasons; rule names may not take them. */
+static const char *const rules_reserved[] = {"author-banned", "author-premod",
+    "author-trusted", "thread-closed", "thread-premod", "new-author",
+    "rejection-history"};
+
+static uint64_t rules_hash(uint64_t, const void *, size_t);
+static uint64_t rules_hash_str(uint64_t, const char *);
+static void rules_make_stamp(struct ruleset *, const struct rules_spec *);
+static void rules_append(char **, size_t *, size_t *, const char *);
+static int rules_list_line(char *, size_t, const char *, int, char **);
+
+/* Mix bytes into a 64-bit FNV-1a hash. */
+static uint64_t
+rules_hash(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *s = p;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return (h);
+}
+
+/* Mix a string and its terminator into the hash. */
+static uint64_t
+rules_hash_str(uint64_t h, const char *s)
+{
+	return (rules_hash(h, s, strlen(s) + 1));
+}
+
+/* Stamp the ruleset with a short hash of everything it judges by. */
+static void
+rules_make_stamp(struct ruleset *rs, const struct rules_spec *spec)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i, j;
+	long v[4];
+
+	for (i = 0; i < spec->nlists; i++) {
+		h = rules_hash_str(h, spec->lists[i].name);
+		v[0] = spec->lists[i].action;
+		v[1] = spec->lists[i].match;
+		h = rules_hash(h, v, 2 * sizeof v[0]);
+		for (j = 0; j < spec->lists[i].nentries; j++)
+			h = rules_hash_str(h, spec->lists[i].entries[j].text);
+	}
+	h = rules_hash_str(h, "\001allow");
+	for (j = 0; j < spec->nallow; j++)
+		h = rules_hash_str(h, spec->allow[j].text);
+	for (i = 0; i < spec->nrates; i++) {
+		h = rules_hash_str(h, spec->rates[i].name);
+		v[0] = spec->rates[i].per;
+		v[1] = spec->rates[i].limit;
+		v[2] = spec->rates[i].window;
+		v[3] = spec->rates[i].action;
+		h = rules_hash(h, v, sizeof v);
+	}
+	h = rules_hash(h, &spec->authors.premod_until_approved, sizeof(long));
+	if (spec->authors.hold_if_rejected) {
+		v[0] = (long)(spec->authors.rejected_ratio * 1000000);
+		v[1] = spec->authors.rejected_min;
+		v[2] = spec->authors.rejected_days;
+		h = rules_hash(h, v, 3 * sizeof v[0]);
+	}
+	snprintf(rs->stamp, sizeof rs->stamp, "%012llx",
+	    (unsigned long long)(h >> 16));
+}
+
+/*
+ * Build a ruleset from spec (which the caller keeps).  On error *cause gets
+ * every problem, one "file:line: what" line each.
+ */
+int
+rules_build(const struct rules_spec *spec, struct ruleset **rsp, char **cause)
+{
+	struct ruleset *rs;
+	size_t i;
+
+	if (spec->nrates > RULES_MAX_RATES) {
+		xasprintf(
+		    cause, "too many rate rules (at most %d)", RULES_MAX_RATES);
+		return (-1);
+	}
+	rs = xcalloc(1, sizeof *rs);
+	if (keyword_build(spec, &rs->kw, cause) == -1) {
+		free(rs);
+		return (-1);
+	}
+	rs->refs = 1;
+	rs->nrates = spec->nrates;
+	for (i = 0; i < spec->nrates; i++) {
+		rs->rates[i] = spec->rates[i];
+		rs->rates[i].name = xstrdup(spec->rates[i].name);
+	}
+	rs->authors = spec->authors;
+	rules_make_stamp(rs, spec);
+	*rsp = rs;
+	return (0);
+}
+
+/* Take a reference. */
+struct ruleset *
+rules_ref(struct ruleset *rs)
+{
+	rs->refs++;
+	return (rs);
+}
+
+/* Drop a reference; the last one frees the ruleset. */
+void
+rules_unref(struct ruleset *rs)
+{
+	size_t i;
+
+	if (rs == NULL || --rs->refs > 0)
+		return;
+	keyword_free(rs->kw);
+	for (i = 0; i < rs->nrates; i++)
+		free(rs->rates[i].name);
+	free(rs);
+}
+
+/* Give the short hash stamped on every decision made by this ruleset. */
+const char *
+rules_stamp(const struct ruleset *rs)
+{
+	return (rs->stamp);
+}
+
+/* Count the rate rules. */
+size_t
+rules_nrates(const struct ruleset *rs)
+{
+	return (rs->nrates);
+}
+
+/* Give rate rule i. */
+const struct rules_rate *
+rules_rate(const struct ruleset *rs, size_t i)
+{
+	return (&rs->rates[i]);
+}
+
+/* Give the author reputation rules. */
+const struct rules_authors *
+rules_authors(const struct ruleset *rs)
+{
+	return (&rs->authors);
+}
+
+/* Count the compiled keyword patterns. */
+size_t
+rules_npatterns(const struct ruleset *rs)
+{
+	return (keyword_npatterns(rs->kw));
+}
+
+/* Judge a text against the keyword rules. */
+int
+rules_match_text(
+    struct ruleset *rs, const char *text, size_t len, struct rules_match *m)
+{
+	memset(m, 0, sizeof *m);
+	return (keyword_match(rs->kw, text, len, m));
+}
+
+/* Free what a match holds. */
+void
+rules_match_free(struct rules_match *m)
+{
+	free(m->reasons);
+	free(m->matched);
+	m->reasons = m->matched = NULL;
+}
+
+/* Append a reason, space-separated. */
+static void
+rules_append(char **s, size_t *len, size_t *cap, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (*len + n + 2 > *cap) {
+		*cap = (*len + n + 2) * 2;
+		*s = xreallocarray(*s, *cap, 1);
+	}
+	if (*len > 0)
+		(*s)[(*len)++] = ' ';
+	memcpy(*s + *len, name, n + 1);
+	*len += n;
+}
+
+/*
+ * Combine the keyword verdict with what Redis knows: author and thread
+ * state, reputation, rate counts.  Reject beats hold beats approve; a
+ * trusted author skips holds but never rejects; every rule that fired is
+ * named.
+ */
+void
+rules_decide(const struct ruleset *rs, const struct rules_match *m,
+    const struct rules_ctx *ctx, struct rules_decision *d)
+{
+	const struct rules_authors *a = &rs->authors;
+	enum rules_verdict v = m->verdict, hold = RULES_APPROVE;
+	size_t len = 0, cap = 64, i;
+	char *r = xcalloc(1, cap);
+
+	if (m->reasons != NULL && *m->reasons != '\0')
+		rules_append(&r, &len, &cap, m->reasons);
+	for (i = 0; i < rs->nrates; i++) {
+		if (ctx->rate[i] < 0 ||
+		    !rate_exceeded(&rs->rates[i], ctx->rate[i]))
+			continue;
+		rules_append(&r, &len, &cap, rs->rates[i].name);
+		if (rs->rates[i].action > v)
+			v = rs->rates[i].action;
+	}
+	if (ctx->trust == RULES_TRUST_BANNED) {
+		rules_append(&r, &len, &cap, "author-banned");
+		v = RULES_REJECT;
+	}
+	if (ctx->mode == RULES_MODE_CLOSED) {
+		rules_append(&r, &len, &cap, "thread-closed");
+		v = RULES_REJECT;
+	}
+	if (ctx->mode == RULES_MODE_PREMOD) {
+		rules_append(&r, &len, &cap, "thread-premod");
+		hold = RULES_HOLD;
+	}
+	if (ctx->trust == RULES_TRUST_PREMOD) {
+		rules_append(&r, &len, &cap, "author-premod");
+		hold = RULES_HOLD;
+	}
+	if (ctx->has_author && ctx->trust == RULES_TRUST_NONE &&
+	    a->premod_until_approved > 0 &&
+	    ctx->approved < a->premod_until_approved) {
+		rules_append(&r, &len, &cap, "new-author");
+		hold = RULES_HOLD;
+	}
+	if (ctx->has_author && ctx->trust == RULES_TRUST_NONE &&
+	    a->hold_if_rejected && ctx->recent_rejected >= a->rejected_min &&
+	    ctx->recent_decided > 0 &&
+	    (double)ctx->recent_rejected >=
+	        a->rejected_ratio * (double)ctx->recent_decided) {
+		rules_append(&r, &len, &cap, "rejection-history");
+		hold = RULES_HOLD;
+	}
+	if (hold > v)
+		v = hold;
+	if (ctx->trust == RULES_TRUST_TRUSTED && v == RULES_HOLD) {
+		rules_append(&r, &len, &cap, "author-trusted");
+		v = RULES_APPROVE;
+	}
+	d->verdict = v;
+	d->reasons = r;
+}
+
+/* Free what a decision holds. */
+void
+rules_decision_free(struct rules_decision *d)
+{
+	free(d->reasons);
+	d->reasons = NULL;
+}
+
+/* Name a verdict as -e prints it. */
+const char *
+rules_verdict_name(enum rules_verdict v)
+{
+	static const char *const names[] = {"approve", "hold", "reject"};
+
+	return (names[v]);
+}
+
+/* Name a verdict as the comment record's status. */
+const char *
+rules_status_name(enum rules_verdict v)
+{
+	static const char *const names[] = {"approved", "held", "rejected"};
+
+	return (names[v]);
+}
+
+/* Tell whether a rule name is 1-64 bytes of [A-Za-z0-9._-]. */
+int
+rules_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > RULES_MAX_NAME)
+		return (0);
+	return (strspn(s,
+	            "abcdefghijklmnopqrstuvwxyz"
+	            "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n);
+}
+
+/* Tell whether a name belongs to a built-in reason. */
+int
+rules_name_reserved(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof rules_reserved / sizeof rules_reserved[0]; i++) {
+		if (strcmp(s, rules_reserved[i]) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Clean one word-list line in place: strip the end of line and surrounding
+ * blanks.  Returns 1 for an entry, 0 for a blank or comment line, -1 (with
+ * *cause) for a line that cannot be an entry.
+ */
+static int
+rules_list_line(char *s, size_t len, const char *path, int lineno, char **cause)
+{
+	size_t a = 0;
+
+	if (memchr(s, '\0', len) != NULL) {
+		xasprintf(cause, "%s:%d: NUL byte in word list", path, lineno);
+		return (-1);
+	}
+	while (len > 0 &&
+	    (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' ' ||
+	        s[len - 1] == '\t'))
+		s[--len] = '\0';
+	while (a < len && (s[a] == ' ' || s[a] == '\t'))
+		a++;
+	if (a == len || s[a] == '#')
+		return (0);
+	if (utf8proc_decompose((const utf8proc_uint8_t *)s + a,
+	        (utf8proc_ssize_t)(len - a), NULL, 0, UTF8PROC_STABLE) < 0) {
+		xasprintf(cause, "%s:%d: not valid UTF-8", path, lineno);
+		return (-1);
+	}
+	memmove(s, s + a, len - a + 1);
+	return (1);
+}
+
+/*
+ * Read a word list: one entry a line, blank lines and lines starting with
+ * '#' skipped.  Appends to *entries; returns -1 with *cause on error.
+ */
+int
+rules_load_list(
+    const char *path, struct rules_entry **entries, size_t *n, char **cause)
+{
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int lineno = 0, rc;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	while ((len = getline(&line, &cap, f)) != -1) {
+		lineno++;
+		if (len > RULES_LINE_MAX) {
+			xasprintf(cause, "%s:%d: line longer than %d bytes",
+			    path, lineno, RULES_LINE_MAX);
+			goto fail;
+		}
+		rc = rules_list_line(line, (size_t)len, path, lineno, cause);
+		if (rc == -1)
+			goto fail;
+		if (rc == 0)
+			continue;
+		*entries = xreallocarray(*entries, *n + 1, sizeof **entries);
+		(*entries)[*n].text = xstrdup(line);
+		(*entries)[*n].file = xstrdup(path);
+		(*entries)[*n].line = lineno;
+		(*n)++;
+	}
+	if (ferror(f)) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	free(line);
+	fclose(f);
+	return (0);
+fail:
+	free(line);
+	fclose(f);
+	return (-1);
+}
+
+/* Free an array of entries. */
+void
+rules_entries_free(struct rules_entry *e, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(e[i].text);
+		free(e[i].file);
+	}
+	free(e);
+}
+
+/* Free everything a spec holds (not the struct itself). */
+void
+rules_spec_free(struct rules_spec *spec)
+{
+	size_t i;
+
+	for (i = 0; i < spec->nlists; i++) {
+		free(spec->lists[i].name);
+		free(spec->lists[i].file);
+		rules_entries_free(
+		    spec->lists[i].entries, spec->lists[i].nentries);
+	}
+	free(spec->lists);
+	rules_entries_free(spec->allow, spec->nallow);
+	for (i = 0; i < spec->nrates; i++)
+		free(spec->rates[i].name);
+	memset(spec, 0, sizeof *spec);
+}

@@ -1,0 +1,417 @@
+#!/bin/bash
+#
+# bench.sh: the benchmark behind `make bench`.  It starts a private
+# redis-server on a unix socket in a temp dir, then measures
+#   a. throughput: a stream pre-filled with BENCH_N comments, drained by a
+#      fresh build/modqd, BENCH_RUNS times (FLUSHALL in between), median;
+#   b. latency: BENCH_LAT_N comments added at BENCH_RATE/s to a running
+#      daemon, time from XADD to its entry on modq:decisions;
+# and prints a summary of key=value lines.  A throughput run is timed from
+# the daemon's start until HGET modq:stats processed reaches BENCH_N; it also
+# reports the Redis CPU per comment, the daemon's CPU time and its VmHWM and
+# VmRSS at the end.  The script only ever kills the processes it started, by
+# PID, and removes its temp dir on exit.
+#
+# usage: tools/bench.sh [--loader-only]
+#   --loader-only  replace modqd with a fake decider (a Redis function called
+#                  in a redis-cli loop) to test the loader and this script
+# environment (defaults in brackets):
+#   BENCH_N [200000] BENCH_RUNS [3] BENCH_RATE [10000] BENCH_LAT_N [50000]
+#   BENCH_AUTHORS [20000] BENCH_THREADS [200]
+#   BENCH_TIMEOUT [600] seconds a throughput run may take
+#   BENCH_STALL [30] seconds without progress before a run is given up
+#   BENCH_LAT_TIMEOUT [60] seconds to wait for decisions after the last XADD
+#   BENCH_MODQD_FLAGS [] extra modqd flags, e.g. -d for debug logs
+#   BENCH_KEEP [0] 1 keeps the temp dir (configs, logs)
+#   MODQD [build/modqd] BENCH_CSV BENCH_WORDS CC [cc]
+
+set -eu
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+shared=$(cd "$root/.." && pwd)/shared
+
+N=${BENCH_N:-200000}
+RUNS=${BENCH_RUNS:-3}
+RATE=${BENCH_RATE:-10000}
+LAT_N=${BENCH_LAT_N:-50000}
+AUTHORS=${BENCH_AUTHORS:-20000}
+THREADS=${BENCH_THREADS:-200}
+TIMEOUT=${BENCH_TIMEOUT:-600}
+STALL=${BENCH_STALL:-30}
+LAT_TIMEOUT=${BENCH_LAT_TIMEOUT:-60}
+MODQD_FLAGS=${BENCH_MODQD_FLAGS:-}
+KEEP=${BENCH_KEEP:-0}
+MODQD=${MODQD:-$root/build/modqd}
+CSV=${BENCH_CSV:-$shared/corpus/davidson_labeled_data.csv}
+WORDS=${BENCH_WORDS:-$shared/corpus/perf/words_400.txt}
+LOADER=$root/build/modq-bench-load
+
+fake=0
+tmp=
+sock=
+redis_pid=
+loader_pid=
+decider_pid=
+decider_log=
+failed=0
+
+# Print a message on stderr.
+msg() {
+	printf 'bench: %s\n' "$*" >&2
+}
+
+# Print a message and exit 1 (the EXIT trap cleans up).
+fail() {
+	msg "$*"
+	exit 1
+}
+
+# Die unless each named variable holds a positive integer.
+check_counts() {
+	local v
+	for v in "$@"; do
+		case ${!v} in
+		'' | *[!0-9]* | 0*)
+			fail "BENCH_$v=${!v}: not a positive integer"
+			;;
+		esac
+	done
+}
+
+# Print the value of key $1 in the key=value line $2.
+kv() {
+	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# Run redis-cli against the private server.
+rcli() {
+	redis-cli -s "$sock" "$@"
+}
+
+# Stop one process we started: SIGTERM, 5 s grace, then SIGKILL.
+stop_pid() {
+	local pid=$1 i=0
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			msg "pid $pid ignored SIGTERM for 5s, sending SIGKILL"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+# Stop the decider (modqd or the fake) if one runs.
+stop_decider() {
+	if [ -n "$decider_pid" ]; then
+		stop_pid "$decider_pid"
+		decider_pid=
+	fi
+}
+
+# EXIT trap: stop what we started, show the daemon log on failure, clean up.
+cleanup() {
+	local status=$?
+	set +e
+	if [ -n "$loader_pid" ]; then
+		stop_pid "$loader_pid"
+	fi
+	stop_decider
+	if [ -n "$redis_pid" ]; then
+		stop_pid "$redis_pid"
+	fi
+	if [ "$status" -eq 1 ] && [ -n "$decider_log" ] &&
+	    [ -s "$decider_log" ]; then
+		msg "last lines of $decider_log:"
+		tail -n 20 "$decider_log" >&2
+	fi
+	if [ -n "$tmp" ] && [ "$KEEP" = 1 ]; then
+		msg "kept $tmp"
+	elif [ -n "$tmp" ]; then
+		rm -rf "$tmp"
+	fi
+	exit "$status"
+}
+
+# Parse the command line and check the environment and inputs.
+setup_args() {
+	case ${1:-} in
+	'') ;;
+	--loader-only) fake=1 ;;
+	*) fail "usage: tools/bench.sh [--loader-only]" ;;
+	esac
+	check_counts N RUNS RATE LAT_N AUTHORS THREADS TIMEOUT STALL \
+	    LAT_TIMEOUT
+	command -v redis-server >/dev/null || fail "redis-server not found"
+	command -v redis-cli >/dev/null || fail "redis-cli not found"
+	[ -r "$CSV" ] || fail "$CSV: corpus not readable (set BENCH_CSV)"
+	[ -r "$WORDS" ] || fail "$WORDS: word list not readable (BENCH_WORDS)"
+	case $WORDS in
+	*\"* | *\\*) fail "$WORDS: quotes or backslashes in the path" ;;
+	esac
+	if [ "$fake" = 0 ] && [ ! -x "$MODQD" ]; then
+		fail "$MODQD not found: run make first (or --loader-only)"
+	fi
+}
+
+# Build the loader into build/.
+build_loader() {
+	mkdir -p "$root/build"
+	# shellcheck disable=SC2046
+	${CC:-cc} -std=gnu11 -O2 -g -Wall -Wextra -Wformat=2 -Wshadow \
+	    -Wpointer-arith -Wcast-qual -Wwrite-strings -Wstrict-prototypes \
+	    -Wmissing-prototypes -Wmissing-declarations -Wsign-compare \
+	    -Wundef -Werror $(pkg-config --cflags hiredis) \
+	    "$root/tools/bench-load.c" -o "$LOADER" \
+	    $(pkg-config --libs hiredis) -lcsv -lm ||
+	    fail "cannot build $LOADER"
+}
+
+# Run the loader on the private server; its result line goes to $out.
+# In the background, so that a signal is handled while it runs.
+run_loader() {
+	local status=0
+	"$LOADER" -s "$sock" "$@" >"$tmp/loader.out" &
+	loader_pid=$!
+	wait "$loader_pid" || status=$?
+	loader_pid=
+	out=$(cat "$tmp/loader.out")
+	return "$status"
+}
+
+# Start the private redis-server and wait (10 s at most) for its socket.
+start_redis() {
+	local i=0
+	sock=$tmp/redis.sock
+	redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 \
+	    --save '' --appendonly no --daemonize no --dir "$tmp" \
+	    >"$tmp/redis.log" 2>&1 &
+	redis_pid=$!
+	until [ -S "$sock" ] && rcli PING 2>/dev/null | grep -q PONG; do
+		kill -0 "$redis_pid" 2>/dev/null ||
+		    fail "redis-server exited: $(tail -n 5 "$tmp/redis.log")"
+		[ $i -lt 100 ] || fail "redis-server: no socket after 10s"
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# Write the modqd config: the LDNOOBW list, a hold list, three rate rules
+# whose limits (twice the mean load per key, plus 10) let nearly all pass.
+write_config() {
+	local most=$((N > LAT_N ? N : LAT_N)) ips=508
+	local alim=$((2 * ((most + AUTHORS - 1) / AUTHORS) + 10))
+	local tlim=$((2 * ((most + THREADS - 1) / THREADS) + 10))
+	local ilim=$((2 * ((most + ips - 1) / ips) + 10))
+	cat >"$tmp/modqd.conf" <<EOF
+# Written by tools/bench.sh for one benchmark run.
+redis: { unix = "$sock"; };
+keywords: (
+	{ name = "ldnoobw"; action = "reject"; file = "$WORDS"; },
+	{ name = "watch"; action = "hold";
+	  words = [ "traitor", "idiot", "moron", "scum", "vermin" ]; }
+);
+rates: (
+	{ name = "author-flood"; per = "author"; limit = $alim; window = 60;
+	  action = "hold"; },
+	{ name = "ip-flood"; per = "ip"; limit = $ilim; window = 60;
+	  action = "reject"; },
+	{ name = "thread-surge"; per = "thread"; limit = $tlim; window = 60;
+	  action = "hold"; }
+);
+EOF
+	if [ "$fake" = 0 ]; then
+		"$MODQD" -n -c "$tmp/modqd.conf" >"$tmp/check.log" 2>&1 ||
+		    fail "modqd -n rejects the config: $(cat "$tmp/check.log")"
+	fi
+}
+
+# Write the fake decider: a Redis function that decides up to ARGV[1]
+# comments per call (approve all) the way modqd would record them.
+write_fake() {
+	cat >"$tmp/fake.lua" <<'EOF'
+#!lua name=modqbench
+local function decide(keys, args)
+	local r = redis.call('XREADGROUP', 'GROUP', 'modqd', 'fake',
+	    'COUNT', args[1], 'STREAMS', keys[1], '>')
+	if not r then
+		return 0
+	end
+	local entries = r[1][2]
+	for _, e in ipairs(entries) do
+		local f, id = e[2], ''
+		for i = 1, #f, 2 do
+			if f[i] == 'id' then
+				id = f[i + 1]
+				break
+			end
+		end
+		redis.call('XADD', keys[2], '*', 'id', id, 'status',
+		    'approved', 'reasons', '', 'by', 'fake')
+		redis.call('XACK', keys[1], 'modqd', e[1])
+	end
+	redis.call('HINCRBY', keys[3], 'processed', #entries)
+	return #entries
+end
+redis.register_function('modq_bench_fake', decide)
+EOF
+}
+
+# Start the decider on the current stream: modqd, or the fake in a loop.
+start_decider() {
+	decider_log=$tmp/$1.log
+	if [ "$fake" = 1 ]; then
+		rcli FUNCTION LOAD REPLACE "$(cat "$tmp/fake.lua")" \
+		    >/dev/null || fail "cannot load the fake decider"
+		rcli XGROUP CREATE modq:incoming modqd 0 MKSTREAM \
+		    >/dev/null || fail "cannot create the consumer group"
+		redis-cli -s "$sock" -r -1 -i 0.001 FCALL modq_bench_fake 3 \
+		    modq:incoming modq:decisions modq:stats 1000 \
+		    >/dev/null 2>"$decider_log" &
+	else
+		# shellcheck disable=SC2086
+		"$MODQD" $MODQD_FLAGS -c "$tmp/modqd.conf" \
+		    >"$decider_log" 2>&1 &
+	fi
+	decider_pid=$!
+}
+
+# Wait (10 s at most) until modqd has its library and consumer group.
+wait_ready() {
+	local i=0
+	[ "$fake" = 0 ] || return 0
+	until rcli XINFO GROUPS modq:incoming 2>/dev/null | grep -qx modqd &&
+	    rcli FUNCTION LIST LIBRARYNAME modq 2>/dev/null | grep -qx modq; do
+		kill -0 "$decider_pid" 2>/dev/null || fail "modqd exited"
+		[ $i -lt 100 ] ||
+		    fail "modqd: no group modqd on modq:incoming after 10s"
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# Print the Redis server's CPU seconds so far (user + system).
+redis_cpu() {
+	rcli INFO cpu | tr -d '\r' | awk -F: '
+	    $1 == "used_cpu_sys" || $1 == "used_cpu_user" { s += $2 }
+	    END { printf "%.6f\n", s }'
+}
+
+# Print "VmHWM VmRSS" in kB of a process, or "- -".
+proc_mem() {
+	awk '$1 == "VmHWM:" { h = $2 } $1 == "VmRSS:" { r = $2 }
+	    END { print (h == "" ? "-" : h), (r == "" ? "-" : r) }' \
+	    "/proc/$1/status" 2>/dev/null || echo "- -"
+}
+
+# Print the CPU seconds (user + system) a process has used, or "-".
+proc_cpu() {
+	local hz
+	hz=$(getconf CLK_TCK)
+	awk -v hz="$hz" '{ sub(/.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' \
+	    "/proc/$1/stat" 2>/dev/null || echo -
+}
+
+# One throughput run: fill, start a fresh decider, time the drain.
+throughput_run() {
+	local r=$1 fill c0 c1 hwm rss cpu us line
+	rcli FLUSHALL >/dev/null
+	run_loader -f "$CSV" -n "$N" -a "$AUTHORS" -t "$THREADS" fill ||
+	    fail "run $r: fill failed"
+	msg "run $r: $out"
+	fill=$(kv rate "$out")
+	c0=$(redis_cpu)
+	start_decider "decider.$r"
+	run_loader -T "$TIMEOUT" -I "$STALL" -P "$decider_pid" wait "$N" ||
+	    fail "run $r: the decider did not finish: $out$(zero_hint "$out")"
+	c1=$(redis_cpu)
+	read -r hwm rss <<<"$(proc_mem "$decider_pid")"
+	cpu=$(proc_cpu "$decider_pid")
+	if [ "$fake" = 1 ]; then
+		hwm=- rss=- cpu=-
+	fi
+	stop_decider
+	us=$(awk -v a="$c0" -v b="$c1" -v n="$N" \
+	    'BEGIN { printf "%.2f", (b - a) * 1e6 / n }')
+	line="run=$r rate=$(kv rate "$out") seconds=$(kv seconds "$out")"
+	line="$line fill_rate=$fill redis_us_per_comment=$us daemon_cpu_s=$cpu"
+	line="$line vmhwm_kb=$hwm vmrss_kb=$rss"
+	results+=("$line")
+	rates+=("$(kv rate "$out")")
+	msg "run $r: $line"
+}
+
+# Print a hint when nothing at all was decided.
+zero_hint() {
+	[ "$(kv count "$1")" != 0 ] ||
+	    echo " (is the consumer group created at 0, not \$?)"
+}
+
+# Print the median of the numbers given as arguments.
+median() {
+	printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END {
+	    if (NR % 2) print a[(NR + 1) / 2];
+	    else printf "%.0f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# Latency: a fresh decider on an empty stream, comments at RATE/s.
+latency_run() {
+	rcli FLUSHALL >/dev/null
+	start_decider decider.latency
+	wait_ready
+	run_loader -f "$CSV" -n "$LAT_N" -a "$AUTHORS" -t "$THREADS" \
+	    -T "$LAT_TIMEOUT" rate "$RATE" || failed=1
+	latency=$out
+	kill -0 "$decider_pid" 2>/dev/null || fail "the decider exited"
+	stop_decider
+	[ -n "$latency" ] || fail "latency: the loader failed"
+	msg "latency: $latency"
+}
+
+# Print the summary block.
+summary() {
+	local what=modqd line k
+	[ "$fake" = 0 ] || what="fake decider (--loader-only)"
+	echo "=== modq bench: $what ==="
+	echo "n=$N runs=$RUNS authors=$AUTHORS threads=$THREADS" \
+	    "corpus=$(basename "$CSV") words=$(basename "$WORDS")"
+	for line in "${results[@]}"; do
+		echo "throughput $line"
+	done
+	echo "throughput_median=$(median "${rates[@]}") comments/s"
+	echo "redis vmhwm_kb=$(proc_mem "$redis_pid" | cut -d' ' -f1)"
+	line="latency rate=$RATE n=$LAT_N"
+	for k in p50_ms p90_ms p99_ms max_ms missing; do
+		line="$line $k=$(kv "$k" "$latency")"
+	done
+	echo "$line"
+}
+
+main() {
+	local r
+	results=()
+	rates=()
+	latency=
+	out=
+	setup_args "$@"
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	build_loader
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/modq-bench.XXXXXX")
+	start_redis
+	write_config
+	write_fake
+	for r in $(seq 1 "$RUNS"); do
+		throughput_run "$r"
+	done
+	latency_run
+	summary
+	[ "$failed" = 0 ] || fail "latency: some comments got no decision"
+}
+
+main "$@"
