@@ -33,7 +33,7 @@ TEST_LDLIBS = $(shell $(PKG_CONFIG) --libs cmocka) $(ALL_LDLIBS)
 
 RULES_SRCS = rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c \
 	rules/confusables.c rules/entities.c
-COMMON_SRCS = daemon/log.c daemon/xmalloc.c daemon/conf.c
+COMMON_SRCS = daemon/log.c daemon/xmalloc.c daemon/conf.c daemon/entry.c
 DAEMON_SRCS = daemon/main.c daemon/server.c daemon/redis.c \
 	daemon/intake.c daemon/pipeline.c daemon/notify.c
 TESTS = test_rules test_conf test_cases

@@ -2,14 +2,13 @@
  * intake.c -- owns the reading side of the queue: the blocking XREADGROUP
  * on the intake connection, taking back this consumer's own pending entries
  * after a (re)connect, claiming entries other consumers left idle
- * (XAUTOCLAIM, from the housekeeping tick), back-pressure (never more than
- * queue.max_inflight comments in flight), and the check of every stream
- * entry: an entry that cannot be judged becomes a dead letter with its
- * reason, never a crash and never a silent drop.
+ * (XAUTOCLAIM, from the housekeeping tick), and back-pressure (never more
+ * than queue.max_inflight comments in flight).  Every entry is checked by
+ * entry.c; one that cannot be judged becomes a dead letter with its reason,
+ * never a crash and never a silent drop.
  */
 #include <sys/time.h>
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +20,6 @@
 #include "xmalloc.h"
 
 #define INTAKE_BLOCK_MS 2000 /* XREADGROUP BLOCK */
-#define INTAKE_MAX_EXTRA 32 /* fields besides id body author ip thread */
-#define INTAKE_MAX_ID 128
-#define INTAKE_MAX_NAME 128 /* bytes of author and thread */
-#define INTAKE_MAX_FIELD 64 /* bytes of a field name */
-#define INTAKE_ID_CHARS \
-	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-"
 
 enum intake_claim {
 	CLAIM_NONE = 0,
@@ -45,17 +38,11 @@ static struct {
 	unsigned long long redeliveries;
 } in;
 
-static const char *const intake_reserved[] = {"status", "reasons", "matched",
-    "decided_at", "decided_by", "ruleset", "stream_id", "note"};
-
 static size_t intake_space(void);
 static void intake_read_cb(void *, void *);
 static void intake_claim(enum intake_claim);
 static void intake_claim_cb(void *, void *);
 static int intake_entry(struct batch *, const redisReply *, long);
-static int intake_utf8(const char *, size_t, size_t *);
-static int intake_name_ok(const char *, size_t);
-static char *intake_check_field(const char *, const char *, size_t, long);
 
 /* Redis is up: take back our own pending entries, then read new ones. */
 void
@@ -189,7 +176,7 @@ intake_entry(struct batch *b, const redisReply *e, long deliveries)
 		n = i;
 	pipeline_add(b, e->element[0]->str, e->element[0]->len, deliveries, fv,
 	    fvlen, n);
-	error = intake_validate(
+	error = entry_validate(
 	    fv, fvlen, n, deliveries, conf->max_deliveries, conf->max_body);
 	if (error == NULL && fields->type != REDIS_REPLY_ARRAY)
 		error = xstrdup("entry has no fields");
@@ -198,182 +185,6 @@ intake_entry(struct batch *b, const redisReply *e, long deliveries)
 	free(fv);
 	free(fvlen);
 	return (0);
-}
-
-/*
- * Check that len bytes are valid UTF-8: no overlong forms, no surrogates,
- * nothing above U+10FFFF.  On failure *bad is the offset of the bad byte.
- */
-static int
-intake_utf8(const char *s, size_t len, size_t *bad)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n, k;
-	unsigned int cp, min;
-
-	while (i < len) {
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((p[i] & 0xe0) == 0xc0) {
-			n = 1;
-			cp = p[i] & 0x1f;
-			min = 0x80;
-		} else if ((p[i] & 0xf0) == 0xe0) {
-			n = 2;
-			cp = p[i] & 0x0f;
-			min = 0x800;
-		} else if ((p[i] & 0xf8) == 0xf0) {
-			n = 3;
-			cp = p[i] & 0x07;
-			min = 0x10000;
-		} else
-			goto bad;
-		for (k = 1; k <= n; k++) {
-			if (i + k >= len || (p[i + k] & 0xc0) != 0x80)
-				goto bad;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
-			goto bad;
-		i += n + 1;
-	}
-	return (0);
-bad:
-	*bad = i;
-	return (-1);
-}
-
-/* Check an author or thread id: 1-128 bytes of UTF-8, no space or control. */
-static int
-intake_name_ok(const char *s, size_t len)
-{
-	size_t i, bad;
-
-	if (len == 0 || len > INTAKE_MAX_NAME ||
-	    intake_utf8(s, len, &bad) == -1)
-		return (0);
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
-			return (0);
-	}
-	return (1);
-}
-
-/* Check one known field's value; returns the dead-letter reason or NULL. */
-static char *
-intake_check_field(const char *name, const char *v, size_t len, long max_body)
-{
-	unsigned char addr[16];
-	char buf[64], *err;
-	size_t bad;
-
-	if (strcmp(name, "id") == 0) {
-		if (len == 0 || len > INTAKE_MAX_ID ||
-		    strspn(v, INTAKE_ID_CHARS) != len)
-			return (xstrdup("bad id: must be 1 to 128 characters "
-			                "of A-Z a-z 0-9 . _ : -"));
-	} else if (strcmp(name, "body") == 0) {
-		if (len > (size_t)max_body) {
-			xasprintf(&err,
-			    "body too large: %zu bytes "
-			    "(queue.max_body is %ld)",
-			    len, max_body);
-			return (err);
-		}
-		if (intake_utf8(v, len, &bad) == -1) {
-			xasprintf(
-			    &err, "body is not valid UTF-8 (at byte %zu)", bad);
-			return (err);
-		}
-	} else if (strcmp(name, "author") == 0 || strcmp(name, "thread") == 0) {
-		if (!intake_name_ok(v, len)) {
-			xasprintf(&err,
-			    "bad %s: must be 1 to %d bytes of "
-			    "UTF-8 without spaces or control characters",
-			    name, INTAKE_MAX_NAME);
-			return (err);
-		}
-	} else if (strcmp(name, "ip") == 0) {
-		if (len == 0 || len >= sizeof buf)
-			return (xstrdup("bad ip: not an IPv4 or IPv6 address"));
-		memcpy(buf, v, len);
-		buf[len] = '\0';
-		if (inet_pton(AF_INET, buf, addr) != 1 &&
-		    inet_pton(AF_INET6, buf, addr) != 1)
-			return (xstrdup("bad ip: not an IPv4 or IPv6 address"));
-	} else if (len > (size_t)max_body) {
-		xasprintf(&err, "field %s too large: %zu bytes", name, len);
-		return (err);
-	}
-	return (NULL);
-}
-
-/*
- * Check a stream entry before it is used: field count, names, duplicates,
- * id, body size and UTF-8, author, thread and ip, delivery count.  Returns
- * NULL when it can be judged, else the dead-letter reason (allocated).
- */
-char *
-intake_validate(char **fv, size_t *fvlen, size_t n, long deliveries,
-    long max_deliveries, long max_body)
-{
-	size_t i, j, k, known = 0;
-	int have_id = 0, have_body = 0;
-	char *err;
-
-	if (deliveries > max_deliveries) {
-		xasprintf(&err,
-		    "too many deliveries (%ld, queue.max_deliveries "
-		    "is %ld)",
-		    deliveries, max_deliveries);
-		return (err);
-	}
-	if (n % 2 != 0)
-		return (xstrdup("malformed entry: odd number of fields"));
-	for (i = 0; i < n; i += 2) {
-		if (fvlen[i] == 0 || fvlen[i] > INTAKE_MAX_FIELD ||
-		    strspn(fv[i], INTAKE_ID_CHARS) != fvlen[i])
-			return (xstrdup("bad field name: must be 1 to 64 "
-			                "characters of A-Z a-z 0-9 . _ : -"));
-		for (j = 0; j < i; j += 2) {
-			if (fvlen[j] == fvlen[i] &&
-			    memcmp(fv[j], fv[i], fvlen[i]) == 0) {
-				xasprintf(&err, "duplicate field: %s", fv[i]);
-				return (err);
-			}
-		}
-		for (k = 0;
-		     k < sizeof intake_reserved / sizeof intake_reserved[0];
-		     k++) {
-			if (strcmp(fv[i], intake_reserved[k]) == 0) {
-				xasprintf(&err, "reserved field: %s", fv[i]);
-				return (err);
-			}
-		}
-		if (strcmp(fv[i], "id") == 0 || strcmp(fv[i], "body") == 0 ||
-		    strcmp(fv[i], "author") == 0 || strcmp(fv[i], "ip") == 0 ||
-		    strcmp(fv[i], "thread") == 0)
-			known++;
-		have_id |= strcmp(fv[i], "id") == 0;
-		have_body |= strcmp(fv[i], "body") == 0;
-		if ((err = intake_check_field(
-		         fv[i], fv[i + 1], fvlen[i + 1], max_body)) != NULL)
-			return (err);
-	}
-	if (n / 2 - known > INTAKE_MAX_EXTRA) {
-		xasprintf(&err,
-		    "too many fields (%zu besides id, body, author, "
-		    "ip and thread; at most %d)",
-		    n / 2 - known, INTAKE_MAX_EXTRA);
-		return (err);
-	}
-	if (!have_id)
-		return (xstrdup("missing field: id"));
-	if (!have_body)
-		return (xstrdup("missing field: body"));
-	return (NULL);
 }
 
 /* Send modq_claim for our own pending entries or other consumers' idle ones. */

@@ -102,7 +102,10 @@ void intake_stop(void);
 void intake_rearm(void);
 void intake_tick(void);
 unsigned long long intake_redeliveries(void);
-char *intake_validate(char **, size_t *, size_t, long, long, long);
+
+/* entry.c */
+int entry_utf8(const char *, size_t, size_t *);
+char *entry_validate(char **, size_t *, size_t, long, long, long);
 
 /* pipeline.c */
 struct batch *pipeline_batch_new(struct ruleset *, size_t);
