@@ -36,7 +36,7 @@ RULES_SRCS = rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c \
 COMMON_SRCS = daemon/log.c daemon/xmalloc.c daemon/conf.c daemon/entry.c
 DAEMON_SRCS = daemon/main.c daemon/server.c daemon/redis.c \
 	daemon/intake.c daemon/pipeline.c daemon/notify.c
-TESTS = test_rules test_conf test_cases
+TESTS = test_rules test_conf test_entry test_cases
 
 RULES_OBJS = $(RULES_SRCS:%.c=$(B)/%.o)
 COMMON_OBJS = $(COMMON_SRCS:%.c=$(B)/%.o)
@@ -44,7 +44,7 @@ DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o) $(B)/modq_lua.o
 TEST_BINS = $(TESTS:%=$(B)/tests/%)
 HEADERS = $(wildcard include/*.h)
 
-.PHONY: all deps check unit cases integration check-asan run bench \
+.PHONY: all deps check unit integration check-asan run bench fuzz \
 	install clean format
 
 all: $(B)/modqd $(B)/modq
@@ -81,20 +81,20 @@ unit: $(TEST_BINS)
 	@set -e; for t in $(TEST_BINS); do \
 	    echo "== $$t"; ./$$t; done
 
+# Every shell test suite in tests/ against the binaries in $(B).
 integration: all
-	bash tests/integration.sh $(B)
+	@set -e; for t in tests/integration.sh tests/moderator.sh; do \
+	    if [ -f $$t ]; then echo "== $$t"; bash $$t $(B); fi; done
 
 check: deps
-	$(MAKE) all unit
-	bash tests/integration.sh $(B)
+	$(MAKE) all unit integration
 	$(MAKE) check-asan
 
 # The unit tests and the integration tests again, under ASan and UBSan.
 check-asan:
 	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	    all unit
-	ASAN_OPTIONS=detect_leaks=1 bash tests/integration.sh build/asan
+	    all unit integration
 
 run: deps
 	$(MAKE) all
@@ -103,6 +103,10 @@ run: deps
 bench: deps
 	$(MAKE) all
 	bash tools/bench.sh
+
+# libFuzzer targets (clang), each for a bounded time; see tools/fuzz.sh.
+fuzz: deps
+	sh tools/fuzz.sh
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
