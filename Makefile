@@ -35,7 +35,7 @@ RULES_SRCS = rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c \
 	rules/confusables.c rules/entities.c
 COMMON_SRCS = daemon/log.c daemon/xmalloc.c daemon/conf.c daemon/entry.c
 DAEMON_SRCS = daemon/main.c daemon/server.c daemon/redis.c \
-	daemon/intake.c daemon/pipeline.c daemon/notify.c
+	daemon/intake.c daemon/pipeline.c daemon/notify.c daemon/metrics.c
 TESTS = test_rules test_conf test_entry test_cases
 
 RULES_OBJS = $(RULES_SRCS:%.c=$(B)/%.o)
@@ -81,9 +81,14 @@ unit: $(TEST_BINS)
 	@set -e; for t in $(TEST_BINS); do \
 	    echo "== $$t"; ./$$t; done
 
+$(B)/tests/notify-listen: tests/notify-listen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/notify-listen.c
+
 # Every shell test suite in tests/ against the binaries in $(B).
-integration: all
-	@set -e; for t in tests/integration.sh tests/moderator.sh; do \
+integration: all $(B)/tests/notify-listen
+	@set -e; for t in tests/integration.sh tests/moderator.sh \
+	    tests/service.sh; do \
 	    if [ -f $$t ]; then echo "== $$t"; bash $$t $(B); fi; done
 
 check: deps

@@ -123,7 +123,8 @@ entry_check_field(const char *name, const char *v, size_t len, long max_body)
 			return (err);
 		}
 	} else if (strcmp(name, "ip") == 0) {
-		if (len == 0 || len >= sizeof buf)
+		if (len == 0 || len >= sizeof buf ||
+		    memchr(v, '\0', len) != NULL)
 			return (xstrdup("bad ip: not an IPv4 or IPv6 address"));
 		memcpy(buf, v, len);
 		buf[len] = '\0';

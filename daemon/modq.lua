@@ -11,11 +11,20 @@
 -- Daemon functions: modq_context, modq_decide, modq_claim.
 -- Moderator functions: modq_approve, modq_reject, modq_author, modq_thread.
 --
+-- Redis CPU is what limits throughput, so the daemon functions do no string
+-- building per comment: modqd sends every key ready-made, and counters are
+-- summed per batch.
+--
 
 local P = '@PREFIX@'
 local MAXLEN = '@MAXLEN@'
 local HIST_DAYS = @HISTDAYS@
 local DAY_MS = 86400000
+local HELD = P .. ':held'
+local DECISIONS = P .. ':decisions'
+local STATS = P .. ':stats'
+local DEAD = P .. ':dead'
+local AUDIT = P .. ':audit'
 
 local TRUST = { trusted = 1, premod = 2, banned = 3 }
 local MODE = { premod = 1, closed = 2 }
@@ -29,19 +38,15 @@ local function fail(msg)
 	return redis.error_reply('ERR modq: ' .. msg)
 end
 
--- Sum an author's decided and rejected comments over the history window.
-local function history(author, now)
-	if HIST_DAYS <= 0 or author == '' then
-		return 0, 0
-	end
+-- Sum the decided and rejected comments in a history hash over the window.
+local function history_sum(hkey, now)
 	local day = math.floor(now / DAY_MS)
 	local fields = {}
 	for d = day - HIST_DAYS + 1, day do
 		fields[#fields + 1] = d .. ':n'
 		fields[#fields + 1] = d .. ':r'
 	end
-	local v = redis.call('HMGET', P .. ':rate:hist:' .. author,
-	    unpack(fields))
+	local v = redis.call('HMGET', hkey, unpack(fields))
 	local n, r = 0, 0
 	for i = 1, #v, 2 do
 		n = n + (tonumber(v[i]) or 0)
@@ -50,72 +55,137 @@ local function history(author, now)
 	return n, r
 end
 
--- Count a decision (and a rejection) in the author's history window.
-local function history_add(author, now, dn, dr)
-	if HIST_DAYS <= 0 or author == '' then
-		return
-	end
-	local k = P .. ':rate:hist:' .. author
+-- Count a decision (and a rejection) in a history hash, by day.
+local function history_add_key(hkey, now, dn, dr)
 	local day = math.floor(now / DAY_MS)
 	if dn ~= 0 then
-		redis.call('HINCRBY', k, day .. ':n', dn)
+		redis.pcall('HINCRBY', hkey, day .. ':n', dn)
 	end
 	if dr ~= 0 then
-		redis.call('HINCRBY', k, day .. ':r', dr)
+		redis.pcall('HINCRBY', hkey, day .. ':r', dr)
 	end
-	redis.call('HDEL', k, (day - HIST_DAYS) .. ':n',
+	redis.call('HDEL', hkey, (day - HIST_DAYS) .. ':n',
 	    (day - HIST_DAYS) .. ':r')
-	redis.call('PEXPIRE', k, (HIST_DAYS + 1) * DAY_MS)
+	redis.call('PEXPIRE', hkey, (HIST_DAYS + 1) * DAY_MS)
+end
+
+-- The same, for an author named by id (moderator actions).
+local function history_add(author, now, dn, dr)
+	if HIST_DAYS <= 0 or author == nil or author == '' then
+		return
+	end
+	history_add_key(P .. ':rate:hist:' .. author, now, dn, dr)
 end
 
 --
--- modq_context nrates [name per]... then per comment:
---   stream_id author ip thread ts [window_lo ttl_ms]...
--- Records each comment once in its rate windows (member = stream id, so a
--- redelivery is not counted again) and returns per comment
+-- Rate windows.  Each (rule, author|ip|thread) key holds a string of 12-byte
+-- records, one per comment, sorted: 8 bytes of big-endian milliseconds and
+-- 4 of sequence, taken from the stream id, so records compare as plain
+-- bytes and a redelivered comment finds its own record again.  At most
+-- limit + 1 records are kept (enough to tell whether a comment is the
+-- limit + 1-th in its window), so a surge on one thread costs no more than
+-- a quiet one.  One GET and one SET ... PX per rule and comment.
+--
+
+-- Find a record in a window string at a record boundary; returns its index.
+local function rate_find(v, rec)
+	local p = 1
+	while true do
+		p = string.find(v, rec, p, true)
+		if not p then
+			return nil
+		end
+		if (p - 1) % 12 == 0 then
+			return (p - 1) / 12 + 1
+		end
+		p = p + 1
+	end
+end
+
+-- Record a comment in one window and tell whether it breaks the limit:
+-- returns limit + 1 if the comment is the limit + 1-th or later in its
+-- window, otherwise a number no larger than limit.
+local function rate_count(k, rec, lo8, check, limit, ttl)
+	local v = redis.call('GET', k) or ''
+	local n = #v / 12
+	local pos = nil
+	if check == '1' then
+		pos = rate_find(v, rec)
+	end
+	if not pos then
+		local j = n
+		while j > 0 and string.sub(v, j * 12 - 11, j * 12) > rec do
+			j = j - 1
+		end
+		if j == n then
+			v = v .. rec
+		else
+			v = string.sub(v, 1, j * 12) .. rec .. string.sub(v, j * 12 + 1)
+		end
+		n = n + 1
+		pos = j + 1
+		if n > limit + 1 then
+			v = string.sub(v, (n - limit - 1) * 12 + 1)
+			pos = pos - (n - limit - 1)
+		end
+		redis.call('SET', k, v, 'PX', ttl)
+	end
+	if pos <= limit then
+		return pos
+	end
+	local first = (pos - limit) * 12 - 11
+	if string.sub(v, first, first + 7) >= lo8 then
+		return limit + 1
+	end
+	return limit
+end
+
+--
+-- modq_context nrates [limit ttl_ms]... then per comment:
+--   record check author_key thread_key hist_key [rate_key lo]...
+-- record: the comment's 12-byte window record; check "1" when it may have
+-- been recorded before (redelivery or retry); lo: 8-byte big-endian window
+-- start; an empty key: the comment has no such field, or the feature is
+-- off.  Returns per comment
 --   { trust, mode, approved, recent_decided, recent_rejected, count... }
 -- with count -1 where the comment lacks the field the rule counts per.
 --
 local function modq_context(keys, a)
 	local nrates = tonumber(a[1])
-	local rules = {}
-	local i = 2
+	local limit, ttl = {}, {}
 	for r = 1, nrates do
-		rules[r] = { a[i], tonumber(a[i + 1]) }
-		i = i + 2
+		limit[r] = tonumber(a[2 * r])
+		ttl[r] = a[2 * r + 1]
 	end
 	local now = now_ms()
 	local out = {}
-	while i <= #a do
-		local sid, author, ip, thread = a[i], a[i + 1], a[i + 2], a[i + 3]
-		local ts = tonumber(a[i + 4])
+	local i = 2 + 2 * nrates
+	local n = #a
+	while i <= n do
+		local rec, check, akey, tkey, hkey =
+		    a[i], a[i + 1], a[i + 2], a[i + 3], a[i + 4]
 		i = i + 5
 		local res = { 0, 0, 0, 0, 0 }
-		if author ~= '' then
-			local h = redis.call('HMGET', P .. ':author:' .. author,
-			    'trust', 'approved')
+		if akey ~= '' then
+			local h = redis.call('HMGET', akey, 'trust', 'approved')
 			res[1] = TRUST[h[1]] or 0
 			res[3] = tonumber(h[2]) or 0
-			res[4], res[5] = history(author, now)
-		end
-		if thread ~= '' then
-			local m = redis.call('HGET', P .. ':thread:' .. thread, 'mode')
-			res[2] = MODE[m] or 0
-		end
-		local field = { author, ip, thread }
-		for r = 1, nrates do
-			local lo, ttl = a[i], a[i + 1]
-			i = i + 2
-			local v = field[rules[r][2]]
-			if v == '' then
-				res[#res + 1] = -1
-			else
-				local k = P .. ':rate:' .. rules[r][1] .. ':' .. v
-				redis.call('ZADD', k, 'NX', ts, sid)
-				res[#res + 1] = redis.call('ZCOUNT', k, lo, ts)
-				redis.call('ZREMRANGEBYSCORE', k, '-inf', '(' .. lo)
-				redis.call('PEXPIRE', k, ttl)
+			if hkey ~= '' then
+				res[4], res[5] = history_sum(hkey, now)
 			end
+		end
+		if tkey ~= '' then
+			res[2] = MODE[redis.call('HGET', tkey, 'mode')] or 0
+		end
+		for r = 1, nrates do
+			local k = a[i]
+			if k == '' then
+				res[5 + r] = -1
+			else
+				res[5 + r] = rate_count(k, rec, a[i + 1], check,
+				    limit[r], ttl[r])
+			end
+			i = i + 2
 		end
 		out[#out + 1] = res
 	end
@@ -129,110 +199,109 @@ local function author_move(author, from, to)
 	end
 	local k = P .. ':author:' .. author
 	if from then
-		redis.call('HINCRBY', k, from, -1)
+		redis.pcall('HINCRBY', k, from, -1)
 	end
 	if to then
-		redis.call('HINCRBY', k, to, 1)
+		redis.pcall('HINCRBY', k, to, 1)
 	end
-end
-
--- Write one automatic decision; the caller has acknowledged its entry.
-local function decide_one(d, now, ttl, stats)
-	local k = P .. ':c:' .. d.id
-	local old = redis.call('HMGET', k, 'status', 'author')
-	if old[1] then
-		redis.call('DEL', k)
-		author_move(old[2], old[1], nil)
-	end
-	d.fields[#d.fields + 1] = 'status'
-	d.fields[#d.fields + 1] = d.status
-	d.fields[#d.fields + 1] = 'reasons'
-	d.fields[#d.fields + 1] = d.reasons
-	d.fields[#d.fields + 1] = 'matched'
-	d.fields[#d.fields + 1] = d.matched
-	d.fields[#d.fields + 1] = 'decided_at'
-	d.fields[#d.fields + 1] = tostring(now)
-	d.fields[#d.fields + 1] = 'decided_by'
-	d.fields[#d.fields + 1] = 'modqd'
-	d.fields[#d.fields + 1] = 'ruleset'
-	d.fields[#d.fields + 1] = d.ruleset
-	d.fields[#d.fields + 1] = 'stream_id'
-	d.fields[#d.fields + 1] = d.sid
-	redis.call('HSET', k, unpack(d.fields))
-	redis.call('EXPIRE', k, ttl)
-	redis.call('XADD', P .. ':decisions', 'MAXLEN', '~', MAXLEN, '*',
-	    'id', d.id, 'status', d.status, 'reasons', d.reasons,
-	    'by', 'modqd')
-	if d.status == 'held' then
-		redis.call('ZADD', P .. ':held', now, d.id)
-	elseif old[1] == 'held' then
-		redis.call('ZREM', P .. ':held', d.id)
-	end
-	author_move(d.author, nil, d.status)
-	history_add(d.author, now, 1, d.status == 'rejected' and 1 or 0)
-	stats[d.status] = (stats[d.status] or 0) + 1
-	for r in string.gmatch(d.reasons, '%S+') do
-		stats['rule:' .. r] = (stats['rule:' .. r] or 0) + 1
-	end
-end
-
--- Dead-letter one entry with its reason and all its original fields.
-local function dead_one(x, stats)
-	redis.call('XADD', P .. ':dead', 'MAXLEN', '~', MAXLEN, '*',
-	    'error', x.error, 'stream_id', x.sid, unpack(x.fields))
-	stats.dead = (stats.dead or 0) + 1
 end
 
 --
 -- modq_decide stream group ttl_s then items:
---   d stream_id id status reasons matched ruleset author nfields f v...
---   x stream_id error nfields f v...
--- Each item is acknowledged first; an entry already acknowledged (decided
--- by another daemon, or before a crash) is skipped, which makes a
+--   d stream_id comment_key id status reasons author_key hist_key
+--     nstats stat... nhash field value...
+--   x stream_id error nfields field value...
+-- For 'd' the hash fields are ready to write; their last pair is
+-- decided_at, whose value is set here from the server's clock.  A 'd' item
+-- whose comment hash already carries its stream id was decided before (by
+-- another daemon, or before a crash) and is only acknowledged; a dead
+-- letter is written only if its XACK acknowledged something.  That makes a
 -- redelivered comment impossible to decide twice.  Returns per item 1 if
 -- written, 0 if skipped.
 --
 local function modq_decide(keys, a)
-	local stream, group, ttl = a[1], a[2], tonumber(a[3])
+	local stream, group, ttl = a[1], a[2], a[3]
 	local now = now_ms()
+	local nows = tostring(now)
 	local stats = {}
 	local out = {}
+	local acks = {}
+	local processed = 0
 	local i = 4
-	while i <= #a do
+	local n = #a
+	while i <= n do
 		local kind, sid = a[i], a[i + 1]
-		local item = { sid = sid, fields = {} }
-		local nf
 		if kind == 'd' then
-			item.id, item.status, item.reasons = a[i + 2], a[i + 3], a[i + 4]
-			item.matched, item.ruleset, item.author = a[i + 5], a[i + 6],
-			    a[i + 7]
-			nf = tonumber(a[i + 8])
-			i = i + 9
+			local ckey, id, status, reasons, akey, hkey =
+			    a[i + 2], a[i + 3], a[i + 4], a[i + 5], a[i + 6], a[i + 7]
+			local nst = tonumber(a[i + 8])
+			local s0 = i + 9
+			local nh = tonumber(a[s0 + nst])
+			local h0 = s0 + nst + 1
+			local hlast = h0 + 2 * nh - 1
+			i = hlast + 1
+			acks[#acks + 1] = sid
+			local old = redis.call('HMGET', ckey, 'status', 'author',
+			    'stream_id')
+			if old[3] == sid then
+				out[#out + 1] = 0
+			else
+				if old[1] then
+					redis.call('DEL', ckey)
+					author_move(old[2], old[1], nil)
+					if old[1] == 'held' and status ~= 'held' then
+						redis.call('ZREM', HELD, id)
+					end
+				end
+				a[hlast] = nows
+				redis.call('HSET', ckey, unpack(a, h0, hlast))
+				redis.call('EXPIRE', ckey, ttl)
+				redis.call('XADD', DECISIONS, 'MAXLEN', '~', MAXLEN, '*',
+				    'id', id, 'status', status, 'reasons', reasons,
+				    'by', 'modqd')
+				if status == 'held' then
+					redis.call('ZADD', HELD, now, id)
+				end
+				if akey ~= '' then
+					redis.pcall('HINCRBY', akey, status, 1)
+				end
+				if hkey ~= '' then
+					history_add_key(hkey, now, 1,
+					    status == 'rejected' and 1 or 0)
+				end
+				for s = s0, s0 + nst - 1 do
+					stats[a[s]] = (stats[a[s]] or 0) + 1
+				end
+				processed = processed + 1
+				out[#out + 1] = 1
+			end
 		elseif kind == 'x' then
-			item.error = a[i + 2]
-			nf = tonumber(a[i + 3])
-			i = i + 4
+			local err = a[i + 2]
+			local nf = tonumber(a[i + 3])
+			local f0 = i + 4
+			i = f0 + 2 * nf
+			if redis.call('XACK', stream, group, sid) == 0 then
+				out[#out + 1] = 0
+			else
+				redis.call('XADD', DEAD, 'MAXLEN', '~', MAXLEN, '*',
+				    'error', err, 'stream_id', sid,
+				    unpack(a, f0, i - 1))
+				stats.dead = (stats.dead or 0) + 1
+				processed = processed + 1
+				out[#out + 1] = 1
+			end
 		else
 			return fail('bad item kind ' .. tostring(kind))
 		end
-		for f = 0, 2 * nf - 1 do
-			item.fields[#item.fields + 1] = a[i + f]
-		end
-		i = i + 2 * nf
-		if redis.call('XACK', stream, group, sid) == 0 then
-			out[#out + 1] = 0
-		else
-			if kind == 'd' then
-				decide_one(item, now, ttl, stats)
-			else
-				dead_one(item, stats)
-			end
-			stats.processed = (stats.processed or 0) + 1
-			out[#out + 1] = 1
-		end
 	end
-	for f, n in pairs(stats) do
-		redis.call('HINCRBY', P .. ':stats', f, n)
+	if #acks > 0 then
+		redis.call('XACK', stream, group, unpack(acks))
+	end
+	if processed > 0 then
+		stats.processed = processed
+	end
+	for f, c in pairs(stats) do
+		redis.pcall('HINCRBY', STATS, f, c)
 	end
 	return out
 end
@@ -286,37 +355,170 @@ local function modq_claim(keys, a)
 end
 
 -- Check the arguments every moderator function shares.
-local function mod_args(a, what)
-	if #a < 2 or #a > 3 then
-		return nil, fail('usage: ' .. what .. ' <id> <moderator> [note]')
+--
+-- Moderator functions validate everything before their first write: in a
+-- Redis script an error after a write does not undo it.  So each one reads
+-- and checks (argument count, ids, moderator name, states, the types of
+-- the keys it writes, the counters it moves), then writes with calls that
+-- cannot fail.  Counters are derived data: one that is not a plain integer
+-- is left alone rather than blocking a moderator.
+--
+local MOD_HELD = P .. ':held'
+local MOD_DECISIONS = P .. ':decisions'
+local MOD_AUDIT = P .. ':audit'
+local MOD_STATS = P .. ':stats'
+local MOD_NAME_MAX = 128
+local MOD_NOTE_MAX = 4096
+local MOD_USAGE = {
+	approve = 'modq_approve 0 <id> <moderator> [note]',
+	reject = 'modq_reject 0 <id> <moderator> [note]',
+	author = 'modq_author 0 <author> trusted|premod|banned|clear ' ..
+	    '<moderator> [note]',
+	thread = 'modq_thread 0 <thread> open|premod|closed <moderator> [note]',
+}
+local MOD_COUNTED = { approved = 1, held = 1, rejected = 1 }
+
+-- Show a user-supplied string in an error message, control bytes escaped.
+local function mod_quote(s)
+	if #s > 64 then
+		s = string.sub(s, 1, 64) .. '...'
 	end
-	if a[1] == '' then
-		return nil, fail('empty id')
+	return "'" .. string.gsub(s, '%c', function(c)
+		return string.format('\\x%02x', string.byte(c))
+	end) .. "'"
+end
+
+-- Return the note, or nil and why the call is refused.
+local function mod_args(keys, a, n, what)
+	if #keys ~= 0 or #a < n or #a > n + 1 then
+		return nil, 'wrong number of arguments; usage: FCALL ' ..
+		    MOD_USAGE[what]
 	end
-	if a[2] == '' then
-		return nil, fail('a moderator name is required')
+	local by, note = a[n], a[n + 1] or ''
+	if by == '' then
+		return nil, 'a moderator name is required'
 	end
-	return a[3] or ''
+	if #by > MOD_NAME_MAX or string.find(by, '%c') then
+		return nil, 'bad moderator name ' .. mod_quote(by) ..
+		    ' (1-128 bytes, no control characters)'
+	end
+	if #note > MOD_NOTE_MAX then
+		return nil, 'note longer than ' .. MOD_NOTE_MAX .. ' bytes'
+	end
+	return note
+end
+
+-- Return why key cannot be written as a want, or nil if it can.
+local function mod_type(key, want)
+	local t = redis.call('TYPE', key)
+	t = t.ok or t
+	if t ~= 'none' and t ~= want then
+		return 'key ' .. mod_quote(key) .. ' holds a ' .. t ..
+		    ', not a ' .. want
+	end
+	return nil
+end
+
+-- Tell whether a hash field (false if absent) is a counter HINCRBY takes.
+local function mod_counter(v)
+	if not v then
+		return 0
+	end
+	if #v <= 18 and (v == '0' or string.find(v, '^%-?[1-9]%d*$')) then
+		return tonumber(v)
+	end
+	return nil
+end
+
+-- Plan moving an author's count from one status to another (one op each).
+local function mod_plan_author(ops, author, from, to)
+	if author == '' then
+		return
+	end
+	local k = P .. ':author:' .. author
+	if mod_type(k, 'hash') then
+		return
+	end
+	local v = redis.call('HMGET', k, from, to)
+	local n = mod_counter(v[1])
+	if MOD_COUNTED[from] and n and n > 0 then
+		ops[#ops + 1] = { k, from, -1 }
+	end
+	if MOD_COUNTED[to] and mod_counter(v[2]) then
+		ops[#ops + 1] = { k, to, 1 }
+	end
+end
+
+--
+-- Plan moving one rejection in the author's history (dr = 1 or -1).  It
+-- goes on the day the comment was judged, where modqd counted it, so that
+-- a day never holds more rejections than decisions and the change leaves
+-- the window together with the decision.  Outside the window, or where
+-- that day is gone, there is nothing to correct.
+--
+local function mod_plan_history(ops, author, judged, now, dr)
+	if HIST_DAYS <= 0 or author == '' or dr == 0 or not judged then
+		return
+	end
+	local day = math.floor(judged / DAY_MS)
+	local today = math.floor(now / DAY_MS)
+	if day <= today - HIST_DAYS or day > today then
+		return
+	end
+	local k = P .. ':rate:hist:' .. author
+	if mod_type(k, 'hash') then
+		return
+	end
+	local v = redis.call('HMGET', k, day .. ':n', day .. ':r')
+	local n, r = mod_counter(v[1]), mod_counter(v[2])
+	if n and r and ((dr > 0 and r < n) or (dr < 0 and r > 0)) then
+		ops[#ops + 1] = { k, day .. ':r', dr }
+	end
+end
+
+-- Plan counting one moderator action in the stats hash.
+local function mod_plan_stats(ops)
+	if not mod_type(MOD_STATS, 'hash') and
+	    mod_counter(redis.call('HGET', MOD_STATS, 'moderated')) then
+		ops[#ops + 1] = { MOD_STATS, 'moderated', 1 }
+	end
+end
+
+-- Apply planned counter moves; each was checked, so none can fail.
+local function mod_apply(ops)
+	for _, op in ipairs(ops) do
+		redis.call('HINCRBY', op[1], op[2], op[3])
+	end
 end
 
 -- Record a moderator action in the audit stream.
-local function audit(id, action, by, note)
-	redis.call('XADD', P .. ':audit', 'MAXLEN', '~', MAXLEN, '*',
-	    'id', id, 'action', action, 'by', by, 'note', note)
+local function audit(id, action, by, note, was)
+	redis.call('XADD', MOD_AUDIT, 'MAXLEN', '~', MAXLEN, '*',
+	    'id', id, 'action', action, 'by', by, 'note', note, 'was', was)
 end
 
--- Set a comment's status by a moderator; returns 1, or 0 if unchanged.
-local function moderate(a, status, action)
-	local note, err = mod_args({ a[1], a[2], a[3] }, 'modq_' .. action)
+--
+-- Set a comment's status by a moderator: record, held set, decisions
+-- entry, author counters, history and audit together.  Returns 1, or 0
+-- (and writes nothing) if the comment already has that status.
+--
+local function moderate(keys, a, status, action)
+	local note, err = mod_args(keys, a, 2, action)
 	if not note then
-		return err
-	end
-	if #a > 3 then
-		return fail('usage: modq_' .. action .. ' <id> <moderator> [note]')
+		return fail(err)
 	end
 	local id, by = a[1], a[2]
+	if #id > 128 or not string.find(id, '^[%w._:%-]+$') then
+		return fail('bad comment id ' .. mod_quote(id))
+	end
 	local k = P .. ':c:' .. id
-	local old = redis.call('HMGET', k, 'status', 'author', 'reasons')
+	err = mod_type(k, 'hash') or mod_type(MOD_HELD, 'zset') or
+	    mod_type(MOD_DECISIONS, 'stream') or mod_type(MOD_AUDIT, 'stream')
+	if err then
+		return fail(err)
+	end
+	local old = redis.call('HMGET', k, 'status', 'author', 'reasons',
+	    'decided_at', 'judged_at')
 	if not old[1] then
 		return fail('no comment ' .. id)
 	end
@@ -324,67 +526,95 @@ local function moderate(a, status, action)
 		return 0
 	end
 	local now = now_ms()
-	redis.call('HSET', k, 'status', status, 'decided_at', tostring(now),
-	    'decided_by', by, 'note', note)
-	redis.call('ZREM', P .. ':held', id)
-	redis.call('XADD', P .. ':decisions', 'MAXLEN', '~', MAXLEN, '*',
-	    'id', id, 'status', status, 'reasons', old[3] or '', 'by', by)
-	author_move(old[2], old[1], status)
+	local author = old[2] or ''
+	local judged = old[5] or old[4]
+	local ops = {}
+	mod_plan_author(ops, author, old[1], status)
 	local dr = 0
 	if status == 'rejected' then
 		dr = 1
 	elseif old[1] == 'rejected' then
 		dr = -1
 	end
-	if old[2] and old[2] ~= '' and HIST_DAYS > 0 then
-		history_add(old[2], now, 0, dr)
+	mod_plan_history(ops, author, tonumber(judged), now, dr)
+	mod_plan_stats(ops)
+
+	local f = { 'status', status, 'decided_at', tostring(now),
+	    'decided_by', by }
+	if not old[5] and old[4] then
+		f[#f + 1] = 'judged_at'
+		f[#f + 1] = old[4]
 	end
-	redis.call('HINCRBY', P .. ':stats', 'moderated', 1)
-	audit(id, action, by, note)
+	if note ~= '' then
+		f[#f + 1] = 'note'
+		f[#f + 1] = note
+	end
+	redis.call('HSET', k, unpack(f))
+	if note == '' then
+		redis.call('HDEL', k, 'note')
+	end
+	redis.call('ZREM', MOD_HELD, id)
+	redis.call('XADD', MOD_DECISIONS, 'MAXLEN', '~', MAXLEN, '*',
+	    'id', id, 'status', status, 'reasons', old[3] or '', 'by', by)
+	mod_apply(ops)
+	audit(id, action, by, note, old[1])
 	return 1
 end
 
 local function modq_approve(keys, a)
-	return moderate(a, 'approved', 'approve')
+	return moderate(keys, a, 'approved', 'approve')
 end
 
 local function modq_reject(keys, a)
-	return moderate(a, 'rejected', 'reject')
+	return moderate(keys, a, 'rejected', 'reject')
 end
 
--- Set a state field of an author or thread hash, or clear it.
-local function set_state(a, kind, field, states, clear)
-	if #a < 3 or #a > 4 then
-		return fail('usage: modq_' .. kind .. ' <' .. kind ..
-		    '> <state> <moderator> [note]')
+--
+-- Set the state field of an author or thread hash, or clear it, and audit
+-- it.  Returns 1, or 0 (and writes nothing) if the state is unchanged.
+--
+local function set_state(keys, a, kind, field, states, clear)
+	local note, err = mod_args(keys, a, 3, kind)
+	if not note then
+		return fail(err)
 	end
-	local id, state, by, note = a[1], a[2], a[3], a[4] or ''
+	local id, state, by = a[1], a[2], a[3]
 	if id == '' then
-		return fail('empty ' .. kind)
-	end
-	if by == '' then
-		return fail('a moderator name is required')
+		return fail('empty ' .. kind .. ' id')
 	end
 	if not states[state] then
-		return fail('bad ' .. kind .. ' state ' .. state)
+		return fail('bad ' .. kind .. ' state ' .. mod_quote(state) ..
+		    '; usage: FCALL ' .. MOD_USAGE[kind])
 	end
 	local k = P .. ':' .. kind .. ':' .. id
+	err = mod_type(k, 'hash') or mod_type(MOD_AUDIT, 'stream')
+	if err then
+		return fail(err)
+	end
+	local old = redis.call('HGET', k, field) or ''
+	local new = state
 	if state == clear then
+		new = ''
+	end
+	if old == new then
+		return 0
+	end
+	if new == '' then
 		redis.call('HDEL', k, field)
 	else
-		redis.call('HSET', k, field, state)
+		redis.call('HSET', k, field, new)
 	end
-	audit(id, kind .. ':' .. state, by, note)
+	audit(id, kind .. ':' .. state, by, note, old)
 	return 1
 end
 
 local function modq_author(keys, a)
-	return set_state(a, 'author', 'trust',
+	return set_state(keys, a, 'author', 'trust',
 	    { trusted = 1, premod = 1, banned = 1, clear = 1 }, 'clear')
 end
 
 local function modq_thread(keys, a)
-	return set_state(a, 'thread', 'mode',
+	return set_state(keys, a, 'thread', 'mode',
 	    { open = 1, premod = 1, closed = 1 }, 'open')
 end
 

@@ -58,6 +58,14 @@ struct comment {
 	const char *ip;
 	const char *thread;
 	char *error; /* owned: why it is dead-lettered, or NULL */
+	char *keys; /* owned: the Redis keys below, built once */
+	const char *ckey; /* borrowed from keys: <prefix>:c:<id> */
+	const char *akey; /* <prefix>:author:<author> or "" */
+	const char *tkey; /* <prefix>:thread:<thread> or "" */
+	const char *hkey; /* <prefix>:rate:hist:<author> or "" */
+	const char *rkey[RULES_MAX_RATES]; /* <prefix>:rate:<rule>:<v> or "" */
+	char *stats; /* owned: "rule:<name>" strings, NUL-separated */
+	size_t nstats;
 	struct rules_match match;
 	struct rules_ctx ctx;
 	struct rules_decision d;
@@ -76,6 +84,7 @@ struct batch {
 	char *nums; /* owned: formatted numbers of the current call */
 	struct event *retry;
 	long retry_ms;
+	int retried; /* sent again after a failure: rates may be recorded */
 	struct timeval started;
 };
 
@@ -91,8 +100,11 @@ static struct {
 } pl = {.batches = TAILQ_HEAD_INITIALIZER(pl.batches)};
 
 static void pipeline_step(struct batch *);
+static void pipeline_keys(struct batch *, struct comment *);
+static void pipeline_stat_names(struct comment *);
 static void pipeline_match(struct batch *);
 static int pipeline_send_context(struct batch *);
+static void pipeline_be64(char *, unsigned long long);
 static void pipeline_context_cb(void *, void *);
 static int pipeline_copy_context(struct batch *, const redisReply *);
 static void pipeline_decide(struct batch *);
@@ -252,6 +264,87 @@ pipeline_step(struct batch *b)
 	}
 }
 
+/*
+ * Build a comment's Redis keys once, in one allocation: Lua string building
+ * costs Redis CPU, C string building does not.
+ */
+static void
+pipeline_keys(struct batch *b, struct comment *c)
+{
+	const struct conf *conf = server_conf();
+	const char *pre = conf->prefix, *v;
+	const struct rules_rate *r;
+	size_t k, nr = rules_nrates(b->rules), cap, len = 0;
+	const char *vals[3];
+	char *p;
+
+	vals[RULES_PER_AUTHOR] = c->author;
+	vals[RULES_PER_IP] = c->ip;
+	vals[RULES_PER_THREAD] = c->thread;
+	cap = 4 * (strlen(pre) + 16) + strlen(c->id) + 3 * strlen(c->author) +
+	    strlen(c->thread) + 1;
+	for (k = 0; k < nr; k++) {
+		r = rules_rate(b->rules, k);
+		cap +=
+		    strlen(pre) + strlen(r->name) + 16 + strlen(vals[r->per]);
+	}
+	p = c->keys = xmalloc(cap);
+#define KEY(dst, ...) \
+	do { \
+		dst = p + len; \
+		len += (size_t)snprintf(p + len, cap - len, __VA_ARGS__) + 1; \
+	} while (0)
+	KEY(c->ckey, "%s:c:%s", pre, c->id);
+	if (*c->author != '\0')
+		KEY(c->akey, "%s:author:%s", pre, c->author);
+	else
+		KEY(c->akey, "%s", "");
+	if (*c->thread != '\0')
+		KEY(c->tkey, "%s:thread:%s", pre, c->thread);
+	else
+		KEY(c->tkey, "%s", "");
+	if (*c->author != '\0' && rules_authors(b->rules)->hold_if_rejected)
+		KEY(c->hkey, "%s:rate:hist:%s", pre, c->author);
+	else
+		KEY(c->hkey, "%s", "");
+	for (k = 0; k < nr; k++) {
+		r = rules_rate(b->rules, k);
+		v = vals[r->per];
+		if (*v != '\0')
+			KEY(c->rkey[k], "%s:rate:%s:%s", pre, r->name, v);
+		else
+			KEY(c->rkey[k], "%s", "");
+	}
+#undef KEY
+}
+
+/* Turn the decision's reasons into the stats fields "rule:<name>". */
+static void
+pipeline_stat_names(struct comment *c)
+{
+	const char *p = c->d.reasons, *sp;
+	size_t len = 0, n;
+
+	free(c->stats);
+	c->stats = xmalloc(strlen(p) * 2 + 16);
+	c->nstats = 0;
+	while (*p != '\0') {
+		sp = strchr(p, ' ');
+		n = sp != NULL ? (size_t)(sp - p) : strlen(p);
+		if (n > 0) {
+			len += (size_t)sprintf(
+			           c->stats + len, "rule:%.*s", (int)n, p) +
+			    1;
+			c->nstats++;
+		}
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	strcpy(c->stats + len, rules_status_name(c->d.verdict));
+	c->nstats++;
+}
+
 /* Match every judgeable comment's body against the keyword rules. */
 static void
 pipeline_match(struct batch *b)
@@ -264,6 +357,8 @@ pipeline_match(struct batch *b)
 		c = &b->c[i];
 		if (c->error != NULL)
 			continue;
+		if (c->keys == NULL)
+			pipeline_keys(b, c);
 		rules_match_free(&c->match);
 		if (rules_match_text(
 		        b->rules, c->body, c->bodylen, &c->match) == -1) {
@@ -284,10 +379,24 @@ pipeline_match(struct batch *b)
 	}
 }
 
+/* Write v as 8 bytes, big-endian, so records compare as bytes. */
+static void
+pipeline_be64(char *p, unsigned long long v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
 /*
- * Send modq_context for the batch: the rate rules once, then each
- * judgeable comment's stream id, author, ip, thread, time and window
- * starts.
+ * Send modq_context for the batch: each rate rule's limit and key
+ * lifetime, then per judgeable comment its window record (8 bytes of
+ * milliseconds and 4 of sequence, big-endian), whether it may have been
+ * recorded before, its author, thread and history keys, and each rate key
+ * with its window start.
  */
 static int
 pipeline_send_context(struct batch *b)
@@ -295,13 +404,15 @@ pipeline_send_context(struct batch *b)
 	struct redis_args a;
 	const struct rules_rate *r;
 	struct comment *c;
-	size_t i, k, nr = rules_nrates(b->rules), used = 0;
+	size_t i, k, nr = rules_nrates(b->rules), used;
+	unsigned long long seq;
 	long long lo, hi;
+	const char *dash;
 	char *p;
 	int rc;
 
 	free(b->nums);
-	b->nums = xmalloc((b->n * (nr * 2 + 1) + nr + 1) * PIPELINE_NUM);
+	b->nums = xmalloc((b->n * (nr + 2) + 2 * nr + 1) * PIPELINE_NUM);
 	p = b->nums;
 	redis_args_init(&a);
 	redis_args_adds(&a, "FCALL");
@@ -312,8 +423,11 @@ pipeline_send_context(struct batch *b)
 	p += PIPELINE_NUM;
 	for (k = 0; k < nr; k++) {
 		r = rules_rate(b->rules, k);
-		redis_args_adds(&a, r->name);
-		used = (size_t)snprintf(p, PIPELINE_NUM, "%d", (int)r->per + 1);
+		used = (size_t)snprintf(p, PIPELINE_NUM, "%ld", r->limit);
+		redis_args_add(&a, p, used);
+		p += PIPELINE_NUM;
+		used =
+		    (size_t)snprintf(p, PIPELINE_NUM, "%lld", rate_ttl_ms(r));
 		redis_args_add(&a, p, used);
 		p += PIPELINE_NUM;
 	}
@@ -321,22 +435,23 @@ pipeline_send_context(struct batch *b)
 		c = &b->c[i];
 		if (c->error != NULL)
 			continue;
-		redis_args_adds(&a, c->sid);
-		redis_args_adds(&a, c->author);
-		redis_args_adds(&a, c->ip);
-		redis_args_adds(&a, c->thread);
-		used = (size_t)snprintf(p, PIPELINE_NUM, "%lld", c->ts);
-		redis_args_add(&a, p, used);
+		dash = strchr(c->sid, '-');
+		seq = dash != NULL ? strtoull(dash + 1, NULL, 10) : 0;
+		pipeline_be64(p, (unsigned long long)c->ts);
+		pipeline_be64(p + 8, seq << 32);
+		redis_args_add(&a, p, 12);
 		p += PIPELINE_NUM;
+		redis_args_adds(
+		    &a, c->deliveries > 1 || b->retried ? "1" : "0");
+		redis_args_adds(&a, c->akey);
+		redis_args_adds(&a, c->tkey);
+		redis_args_adds(&a, c->hkey);
 		for (k = 0; k < nr; k++) {
 			r = rules_rate(b->rules, k);
 			rate_window(r, c->ts, &lo, &hi);
-			used = (size_t)snprintf(p, PIPELINE_NUM, "%lld", lo);
-			redis_args_add(&a, p, used);
-			p += PIPELINE_NUM;
-			used = (size_t)snprintf(
-			    p, PIPELINE_NUM, "%lld", rate_ttl_ms(r));
-			redis_args_add(&a, p, used);
+			redis_args_adds(&a, c->rkey[k]);
+			pipeline_be64(p, lo > 0 ? (unsigned long long)lo : 0);
+			redis_args_add(&a, p, 8);
 			p += PIPELINE_NUM;
 		}
 	}
@@ -436,27 +551,51 @@ static void
 pipeline_add_item(
     struct batch *b, struct redis_args *a, struct comment *c, char *num)
 {
+	const char *st;
 	size_t i, n;
 
-	(void)b;
 	if (c->error != NULL) {
 		redis_args_adds(a, "x");
 		redis_args_adds(a, c->sid);
 		redis_args_adds(a, c->error);
-	} else {
-		redis_args_adds(a, "d");
-		redis_args_adds(a, c->sid);
-		redis_args_adds(a, c->id);
-		redis_args_adds(a, rules_status_name(c->d.verdict));
-		redis_args_adds(a, c->d.reasons);
-		redis_args_adds(a, c->match.matched);
-		redis_args_adds(a, rules_stamp(b->rules));
-		redis_args_adds(a, c->author);
+		n = (size_t)snprintf(num, PIPELINE_NUM, "%zu", c->nfv / 2);
+		redis_args_add(a, num, n);
+		for (i = 0; i < c->nfv; i++)
+			redis_args_add(a, c->fv[i], c->fvlen[i]);
+		return;
 	}
-	n = (size_t)snprintf(num, PIPELINE_NUM, "%zu", c->nfv / 2);
+	pipeline_stat_names(c);
+	redis_args_adds(a, "d");
+	redis_args_adds(a, c->sid);
+	redis_args_adds(a, c->ckey);
+	redis_args_adds(a, c->id);
+	redis_args_adds(a, rules_status_name(c->d.verdict));
+	redis_args_adds(a, c->d.reasons);
+	redis_args_adds(a, c->akey);
+	redis_args_adds(a, c->hkey);
+	n = (size_t)snprintf(num, PIPELINE_NUM, "%zu", c->nstats);
+	redis_args_add(a, num, n);
+	for (i = 0, st = c->stats; i < c->nstats; i++, st += strlen(st) + 1)
+		redis_args_adds(a, st);
+	num += PIPELINE_NUM;
+	n = (size_t)snprintf(num, PIPELINE_NUM, "%zu", c->nfv / 2 + 7);
 	redis_args_add(a, num, n);
 	for (i = 0; i < c->nfv; i++)
 		redis_args_add(a, c->fv[i], c->fvlen[i]);
+	redis_args_adds(a, "status");
+	redis_args_adds(a, rules_status_name(c->d.verdict));
+	redis_args_adds(a, "reasons");
+	redis_args_adds(a, c->d.reasons);
+	redis_args_adds(a, "matched");
+	redis_args_adds(a, c->match.matched);
+	redis_args_adds(a, "decided_by");
+	redis_args_adds(a, "modqd");
+	redis_args_adds(a, "ruleset");
+	redis_args_adds(a, rules_stamp(b->rules));
+	redis_args_adds(a, "stream_id");
+	redis_args_adds(a, c->sid);
+	redis_args_adds(a, "decided_at"); /* last: the value is set in Redis */
+	redis_args_adds(a, "0");
 }
 
 /* Send modq_decide: every decision and dead letter, and their XACKs. */
@@ -470,7 +609,7 @@ pipeline_send_write(struct batch *b)
 	int rc;
 
 	free(b->nums);
-	b->nums = xmalloc((b->n + 1) * PIPELINE_NUM);
+	b->nums = xmalloc((2 * b->n + 1) * PIPELINE_NUM);
 	p = b->nums;
 	redis_args_init(&a);
 	redis_args_adds(&a, "FCALL");
@@ -479,7 +618,7 @@ pipeline_send_write(struct batch *b)
 	redis_args_addf(&a, "%s:%s", conf->prefix, conf->stream);
 	redis_args_adds(&a, conf->group);
 	redis_args_addf(&a, "%ld", conf->ttl_days * 86400);
-	for (i = 0; i < b->n; i++, p += PIPELINE_NUM)
+	for (i = 0; i < b->n; i++, p += 2 * PIPELINE_NUM)
 		pipeline_add_item(b, &a, &b->c[i], p);
 	rc = redis_cmd(&a, pipeline_write_cb, b);
 	redis_args_free(&a);
@@ -523,8 +662,12 @@ pipeline_done(struct batch *b)
 {
 	const struct conf *conf = server_conf();
 	struct comment *c;
+	struct timeval now;
+	long long now_ms;
 	size_t i;
 
+	gettimeofday(&now, NULL);
+	now_ms = (long long)now.tv_sec * 1000 + now.tv_usec / 1000;
 	for (i = 0; i < b->n; i++) {
 		c = &b->c[i];
 		if (!c->written) {
@@ -537,11 +680,13 @@ pipeline_done(struct batch *b)
 		pl.processed++;
 		if (c->error != NULL) {
 			pl.dead++;
+			metrics_dead(c->error);
 			log_warnx("comment %s (%s): dead letter: %s",
 			    *c->id != '\0' ? c->id : "-", c->sid, c->error);
 			continue;
 		}
 		pl.counts[c->d.verdict]++;
+		metrics_decision(c->d.verdict, c->d.reasons, now_ms - c->ts);
 		if (conf->log_decisions)
 			log_info("comment %s (%s): %s [%s]", c->id, c->sid,
 			    rules_status_name(c->d.verdict), c->d.reasons);
@@ -595,6 +740,7 @@ pipeline_retry_cb(evutil_socket_t fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
+	b->retried = 1;
 	b->state = b->njudge > 0 ? B_CONTEXT : B_WRITE;
 	pipeline_step(b);
 }
@@ -622,6 +768,8 @@ pipeline_comment_free(struct comment *c)
 	free(c->fv);
 	free(c->fvlen);
 	free(c->error);
+	free(c->keys);
+	free(c->stats);
 	rules_match_free(&c->match);
 	rules_decision_free(&c->d);
 }

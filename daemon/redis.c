@@ -174,12 +174,10 @@ redis_retry_cb(evutil_socket_t fd, short events, void *arg)
 	(void)arg;
 	if (rd.state != REDIS_DOWN)
 		return;
-	if (redis_open(&rd.conn[REDIS_INTAKE]) == -1 ||
-	    redis_open(&rd.conn[REDIS_COMMAND]) == -1) {
-		redis_fail("cannot connect");
-		return;
-	}
 	rd.state = REDIS_HANDSHAKE;
+	if (redis_open(&rd.conn[REDIS_INTAKE]) == -1 ||
+	    redis_open(&rd.conn[REDIS_COMMAND]) == -1)
+		return; /* redis_open() failed Redis: a retry is scheduled */
 	redis_handshake();
 }
 
@@ -195,11 +193,11 @@ redis_open(struct rconn *rc)
 	else
 		ac = redisAsyncConnect(c->redis_host, (int)c->redis_port);
 	if (ac == NULL) {
-		log_warnx("redis: %s connection: out of memory", rc->name);
+		redis_fail("%s connection: out of memory", rc->name);
 		return (-1);
 	}
 	if (ac->err) {
-		log_warnx("redis: %s connection to %s: %s", rc->name,
+		redis_fail("%s connection to %s: %s", rc->name,
 		    c->redis_unix != NULL ? c->redis_unix : c->redis_host,
 		    ac->errstr);
 		redisAsyncFree(ac);

@@ -94,6 +94,7 @@ server_init(struct conf *conf, struct ruleset *rules)
 	         "patterns, %zu rate rules)",
 	    MODQD_VERSION, sv.conf.path, rules_stamp(sv.rules),
 	    rules_npatterns(sv.rules), rules_nrates(sv.rules));
+	metrics_init(sv.base, sv.conf.metrics_listen);
 	notify_status("connecting to Redis");
 	redis_init(sv.base, &sv.conf);
 }
@@ -300,6 +301,7 @@ server_finish_cb(evutil_socket_t fd, short events, void *arg)
 	evtimer_del(sv.drain);
 	evtimer_del(sv.tick);
 	redis_close();
+	metrics_close();
 	event_base_loopexit(sv.base, NULL);
 }
 
@@ -313,6 +315,7 @@ server_tick_cb(evutil_socket_t fd, short events, void *arg)
 	(void)events;
 	(void)arg;
 	intake_tick();
+	metrics_tick();
 	gettimeofday(&now, NULL);
 	timersub(&now, &sv.last_status, &d);
 	if (d.tv_sec * 1000 + d.tv_usec / 1000 >= SERVER_STATUS_MS) {

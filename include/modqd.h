@@ -118,6 +118,13 @@ void pipeline_abort_all(void);
 void pipeline_counts(unsigned long long *, unsigned long long *,
     unsigned long long *, unsigned long long *, unsigned long long *);
 
+/* metrics.c */
+void metrics_init(struct event_base *, const char *);
+void metrics_close(void);
+void metrics_decision(enum rules_verdict, const char *, long long);
+void metrics_dead(const char *);
+void metrics_tick(void);
+
 /* notify.c */
 void notify_ready(void);
 void notify_reloading(void);

@@ -210,6 +210,7 @@ write_config() {
 	cat >"$tmp/modqd.conf" <<EOF
 # Written by tools/bench.sh for one benchmark run.
 redis: { unix = "$sock"; };
+log: { decisions = false; };
 keywords: (
 	{ name = "ldnoobw"; action = "reject"; file = "$WORDS"; },
 	{ name = "watch"; action = "hold";
