@@ -124,8 +124,9 @@ struct norm {
 	uint32_t *cs; /* owned */
 	uint32_t *ce; /* owned */
 	size_t capchars;
-	struct norm_out form[2]; /* runs of 3+ letters as 1, and as 2 */
+	struct norm_out form[3]; /* runs of 3+ letters as 1, 2, mixed */
 	int nforms;
+	int fold_all; /* fold look-alikes in every word, not only mixed ones */
 };
 
 struct ruleset;

@@ -168,17 +168,13 @@ keyword_norm_part(struct kw_build *b, const char *s, size_t len,
 
 /* Compile one entry of list (or of the allow list when list is -1). */
 static void
-keyword_entry(struct kw_build *b, const struct rules_entry *en, int list,
+keyword_entry_one(struct kw_build *b, const struct rules_entry *en, int list,
     enum rules_matchmode mode)
 {
 	size_t len = strlen(en->text), n;
 	const char *norm;
 	char *lit;
 
-	if (len >= 2 && en->text[0] == '/' && en->text[len - 1] == '/') {
-		keyword_entry_regex(b, en, list);
-		return;
-	}
 	if (strchr(en->text, '*') != NULL) {
 		keyword_entry_wild(b, en, list, mode);
 		return;
@@ -203,6 +199,41 @@ keyword_entry(struct kw_build *b, const struct rules_entry *en, int list,
 	free(lit);
 }
 
+/*
+ * Compile an entry.  Text folds look-alike letters only in words that mix
+ * them with Latin ones, so an entry in another script (сука) also gets a
+ * second, fully folded pattern: it then catches the same word spelled with
+ * Latin look-alikes (cуkа, CYKA) too.
+ */
+static void
+keyword_entry(struct kw_build *b, const struct rules_entry *en, int list,
+    enum rules_matchmode mode)
+{
+	size_t len = strlen(en->text), i, nlit = b->nlit, nre = b->nre;
+
+	if (len >= 2 && en->text[0] == '/' && en->text[len - 1] == '/') {
+		keyword_entry_regex(b, en, list);
+		return;
+	}
+	keyword_entry_one(b, en, list, mode);
+	for (i = 0; i < len && (unsigned char)en->text[i] < 0x80; i++)
+		;
+	if (i == len || b->errors != NULL)
+		return;
+	nlit = b->nlit;
+	nre = b->nre;
+	b->norm.fold_all = 1;
+	keyword_entry_one(b, en, list, mode);
+	b->norm.fold_all = 0;
+	if (b->nlit == nlit + 1 && nlit > 0 &&
+	    b->litlen[nlit] == b->litlen[nlit - 1] &&
+	    memcmp(b->lit[nlit], b->lit[nlit - 1], b->litlen[nlit]) == 0)
+		free(b->lit[--b->nlit]);
+	if (b->nre == nre + 1 && nre > 0 &&
+	    strcmp(b->re[nre], b->re[nre - 1]) == 0)
+		free(b->re[--b->nre]);
+}
+
 /* Check and add a /regex/ entry; it runs over the normalised text. */
 static void
 keyword_entry_regex(struct kw_build *b, const struct rules_entry *en, int list)
@@ -224,89 +255,109 @@ keyword_entry_regex(struct kw_build *b, const struct rules_entry *en, int list)
 	keyword_add_re(b, re, list);
 }
 
+/* Tell whether the '*' at text[i] stands alone, as a whole word. */
+static int
+keyword_star_alone(const char *text, size_t i)
+{
+	return ((i == 0 || text[i - 1] == ' ') &&
+	    (text[i + 1] == '\0' || text[i + 1] == ' '));
+}
+
 /*
- * Add an entry with '*' wildcards: one at either end becomes a literal that
- * may continue inside the word; one in the middle needs a regex.
+ * Add an entry with '*' wildcards.  A '*' inside a word stands for any
+ * letters within that word (terror*, *phobe, f*ck); one standing alone
+ * between spaces stands for exactly one word (go * yourself).  A single
+ * part with stars only at its ends is a literal that may continue inside
+ * the word; anything else needs a regex.
  */
 static void
 keyword_entry_wild(struct kw_build *b, const struct rules_entry *en, int list,
     enum rules_matchmode mode)
 {
-	const char *p = en->text, *star, *norm;
-	char *re = NULL;
-	size_t relen = 0, n, parts = 0;
-	int lead = p[0] == '*', trail = p[strlen(p) - 1] == '*';
+	const char *t = en->text, *norm;
+	size_t len = strlen(t), i = 0, j, n, parts = 0, relen = 0;
+	int lead = t[0] == '*', trail = t[len - 1] == '*', alone = 0;
 	int word = mode == RULES_MATCH_WORD;
+	char *re = NULL;
 	uint8_t ext;
 
+	for (j = 0; j < len; j++)
+		if (t[j] == '*' && keyword_star_alone(t, j))
+			alone = 1;
 	if (word && !lead)
 		keyword_escape(&re, &relen, " ", 1);
-	while (*p != '\0') {
-		star = strchr(p, '*');
-		n = star != NULL ? (size_t)(star - p) : strlen(p);
-		if (n > 0) {
-			if (parts > 0 && re != NULL)
-				keyword_escape(&re, &relen, NULL, 0);
-			if (keyword_norm_part(b, p, n, &norm, &n) == -1) {
-				keyword_error(b, en,
-				    "part of \"%s\" has no "
-				    "letters, digits or symbols",
-				    en->text);
-				free(re);
-				return;
+	while (i <= len) {
+		for (j = i; j < len && t[j] != '*'; j++)
+			;
+		if (j > i) {
+			if (keyword_norm_part(b, t + i, j - i, &norm, &n) ==
+			    -1) {
+				if (strspn(t + i, " ") < j - i) {
+					keyword_error(b, en,
+					    "part of \"%s\" "
+					    "has no letters, digits or symbols",
+					    t);
+					free(re);
+					return;
+				}
+			} else {
+				keyword_escape(&re, &relen, norm, n);
+				parts++;
 			}
-			keyword_escape(&re, &relen, norm, n);
-			parts++;
 		}
-		if (star == NULL)
-			break;
-		p = star + 1;
+		if (j < len)
+			keyword_escape(&re, &relen,
+			    keyword_star_alone(t, j) ? "*" : NULL, 0);
+		i = j + 1;
 	}
 	if (parts == 0) {
-		keyword_error(
-		    b, en, "entry \"%s\" is only wildcards", en->text);
-		free(re);
-		return;
-	}
-	if (parts == 1) {
-		free(re);
-		p = en->text + lead;
-		n = strlen(p) - (size_t)trail;
-		keyword_norm_part(b, p, n, &norm, &n);
-		re = xmalloc(n + 2);
-		relen = 0;
-		if (word && !lead)
-			re[relen++] = ' ';
-		memcpy(re + relen, norm, n);
-		relen += n;
-		if (word && !trail)
-			re[relen++] = ' ';
-		ext = (lead || !word ? KW_EXTEND_LEFT : 0) |
-		    (trail || !word ? KW_EXTEND_RIGHT : 0);
-		keyword_add_lit(b, re, relen, list, ext);
+		keyword_error(b, en, "entry \"%s\" is only wildcards", t);
 		free(re);
 		return;
 	}
 	if (word && !trail)
 		keyword_escape(&re, &relen, " ", 1);
-	keyword_add_re(b, re, list);
+	if (parts > 1 || alone || strchr(t + lead, '*') < t + len - trail) {
+		keyword_add_re(b, re, list);
+		return;
+	}
+	free(re);
+	keyword_norm_part(
+	    b, t + lead, len - (size_t)lead - (size_t)trail, &norm, &n);
+	re = xmalloc(n + 2);
+	relen = 0;
+	if (word && !lead)
+		re[relen++] = ' ';
+	memcpy(re + relen, norm, n);
+	relen += n;
+	if (word && !trail)
+		re[relen++] = ' ';
+	ext = (lead || !word ? KW_EXTEND_LEFT : 0) |
+	    (trail || !word ? KW_EXTEND_RIGHT : 0);
+	keyword_add_lit(b, re, relen, list, ext);
+	free(re);
 }
 
 /*
  * Append s to the regex being built, ASCII punctuation escaped (UTF-8
- * sequences are copied whole); s == NULL appends the wildcard "any letters
- * within one word".
+ * sequences are copied whole).  s == NULL appends "any letters within one
+ * word"; s == "*" with n == 0 appends "exactly one whole word".
  */
 static void
 keyword_escape(char **re, size_t *len, const char *s, size_t n)
 {
-	size_t i;
+	const char *lit = NULL;
 	unsigned char ch;
+	size_t i;
 
-	if (s == NULL) {
-		*re = xreallocarray(*re, *len + 6, 1);
-		memcpy(*re + *len, "[^ ]*", 6);
-		*len += 5;
+	if (s == NULL)
+		lit = "[^ ]*";
+	else if (n == 0 && strcmp(s, "*") == 0)
+		lit = " [^ ]+ ";
+	if (lit != NULL) {
+		*re = xreallocarray(*re, *len + strlen(lit) + 1, 1);
+		memcpy(*re + *len, lit, strlen(lit) + 1);
+		*len += strlen(lit);
 		return;
 	}
 	*re = xreallocarray(*re, *len + n * 4 + 1, 1);

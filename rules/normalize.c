@@ -4,17 +4,32 @@
  * evasions undone.  Each output byte remembers the input bytes it came from,
  * so a match can be shown to a moderator as the author typed it.
  *
- * The steps, in order: HTML tags dropped and entities decoded; Unicode NFKD
- * with compatibility mappings and case folding (utf8proc), default-ignorable
- * characters removed; combining marks removed after Latin, Greek, Cyrillic,
- * Hebrew and Arabic letters (kept in scripts where they are vowels), except
- * that n + tilde stays the letter ñ; look-alike letters mapped to Latin
- * (confusables.c, derived from UTS #39); tokens made of letters, digits and
- * the leetspeak symbols @ $ !; runs of single letters joined (f.u.c.k);
- * leetspeak decoded inside words only; runs of three or more of one letter
- * collapsed.  Collapsing is done twice when it happens: to one letter
- * (fuuuck -> fuck) in form[0] and to two (assss -> ass) in form[1], so that
- * boob and good are never turned into bob and god.
+ * The steps, in order:
+ *  - HTML as a browser renders it: tags dropped (a block tag separates
+ *    words, any other tag and every comment joins them), character
+ *    references decoded (named, numeric, and the legacy forms without ';');
+ *  - Unicode NFKD with compatibility mappings and case folding (utf8proc),
+ *    default-ignorable characters removed;
+ *  - combining marks removed after Latin, Greek, Cyrillic, Hebrew and Arabic
+ *    letters (kept where they are vowels, as in Devanagari), except that
+ *    n + tilde stays the letter ñ;
+ *  - look-alike letters (confusables.c, from UTS #39): Latin-script ones
+ *    (small capitals, IPA, dotless i) always become Latin; those of other
+ *    scripts (Cyrillic, Greek, ...) only inside a word that also has Latin
+ *    letters, so Russian stays Russian while fuсk with one Cyrillic с does
+ *    not pass; enclosed and regional-indicator letters become letters;
+ *  - tokens: letters, digits and the symbols @ $ ! & inside words; each
+ *    Chinese or Japanese character is a token of its own (those scripts do
+ *    not separate words), an emoji or a flag is a token of its own;
+ *  - runs of single letters joined: three or more (f u c k, f. u. c. k),
+ *    or two tight against punctuation (f.u.c.k, e.g.), never across a
+ *    change of separator (a d.i.c.k stays a + dick);
+ *  - leetspeak (4 @ 3 1 ! 0 $ 5 7) decoded inside words only, never in
+ *    numbers, prices, versions or dates (45s, 1990s, 4.5.5, $100);
+ *  - runs of three or more of one letter collapsed, in up to three forms:
+ *    to one (fuuuck -> fuck), to two (assss -> ass), and vowels to one with
+ *    consonants to two (aaasss -> ass); words without such runs are left
+ *    alone, so boob and good never become bob and god.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,20 +42,26 @@
 
 enum norm_class {
 	N_SEP = 0, /* space, punctuation, control */
-	N_BREAK, /* line break or block tag: ends a run of spread letters */
+	N_BREAK, /* line break or block tag */
 	N_LETTER,
 	N_DIGIT,
-	N_LEET, /* @ $ ! until proven part of a word */
+	N_LEET, /* @ $ ! & until proven part of a word */
 	N_MARK, /* combining mark kept as part of a word */
 	N_SYMBOL /* emoji and other symbols: a token of its own */
 };
 
 #define ITEM_STRIPMARKS 0x01 /* marks after this letter are accents */
-#define ITEM_ACCEPTED 0x02 /* N_LEET: part of a token */
+#define ITEM_ACCEPTED 0x02 /* N_LEET: part of a word */
 #define ITEM_NONLEET 0x04 /* N_DIGIT: not one of 0 1 3 4 5 7 */
+#define ITEM_LATIN 0x08 /* N_LETTER: of the Latin script */
+#define ITEM_SOLO 0x10 /* N_LETTER: a word of its own (CJK) */
+#define ITEM_PAIR 0x20 /* N_SYMBOL: first half of a flag */
+#define ITEM_SPACE 0x40 /* N_SEP: white space */
+#define ITEM_LONE 0x80 /* N_LEET: alone between separators */
 
 struct norm_item {
 	uint32_t cp;
+	uint32_t fold; /* Latin look-alike of a non-Latin letter, or 0 */
 	uint32_t s; /* input offset of the first byte */
 	uint32_t e; /* input offset past the last byte */
 	uint8_t cls;
@@ -56,11 +77,19 @@ struct norm_tok {
 	uint32_t first; /* item index */
 	uint32_t last; /* item index, inclusive */
 	uint8_t kind;
-	uint8_t single; /* one letter or leet character */
+	uint8_t single; /* one letter, digit or symbol: may be spread */
 };
+
+/* Kinds of gap between spread letters; a run keeps to one. */
+#define GAP_SPACE 0 /* white space only */
+#define GAP_TIGHT 1 /* punctuation only: e.g, S/M, f.u.c.k */
+#define GAP_PUNCT 2 /* punctuation and spaces: f. u. c. k. */
+#define GAP_BREAK 3
+#define GAP_SYMBOL 4
 
 #define NORM_DECOMP_MAX 32 /* longest NFKD + casefold expansion is 18 */
 #define NORM_TAG_MAX 1024 /* bytes scanned for the end of an HTML tag */
+#define NORM_COMMENT_MAX 4096 /* bytes scanned for the end of a comment */
 #define NORM_ENTITY_MAX 40 /* bytes of an HTML entity name */
 #define NORM_SPREAD_GAP 3 /* separators allowed between spread letters */
 
@@ -68,24 +97,34 @@ static void normalize_push(
     struct norm *, uint32_t, uint8_t, uint32_t, uint32_t);
 static void normalize_ascii(struct norm *, unsigned char, uint32_t, uint32_t);
 static void normalize_cp(struct norm *, uint32_t, uint32_t, uint32_t);
+static int normalize_special(struct norm *, uint32_t, uint32_t, uint32_t);
 static void normalize_decomposed(struct norm *, uint32_t, uint32_t, uint32_t);
+static void normalize_letter(struct norm *, uint32_t, uint32_t, uint32_t);
 static void normalize_mark(struct norm *, uint32_t, uint32_t, uint32_t);
 static int normalize_strips_marks(uint32_t);
-static uint32_t normalize_arabic(uint32_t);
+static int normalize_latin_script(uint32_t);
 static int normalize_foldable(uint32_t);
+static int normalize_solo(uint32_t);
+static uint32_t normalize_arabic(uint32_t);
 static size_t normalize_tag(struct norm *, const char *, size_t, size_t);
-static int normalize_inline_tag(const char *, size_t);
+static int normalize_block_tag(const char *, size_t);
 static size_t normalize_entity(struct norm *, const char *, size_t, size_t);
+static size_t normalize_numeric(struct norm *, const char *, size_t, size_t);
 static void normalize_decode(struct norm *, const char *, size_t);
-static void normalize_accept_leet(struct norm *);
+static void normalize_flags(struct norm *);
 static int normalize_wordish(const struct norm_item *);
+static int normalize_sepish(const struct norm *, size_t);
+static void normalize_accept_leet(struct norm *);
 static void normalize_tokenize(struct norm *);
+static struct norm_tok *normalize_new_tok(struct norm *);
+static int normalize_gap(const struct norm *, uint32_t, uint32_t);
 static void normalize_join_spread(struct norm *);
-static int normalize_gap_ok(const struct norm *, uint32_t, uint32_t);
 static void normalize_classify(struct norm *, struct norm_tok *);
+static void normalize_fold(struct norm *, const struct norm_tok *);
 static int normalize_unit_suffix(const struct norm *, const struct norm_tok *);
 static uint32_t normalize_leet(uint32_t);
 static size_t normalize_token_chars(struct norm *, const struct norm_tok *);
+static int normalize_vowel(uint32_t);
 static int normalize_emit(struct norm *, int);
 static void normalize_out_put(struct norm_out *, uint32_t, uint32_t, uint32_t);
 
@@ -107,7 +146,7 @@ normalize_free(struct norm *n)
 	free(n->chars);
 	free(n->cs);
 	free(n->ce);
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		free(n->form[i].buf);
 		free(n->form[i].src_start);
 		free(n->form[i].src_end);
@@ -116,23 +155,32 @@ normalize_free(struct norm *n)
 }
 
 /*
- * Normalise len bytes of text into n->form[0] (and n->form[1] when a run of
- * three or more letters was collapsed; n->nforms says which).  Invalid UTF-8
- * bytes count as separators, so any input is accepted.
+ * Normalise len bytes of text into n->form[0], and into n->form[1] and [2]
+ * when runs of three or more letters were collapsed (n->nforms says how
+ * many).  Invalid UTF-8 bytes count as separators, so any input is
+ * accepted.
  */
 void
 normalize_text(struct norm *n, const char *text, size_t len)
 {
+	int collapsed;
+
 	n->nitems = n->ntoks = 0;
 	normalize_decode(n, text, len);
+	normalize_flags(n);
 	normalize_accept_leet(n);
 	normalize_tokenize(n);
 	normalize_join_spread(n);
 	n->nforms = 1;
-	if (normalize_emit(n, 0))
-		n->nforms = 2;
-	if (n->nforms == 2)
+	collapsed = normalize_emit(n, 0);
+	if (collapsed) {
 		normalize_emit(n, 1);
+		n->nforms = 2;
+	}
+	if (collapsed == 3) {
+		normalize_emit(n, 2);
+		n->nforms = 3;
+	}
 }
 
 /* Append one item. */
@@ -147,13 +195,14 @@ normalize_push(struct norm *n, uint32_t cp, uint8_t cls, uint32_t s, uint32_t e)
 	}
 	it = &n->items[n->nitems++];
 	it->cp = cp;
+	it->fold = 0;
 	it->cls = cls;
 	it->s = s;
 	it->e = e;
 	it->flags = 0;
 }
 
-/* Classify one ASCII character (already lower case when it is a letter). */
+/* Classify one ASCII character. */
 static void
 normalize_ascii(struct norm *n, unsigned char ch, uint32_t s, uint32_t e)
 {
@@ -161,17 +210,46 @@ normalize_ascii(struct norm *n, unsigned char ch, uint32_t s, uint32_t e)
 		ch = ch - 'A' + 'a';
 	if (ch >= 'a' && ch <= 'z') {
 		normalize_push(n, ch, N_LETTER, s, e);
-		n->items[n->nitems - 1].flags = ITEM_STRIPMARKS;
+		n->items[n->nitems - 1].flags = ITEM_STRIPMARKS | ITEM_LATIN;
 	} else if (ch >= '0' && ch <= '9') {
 		normalize_push(n, ch, N_DIGIT, s, e);
 		if (normalize_leet(ch) == 0)
 			n->items[n->nitems - 1].flags = ITEM_NONLEET;
-	} else if (ch == '@' || ch == '$' || ch == '!')
+	} else if (ch == '@' || ch == '$' || ch == '!' || ch == '&')
 		normalize_push(n, ch, N_LEET, s, e);
 	else if (ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v')
 		normalize_push(n, ch, N_BREAK, s, e);
-	else
+	else {
 		normalize_push(n, ch, N_SEP, s, e);
+		if (ch == ' ' || ch == '\t')
+			n->items[n->nitems - 1].flags = ITEM_SPACE;
+	}
+}
+
+/*
+ * Handle code points that decomposition would get wrong for matching:
+ * enclosed letters (🅵 🄵 🅕) become letters, regional indicators wait to
+ * be paired into flags.  Returns 1 when it has handled cp.
+ */
+static int
+normalize_special(struct norm *n, uint32_t cp, uint32_t s, uint32_t e)
+{
+	uint32_t letter = 0;
+
+	if (cp >= 0x1f130 && cp <= 0x1f149) /* squared */
+		letter = 'a' + cp - 0x1f130;
+	else if (cp >= 0x1f150 && cp <= 0x1f169) /* negative circled */
+		letter = 'a' + cp - 0x1f150;
+	else if (cp >= 0x1f170 && cp <= 0x1f189) /* negative squared */
+		letter = 'a' + cp - 0x1f170;
+	else if (cp >= 0x1f1e6 && cp <= 0x1f1ff) { /* regional indicator */
+		normalize_push(n, cp, N_SYMBOL, s, e);
+		return (1);
+	} else
+		return (0);
+	normalize_push(n, letter, N_LETTER, s, e);
+	n->items[n->nitems - 1].flags = ITEM_STRIPMARKS | ITEM_LATIN;
+	return (1);
 }
 
 /* Decompose and case-fold one code point, then classify the result. */
@@ -186,6 +264,8 @@ normalize_cp(struct norm *n, uint32_t cp, uint32_t s, uint32_t e)
 		normalize_ascii(n, (unsigned char)cp, s, e);
 		return;
 	}
+	if (normalize_special(n, cp, s, e))
+		return;
 	m = utf8proc_decompose_char((utf8proc_int32_t)cp, buf, NORM_DECOMP_MAX,
 	    UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
 	        UTF8PROC_IGNORE,
@@ -202,7 +282,7 @@ normalize_cp(struct norm *n, uint32_t cp, uint32_t s, uint32_t e)
 static void
 normalize_decomposed(struct norm *n, uint32_t cp, uint32_t s, uint32_t e)
 {
-	uint32_t latin;
+	struct norm_item *prev;
 
 	if (cp < 0x80) {
 		normalize_ascii(n, (unsigned char)cp, s, e);
@@ -214,18 +294,7 @@ normalize_decomposed(struct norm *n, uint32_t cp, uint32_t s, uint32_t e)
 	case UTF8PROC_CATEGORY_LT:
 	case UTF8PROC_CATEGORY_LM:
 	case UTF8PROC_CATEGORY_LO:
-		if (cp == 0x0640) /* Arabic tatweel only stretches a word */
-			return;
-		cp = normalize_arabic(cp);
-		if (normalize_foldable(cp) &&
-		    (latin = confusables_latin(cp)) != 0) {
-			normalize_push(n, latin, N_LETTER, s, e);
-			n->items[n->nitems - 1].flags = ITEM_STRIPMARKS;
-			return;
-		}
-		normalize_push(n, cp, N_LETTER, s, e);
-		if (normalize_strips_marks(cp))
-			n->items[n->nitems - 1].flags = ITEM_STRIPMARKS;
+		normalize_letter(n, cp, s, e);
 		return;
 	case UTF8PROC_CATEGORY_MN:
 	case UTF8PROC_CATEGORY_MC:
@@ -242,17 +311,55 @@ normalize_decomposed(struct norm *n, uint32_t cp, uint32_t s, uint32_t e)
 		normalize_push(n, cp, N_SYMBOL, s, e);
 		return;
 	case UTF8PROC_CATEGORY_SK:
-		if (cp >= 0x1f3fb && cp <= 0x1f3ff) /* skin tone modifiers */
+		if (cp >= 0x1f3fb && cp <= 0x1f3ff) { /* skin tones */
+			prev = n->nitems > 0 ? &n->items[n->nitems - 1] : NULL;
+			if (prev != NULL && prev->cls == N_SYMBOL &&
+			    e > prev->e)
+				prev->e = e;
 			return;
+		}
 		break;
 	case UTF8PROC_CATEGORY_ZL:
 	case UTF8PROC_CATEGORY_ZP:
 		normalize_push(n, cp, N_BREAK, s, e);
 		return;
+	case UTF8PROC_CATEGORY_ZS:
+		normalize_push(n, cp, N_SEP, s, e);
+		n->items[n->nitems - 1].flags = ITEM_SPACE;
+		return;
 	default:
 		break;
 	}
 	normalize_push(n, cp, cp == 0x85 ? N_BREAK : N_SEP, s, e);
+}
+
+/*
+ * Classify a letter: Latin-script look-alikes become Latin now, those of
+ * other scripts are remembered in fold and applied per word later.
+ */
+static void
+normalize_letter(struct norm *n, uint32_t cp, uint32_t s, uint32_t e)
+{
+	struct norm_item *it;
+	uint32_t latin;
+
+	if (cp == 0x0640) /* Arabic tatweel only stretches a word */
+		return;
+	cp = normalize_arabic(cp);
+	latin = normalize_foldable(cp) ? confusables_latin(cp) : 0;
+	if (latin != 0 && normalize_latin_script(cp)) {
+		cp = latin;
+		latin = 0;
+	}
+	normalize_push(n, cp, N_LETTER, s, e);
+	it = &n->items[n->nitems - 1];
+	it->fold = latin;
+	if (normalize_strips_marks(cp))
+		it->flags |= ITEM_STRIPMARKS;
+	if (cp < 0x80 || normalize_latin_script(cp))
+		it->flags |= ITEM_LATIN;
+	if (normalize_solo(cp))
+		it->flags |= ITEM_SOLO;
 }
 
 /*
@@ -265,22 +372,16 @@ normalize_mark(struct norm *n, uint32_t cp, uint32_t s, uint32_t e)
 {
 	struct norm_item *prev;
 
-	(void)s;
 	if (n->nitems == 0)
 		return;
 	prev = &n->items[n->nitems - 1];
 	if (prev->cls != N_LETTER && prev->cls != N_MARK &&
-	    prev->cls != N_DIGIT) {
+	    prev->cls != N_DIGIT && prev->cls != N_SYMBOL)
 		return;
-	}
-	if (prev->cls == N_LETTER && (prev->flags & ITEM_STRIPMARKS)) {
-		if (prev->cp == 'n' && cp == 0x0303)
+	if ((prev->cls == N_LETTER && (prev->flags & ITEM_STRIPMARKS)) ||
+	    prev->cls == N_DIGIT || prev->cls == N_SYMBOL) {
+		if (prev->cls == N_LETTER && prev->cp == 'n' && cp == 0x0303)
 			prev->cp = 0x00f1;
-		if (e > prev->e)
-			prev->e = e;
-		return;
-	}
-	if (prev->cls == N_DIGIT) {
 		if (e > prev->e)
 			prev->e = e;
 		return;
@@ -304,6 +405,16 @@ normalize_strips_marks(uint32_t cp)
 	return (0);
 }
 
+/* Tell whether a letter belongs to the Latin script (IPA, small caps too). */
+static int
+normalize_latin_script(uint32_t cp)
+{
+	return ((cp >= 0x00c0 && cp < 0x0250) ||
+	    (cp >= 0x0250 && cp < 0x02b0) || (cp >= 0x1d00 && cp < 0x1dc0) ||
+	    (cp >= 0x1e00 && cp < 0x1f00) || (cp >= 0x2c60 && cp < 0x2c80) ||
+	    (cp >= 0xa720 && cp < 0xa800) || (cp >= 0xab30 && cp < 0xab70));
+}
+
 /*
  * Tell whether a letter may be folded to a Latin look-alike.  Scripts whose
  * readers never mistake them for Latin (Hebrew, Arabic, Indic, Thai, ...)
@@ -321,6 +432,19 @@ normalize_foldable(uint32_t cp)
 	return (1);
 }
 
+/*
+ * Tell whether a letter is a Chinese character: a word of its own, since
+ * Chinese and Japanese put no spaces between words.  Kana runs stay words,
+ * so Japanese inflections keep their meaning (死ね is not まだ死ねない).
+ */
+static int
+normalize_solo(uint32_t cp)
+{
+	return ((cp >= 0x3400 && cp < 0x4dc0) ||
+	    (cp >= 0x4e00 && cp < 0xa000) || (cp >= 0xf900 && cp < 0xfb00) ||
+	    (cp >= 0x20000 && cp < 0x30000));
+}
+
 /* Fold Arabic letter variants to the forms Urdu and Persian write. */
 static uint32_t
 normalize_arabic(uint32_t cp)
@@ -332,7 +456,6 @@ normalize_arabic(uint32_t cp)
 	case 0x0643: /* kaf */
 		return (0x06a9);
 	case 0x0647: /* heh */
-	case 0x06c1: /* heh goal */
 		return (0x06c1);
 	case 0x0622: /* alef with madda, hamza above, hamza below */
 	case 0x0623:
@@ -343,113 +466,156 @@ normalize_arabic(uint32_t cp)
 	}
 }
 
-/*
- * Handle '<' at offset i: an HTML tag or comment is dropped (a block tag
- * breaks words, an inline one does not).  Returns the bytes consumed, or 0
- * when this '<' is just a character.
- */
-static size_t
-normalize_tag(struct norm *n, const char *t, size_t len, size_t i)
-{
-	size_t j, lim, name;
-	const char *end;
-
-	if (i + 1 >= len)
-		return (0);
-	lim = len - i < NORM_TAG_MAX ? len - i : NORM_TAG_MAX;
-	if (lim >= 4 && memcmp(t + i, "<!--", 4) == 0) {
-		end = memmem(t + i + 4, lim - 4, "-->", 3);
-		if (end == NULL)
-			return (0);
-		normalize_push(n, ' ', N_SEP, (uint32_t)i, (uint32_t)i);
-		return ((size_t)(end - (t + i)) + 3);
-	}
-	j = i + 1;
-	if (t[j] == '/' || t[j] == '!' || t[j] == '?')
-		j++;
-	if (j >= len ||
-	    !((t[j] >= 'a' && t[j] <= 'z') || (t[j] >= 'A' && t[j] <= 'Z')))
-		return (0);
-	for (name = j; j < i + lim && t[j] != '>' && t[j] != '<'; j++)
-		;
-	if (j >= i + lim || t[j] != '>')
-		return (0);
-	if (!normalize_inline_tag(t + name, j - name))
-		normalize_push(n, '\n', N_BREAK, (uint32_t)i, (uint32_t)i);
-	return (j - i + 1);
-}
-
-/* Tell whether the tag whose name starts at s is inline (joins words). */
+/* Tell whether a tag name (lower-cased here) is a block element. */
 static int
-normalize_inline_tag(const char *s, size_t len)
+normalize_block_tag(const char *s, size_t len)
 {
-	static const char *const inl[] = {"a", "abbr", "b", "bdi", "bdo", "big",
-	    "cite", "code", "data", "del", "dfn", "em", "font", "i", "ins",
-	    "kbd", "mark", "q", "s", "samp", "small", "span", "strike",
-	    "strong", "sub", "sup", "time", "tt", "u", "var", "wbr"};
+	static const char *const block[] = {"address", "article", "aside",
+	    "audio", "blockquote", "br", "button", "canvas", "caption", "dd",
+	    "details", "dialog", "div", "dl", "dt", "embed", "fieldset",
+	    "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4",
+	    "h5", "h6", "header", "hr", "iframe", "img", "input", "li", "main",
+	    "nav", "object", "ol", "option", "p", "pre", "section", "select",
+	    "summary", "table", "tbody", "td", "textarea", "tfoot", "th",
+	    "thead", "tr", "ul", "video"};
+	char name[12];
 	size_t i, k;
-	char name[8];
 
 	for (k = 0; k < len && k < sizeof name - 1; k++) {
 		if (!((s[k] >= 'a' && s[k] <= 'z') ||
-		        (s[k] >= 'A' && s[k] <= 'Z')))
+		        (s[k] >= 'A' && s[k] <= 'Z') ||
+		        (s[k] >= '0' && s[k] <= '9')))
 			break;
 		name[k] = (char)(s[k] | 0x20);
 	}
-	if (k == sizeof name - 1)
-		return (0);
 	name[k] = '\0';
-	for (i = 0; i < sizeof inl / sizeof inl[0]; i++) {
-		if (strcmp(inl[i], name) == 0)
+	for (i = 0; i < sizeof block / sizeof block[0]; i++) {
+		if (strcmp(block[i], name) == 0)
 			return (1);
 	}
 	return (0);
 }
 
 /*
- * Handle '&' at offset i: a named or numeric character reference ending in
- * ';' is decoded.  Returns the bytes consumed, or 0 when it is just '&'.
+ * Handle '<' at offset i as a browser would: a comment or an inline tag
+ * renders as nothing, a block tag as a line break.  Quoted attribute values
+ * may hold '>'.  Returns the bytes consumed, or 0 when this '<' is text.
  */
 static size_t
-normalize_entity(struct norm *n, const char *t, size_t len, size_t i)
+normalize_tag(struct norm *n, const char *t, size_t len, size_t i)
 {
-	uint32_t cps[2], cp = 0;
-	size_t j, k, lim;
-	int base = 10, ncp, digit;
+	size_t j, lim, name;
+	const char *end;
+	char quote = 0;
 
-	lim = len - i < NORM_ENTITY_MAX ? len - i : NORM_ENTITY_MAX;
-	for (j = i + 1; j < i + lim && t[j] != ';'; j++)
-		;
-	if (j >= i + lim || j == i + 1)
+	if (i + 1 >= len)
 		return (0);
-	if (t[i + 1] != '#') {
-		if ((ncp = entities_lookup(t + i + 1, j - i - 1, cps)) == 0)
+	if (len - i >= 4 && memcmp(t + i, "<!--", 4) == 0) {
+		lim = len - i < NORM_COMMENT_MAX ? len - i : NORM_COMMENT_MAX;
+		end = memmem(t + i + 4, lim - 4, "-->", 3);
+		if (end == NULL)
 			return (0);
-		for (k = 0; k < (size_t)ncp; k++)
-			normalize_cp(n, cps[k], (uint32_t)i, (uint32_t)j + 1);
-		return (j - i + 1);
+		return ((size_t)(end - (t + i)) + 3);
 	}
-	k = i + 2;
-	if (k < j && (t[k] == 'x' || t[k] == 'X')) {
+	lim = len - i < NORM_TAG_MAX ? len - i : NORM_TAG_MAX;
+	j = i + 1;
+	if (t[j] == '/' || t[j] == '!' || t[j] == '?')
+		j++;
+	if (j >= len ||
+	    !((t[j] >= 'a' && t[j] <= 'z') || (t[j] >= 'A' && t[j] <= 'Z')))
+		return (0);
+	for (name = j; j < i + lim; j++) {
+		if (quote != 0) {
+			if (t[j] == quote)
+				quote = 0;
+		} else if (t[j] == '"' || t[j] == '\'')
+			quote = t[j];
+		else if (t[j] == '>' || t[j] == '<')
+			break;
+	}
+	if (j >= i + lim || t[j] != '>')
+		return (0);
+	if (normalize_block_tag(t + name, j - name))
+		normalize_push(n, '\n', N_BREAK, (uint32_t)i, (uint32_t)j + 1);
+	return (j - i + 1);
+}
+
+/*
+ * Handle "&#..." at offset i: decimal or hex, any number of leading zeros,
+ * ';' optional as browsers accept.  Returns the bytes consumed or 0.
+ */
+static size_t
+normalize_numeric(struct norm *n, const char *t, size_t len, size_t i)
+{
+	size_t k = i + 2, start, sig = 0;
+	uint32_t cp = 0;
+	int base = 10, digit;
+
+	if (k < len && (t[k] == 'x' || t[k] == 'X')) {
 		base = 16;
 		k++;
 	}
-	if (k == j || j - k > 8)
-		return (0);
-	for (; k < j; k++) {
+	for (start = k; k < len; k++) {
 		if (t[k] >= '0' && t[k] <= '9')
 			digit = t[k] - '0';
 		else if (base == 16 && (t[k] | 0x20) >= 'a' &&
 		    (t[k] | 0x20) <= 'f')
 			digit = (t[k] | 0x20) - 'a' + 10;
 		else
-			return (0);
-		cp = cp * (uint32_t)base + (uint32_t)digit;
+			break;
+		if (cp == 0 && digit == 0)
+			continue;
+		if (++sig <= 8)
+			cp = cp * (uint32_t)base + (uint32_t)digit;
 	}
-	if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+	if (k == start)
+		return (0);
+	if (sig > 8 || cp == 0 || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp < 0xe000))
 		cp = 0xfffd;
-	normalize_cp(n, cp, (uint32_t)i, (uint32_t)j + 1);
-	return (j - i + 1);
+	if (k < len && t[k] == ';')
+		k++;
+	normalize_cp(n, cp, (uint32_t)i, (uint32_t)k);
+	return (k - i);
+}
+
+/*
+ * Handle '&' at offset i: a named character reference ending in ';', a
+ * legacy one without it (&amp &lt &gt &quot &nbsp), or a numeric one.
+ * Returns the bytes consumed, or 0 when it is just '&'.
+ */
+static size_t
+normalize_entity(struct norm *n, const char *t, size_t len, size_t i)
+{
+	static const char *const legacy[] = {
+	    "amp", "AMP", "lt", "LT", "gt", "GT", "quot", "QUOT", "nbsp"};
+	uint32_t cps[2];
+	size_t j, k, lim, ln;
+	int ncp;
+
+	if (i + 1 < len && t[i + 1] == '#')
+		return (normalize_numeric(n, t, len, i));
+	lim = len - i < NORM_ENTITY_MAX ? len - i : NORM_ENTITY_MAX;
+	for (j = i + 1;
+	     j < i + lim && t[j] != ';' && t[j] != '&' && t[j] != ' '; j++)
+		;
+	if (j < i + lim && t[j] == ';' && j > i + 1 &&
+	    (ncp = entities_lookup(t + i + 1, j - i - 1, cps)) != 0) {
+		for (k = 0; k < (size_t)ncp; k++)
+			normalize_cp(n, cps[k], (uint32_t)i, (uint32_t)j + 1);
+		return (j - i + 1);
+	}
+	for (k = 0; k < sizeof legacy / sizeof legacy[0]; k++) {
+		ln = strlen(legacy[k]);
+		if (len - i - 1 >= ln &&
+		    memcmp(t + i + 1, legacy[k], ln) == 0 &&
+		    entities_lookup(legacy[k], ln, cps) == 1) {
+			normalize_cp(
+			    n, cps[0], (uint32_t)i, (uint32_t)(i + 1 + ln));
+			return (ln + 1);
+		}
+	}
+	return (0);
 }
 
 /* Decode the input into classified items. */
@@ -489,130 +655,235 @@ normalize_decode(struct norm *n, const char *t, size_t len)
 	}
 }
 
+/*
+ * Pair regional indicators left to right into flags; one left alone is
+ * the letter it shows (🇫 🇺 spelled apart).
+ */
+static void
+normalize_flags(struct norm *n)
+{
+	struct norm_item *it = n->items;
+	size_t i;
+
+	for (i = 0; i < n->nitems; i++) {
+		if (it[i].cls != N_SYMBOL || it[i].cp < 0x1f1e6 ||
+		    it[i].cp > 0x1f1ff)
+			continue;
+		if (i + 1 < n->nitems && it[i + 1].cls == N_SYMBOL &&
+		    it[i + 1].cp >= 0x1f1e6 && it[i + 1].cp <= 0x1f1ff) {
+			it[i].flags |= ITEM_PAIR;
+			i++;
+			continue;
+		}
+		it[i].cp = 'a' + it[i].cp - 0x1f1e6;
+		it[i].cls = N_LETTER;
+		it[i].flags = ITEM_STRIPMARKS | ITEM_LATIN;
+	}
+}
+
 /* Tell whether an item can stand next to a leetspeak symbol in a word. */
 static int
 normalize_wordish(const struct norm_item *it)
 {
-	return (it->cls == N_LETTER || it->cls == N_DIGIT ||
-	    it->cls == N_MARK ||
+	return ((it->cls == N_LETTER && !(it->flags & ITEM_SOLO)) ||
+	    it->cls == N_DIGIT || it->cls == N_MARK ||
 	    (it->cls == N_LEET && (it->flags & ITEM_ACCEPTED)));
 }
 
+/* Tell whether item i is a separator or the edge of the text. */
+static int
+normalize_sepish(const struct norm *n, size_t i)
+{
+	return (i >= n->nitems || n->items[i].cls == N_SEP ||
+	    n->items[i].cls == N_BREAK);
+}
+
 /*
- * Decide which @ $ ! belong to words: @ and $ next to a letter or digit
- * (@ss, a$$, $hit), ! only between two letters (sh!t, never shit!).  The
- * rest become separators.
+ * Decide which @ $ ! & belong to words: @ and $ next to a letter or digit
+ * (@ss, a$$, $hit), a run of ! between a letter and a letter or digit
+ * (sh!t, sh!!!t, never shit!), & between two letters (s&m, AT&T).  One
+ * standing alone between separators may still be a spread letter
+ * ($ h i t); the rest become separators.
  */
 static void
 normalize_accept_leet(struct norm *n)
 {
 	struct norm_item *it = n->items;
-	size_t i, cnt = n->nitems;
+	size_t i, j, cnt = n->nitems;
 
 	for (i = 0; i < cnt; i++) {
-		if (it[i].cls != N_LEET || it[i].cp == '!')
+		if (it[i].cls != N_LEET || it[i].cp == '!' || it[i].cp == '&')
 			continue;
 		if (i > 0 && normalize_wordish(&it[i - 1]))
 			it[i].flags |= ITEM_ACCEPTED;
 	}
 	for (i = cnt; i-- > 0;) {
-		if (it[i].cls != N_LEET)
+		if (it[i].cls != N_LEET || it[i].cp == '!' || it[i].cp == '&')
 			continue;
-		if (it[i].cp == '!') {
-			if (i > 0 && i + 1 < cnt && it[i - 1].cls == N_LETTER &&
-			    (it[i + 1].cls == N_LETTER ||
-			        it[i + 1].cls == N_DIGIT))
-				it[i].flags |= ITEM_ACCEPTED;
-		} else if (i + 1 < cnt && normalize_wordish(&it[i + 1]))
+		if (i + 1 < cnt && normalize_wordish(&it[i + 1]))
 			it[i].flags |= ITEM_ACCEPTED;
 	}
 	for (i = 0; i < cnt; i++) {
-		if (it[i].cls == N_LEET && !(it[i].flags & ITEM_ACCEPTED))
-			it[i].cls = N_SEP;
+		if (it[i].cls != N_LEET || (it[i].flags & ITEM_ACCEPTED))
+			continue;
+		for (j = i; it[i].cp == '!' && j + 1 < cnt &&
+		     it[j + 1].cls == N_LEET && it[j + 1].cp == '!';
+		     j++)
+			;
+		if (i > 0 && j + 1 < cnt && it[i - 1].cls == N_LETTER &&
+		    !(it[i - 1].flags & ITEM_SOLO) &&
+		    (it[j + 1].cls == N_LETTER ||
+		        (it[i].cp == '!' && it[j + 1].cls == N_DIGIT)) &&
+		    (it[i].cp == '!' || (it[i].cp == '&' && j == i))) {
+			for (; i <= j; i++)
+				it[i].flags |= ITEM_ACCEPTED;
+			i = j;
+			continue;
+		}
+		if (i == j && normalize_sepish(n, i + 1) &&
+		    (i == 0 || normalize_sepish(n, i - 1)))
+			it[i].flags |= ITEM_LONE;
+		else
+			for (; i <= j; i++)
+				it[i].cls = N_SEP;
+		i = i > j ? j : i;
 	}
 }
 
-/* Split items into tokens: runs of word items, and single symbols. */
+/* Append an empty token. */
+static struct norm_tok *
+normalize_new_tok(struct norm *n)
+{
+	if (n->ntoks == n->captoks) {
+		n->captoks = n->captoks == 0 ? 64 : n->captoks * 2;
+		n->toks = xreallocarray(n->toks, n->captoks, sizeof *n->toks);
+	}
+	return (&n->toks[n->ntoks++]);
+}
+
+/*
+ * Split items into tokens: runs of word items; a CJK letter with its marks;
+ * a symbol (or a flag's two halves); a lone @ $ !.
+ */
 static void
 normalize_tokenize(struct norm *n)
 {
+	struct norm_item *it = n->items;
 	struct norm_tok *tok;
 	size_t i = 0, j;
+	int single;
 
 	while (i < n->nitems) {
-		if (!normalize_wordish(&n->items[i]) &&
-		    n->items[i].cls != N_SYMBOL) {
+		j = i;
+		if (it[i].cls == N_SYMBOL) {
+			if ((it[i].flags & ITEM_PAIR) && i + 1 < n->nitems)
+				j = i + 1;
+			single = 0;
+		} else if (it[i].cls == N_LETTER && (it[i].flags & ITEM_SOLO)) {
+			while (j + 1 < n->nitems && it[j + 1].cls == N_MARK)
+				j++;
+			single = 0;
+		} else if (it[i].cls == N_LEET && (it[i].flags & ITEM_LONE))
+			single = 1;
+		else if (normalize_wordish(&it[i])) {
+			while (
+			    j + 1 < n->nitems && normalize_wordish(&it[j + 1]))
+				j++;
+			single = i == j && it[i].cls != N_MARK;
+		} else {
 			i++;
 			continue;
 		}
-		j = i;
-		if (n->items[i].cls != N_SYMBOL) {
-			while (j + 1 < n->nitems &&
-			    normalize_wordish(&n->items[j + 1]))
-				j++;
-		}
-		if (n->ntoks == n->captoks) {
-			n->captoks = n->captoks == 0 ? 64 : n->captoks * 2;
-			n->toks =
-			    xreallocarray(n->toks, n->captoks, sizeof *n->toks);
-		}
-		tok = &n->toks[n->ntoks++];
+		tok = normalize_new_tok(n);
 		tok->first = (uint32_t)i;
 		tok->last = (uint32_t)j;
-		tok->kind = n->items[i].cls == N_SYMBOL ? TOK_SYMBOL : TOK_WORD;
-		tok->single = i == j && n->items[i].cls != N_SYMBOL &&
-		    n->items[i].cls != N_MARK;
+		tok->kind = it[i].cls == N_SYMBOL ? TOK_SYMBOL : TOK_WORD;
+		tok->single = (uint8_t)single;
 		i = j + 1;
 	}
 	for (i = 0; i < n->ntoks; i++)
 		normalize_classify(n, &n->toks[i]);
 }
 
-/* Tell whether the items between two tokens may separate spread letters. */
+/*
+ * Classify the items between two spread letters (a GAP_ kind), or -1 when
+ * they are too many to be a spelling trick.
+ */
 static int
-normalize_gap_ok(const struct norm *n, uint32_t from, uint32_t to)
+normalize_gap(const struct norm *n, uint32_t from, uint32_t to)
 {
+	int space = 0, punct = 0, brk = 0, sym = 0;
 	uint32_t i;
 
-	if (to - from > NORM_SPREAD_GAP)
-		return (0);
+	if (to - from > NORM_SPREAD_GAP || to == from)
+		return (-1);
 	for (i = from; i < to; i++) {
-		if (n->items[i].cls != N_SEP)
-			return (0);
+		if (n->items[i].cls == N_SYMBOL)
+			sym = 1;
+		else if (n->items[i].cls == N_BREAK)
+			brk = 1;
+		else if (n->items[i].cls != N_SEP)
+			return (-1);
+		else if (n->items[i].flags & ITEM_SPACE)
+			space = 1;
+		else
+			punct = 1;
 	}
-	return (1);
+	if (sym)
+		return (GAP_SYMBOL);
+	if (brk)
+		return (GAP_BREAK);
+	if (punct)
+		return (space ? GAP_PUNCT : GAP_TIGHT);
+	return (GAP_SPACE);
 }
 
 /*
- * Join runs of three or more single letters separated by a few spaces or
- * punctuation (f u c k, f.u.c.k, s*h*1*t) into one word; runs without two
- * real letters (4.5.5) are numbers and stay apart.
+ * Join runs of single letters that spell a word: three or more apart by
+ * spaces, punctuation, line breaks or emoji (f u c k, f. u. c. k,
+ * f🔥u🔥c🔥k), two or more tight against punctuation (e.g., S/M, f.u.c.k);
+ * always with one kind of gap, so "a d.i.c.k" stays "a" + "dick" and
+ * "a b a d idea" never reaches "bad".  Runs with fewer than two real
+ * letters (4.5.5) are numbers and stay apart.
  */
 static void
 normalize_join_spread(struct norm *n)
 {
-	size_t i = 0, j, out = 0, letters;
 	struct norm_tok *t = n->toks;
+	size_t i = 0, j, m, out = 0, letters, count;
+	int kind, g;
 
 	while (i < n->ntoks) {
 		j = i;
+		kind = -1;
+		count = 1;
 		letters = t[i].single && n->items[t[i].first].cls == N_LETTER;
-		while (t[i].single && j + 1 < n->ntoks && t[j + 1].single &&
-		    normalize_gap_ok(n, t[j].last + 1, t[j + 1].first)) {
-			j++;
+		while (t[i].single) {
+			m = j + 1;
+			if (m < n->ntoks && t[m].kind == TOK_SYMBOL &&
+			    !(n->items[t[m].first].flags & ITEM_PAIR))
+				m++; /* an emoji between letters */
+			if (m >= n->ntoks || !t[m].single)
+				break;
+			g = normalize_gap(n, t[j].last + 1, t[m].first);
+			if (g < 0 || (kind != -1 && g != kind))
+				break;
+			kind = g;
+			j = m;
+			count++;
 			letters += n->items[t[j].first].cls == N_LETTER;
 		}
-		if (j - i + 1 >= 3 && letters >= 2) {
+		if (letters >= 2 &&
+		    (count >= 3 || (count == 2 && kind == GAP_TIGHT))) {
 			t[out] = t[i];
 			t[out].last = t[j].last;
 			t[out].single = 0;
+			t[out].kind = TOK_WORD;
 			normalize_classify(n, &t[out]);
 			out++;
-		} else {
-			memmove(&t[out], &t[i], (j - i + 1) * sizeof *t);
-			out += j - i + 1;
-		}
-		i = j + 1;
+			i = j + 1;
+		} else
+			t[out++] = t[i++]; /* the next letter may start a run */
 	}
 	n->ntoks = out;
 }
@@ -644,7 +915,7 @@ normalize_leet(uint32_t cp)
 
 /*
  * Tell whether a token is digits followed by a unit or ordinal suffix
- * (45s, 1990s, 4th, 7pm), which is a number, never leetspeak.
+ * (45s, 4th, 7pm, 10k), which is a number, never leetspeak.
  */
 static int
 normalize_unit_suffix(const struct norm *n, const struct norm_tok *tok)
@@ -652,7 +923,8 @@ normalize_unit_suffix(const struct norm *n, const struct norm_tok *tok)
 	static const char *const suffix[] = {"s", "st", "nd", "rd", "th", "am",
 	    "pm", "k", "m", "g", "h", "x", "d", "mm", "cm", "km", "kg", "mb",
 	    "gb", "kb", "ms", "mph", "yo", "yr", "yrs", "hr", "hrs", "min",
-	    "mins", "sec", "secs", "p", "fps", "lbs"};
+	    "mins", "sec", "secs", "p", "fps", "lbs", "ft", "in", "mg", "ml",
+	    "v", "w", "kw", "hz", "mhz", "ghz"};
 	char buf[8];
 	uint32_t i = tok->first;
 	size_t k = 0, s;
@@ -674,24 +946,59 @@ normalize_unit_suffix(const struct norm *n, const struct norm_tok *tok)
 }
 
 /*
+ * Fold a word's non-Latin look-alikes to Latin when it also has Latin
+ * letters (fuсk with a Cyrillic с), or always in fold_all mode (used to
+ * compile a second form of non-Latin entries).
+ */
+static void
+normalize_fold(struct norm *n, const struct norm_tok *tok)
+{
+	int latin = n->fold_all, fold = 0;
+	uint32_t i;
+
+	for (i = tok->first; i <= tok->last; i++) {
+		if (n->items[i].cls != N_LETTER)
+			continue;
+		if (n->items[i].flags & ITEM_LATIN)
+			latin = 1;
+		if (n->items[i].fold != 0)
+			fold = 1;
+	}
+	if (!latin || !fold)
+		return;
+	for (i = tok->first; i <= tok->last; i++) {
+		if (n->items[i].cls == N_LETTER && n->items[i].fold != 0) {
+			n->items[i].cp = n->items[i].fold;
+			n->items[i].fold = 0;
+			n->items[i].flags |= ITEM_LATIN | ITEM_STRIPMARKS;
+		}
+	}
+}
+
+/*
  * Decide whether a token is a word whose digits and symbols are leetspeak
- * (k1ll, a$$, sh!t, 4ss), a word with real digits (covid19), or a number.
+ * (k1ll, 5h1t, a$$, sh!t, 4ss), a word with real digits (covid19, 3d), or
+ * a number, and fold its look-alikes.
  */
 static void
 normalize_classify(struct norm *n, struct norm_tok *tok)
 {
 	size_t letters = 0, digits = 0, nonleet = 0;
-	uint32_t i;
+	int interleaved = 0, seen_letter = 0;
 	const struct norm_item *it;
+	uint32_t i;
 
 	if (tok->kind == TOK_SYMBOL)
 		return;
+	normalize_fold(n, tok);
 	for (i = tok->first; i <= tok->last; i++) {
 		it = &n->items[i];
-		if (it->cls == N_LETTER)
+		if (it->cls == N_LETTER) {
 			letters++;
-		else if (it->cls == N_DIGIT) {
+			seen_letter = 1;
+		} else if (it->cls == N_DIGIT) {
 			digits++;
+			interleaved |= seen_letter;
 			if (it->flags & ITEM_NONLEET)
 				nonleet++;
 		}
@@ -700,7 +1007,7 @@ normalize_classify(struct norm *n, struct norm_tok *tok)
 		tok->kind = TOK_NUMBER;
 	else if (nonleet > 0)
 		tok->kind = TOK_PLAIN;
-	else if (n->items[tok->first].cls == N_DIGIT &&
+	else if (n->items[tok->first].cls == N_DIGIT && !interleaved &&
 	    (letters <= digits || normalize_unit_suffix(n, tok)))
 		tok->kind = TOK_PLAIN;
 	else
@@ -725,14 +1032,17 @@ normalize_token_chars(struct norm *n, const struct norm_tok *tok)
 	for (i = tok->first; i <= tok->last; i++) {
 		it = &n->items[i];
 		cp = it->cp;
-		if (it->cls == N_SEP || it->cls == N_BREAK)
+		if (it->cls == N_SEP || it->cls == N_BREAK ||
+		    (it->cls == N_SYMBOL && tok->kind != TOK_SYMBOL))
 			continue;
-		if (it->cls == N_LEET ||
-		    (it->cls == N_DIGIT && tok->kind == TOK_WORD)) {
-			if (tok->kind != TOK_WORD)
+		if (it->cls == N_LEET) {
+			if (tok->kind == TOK_NUMBER ||
+			    (cp != '&' && tok->kind != TOK_WORD))
 				continue;
+			if (cp != '&')
+				cp = normalize_leet(cp);
+		} else if (it->cls == N_DIGIT && tok->kind == TOK_WORD)
 			cp = normalize_leet(cp);
-		}
 		n->chars[cnt] = cp;
 		n->cs[cnt] = it->s;
 		n->ce[cnt] = it->e;
@@ -741,17 +1051,27 @@ normalize_token_chars(struct norm *n, const struct norm_tok *tok)
 	return (cnt);
 }
 
+/* Tell whether a letter is a Latin vowel (for the third repeat form). */
+static int
+normalize_vowel(uint32_t cp)
+{
+	return (cp == 'a' || cp == 'e' || cp == 'i' || cp == 'o' || cp == 'u' ||
+	    cp == 'y');
+}
+
 /*
  * Write every token into form[f], collapsing runs of three or more of one
- * letter to f + 1 letters.  Returns 1 if any run was collapsed.
+ * letter: to one letter (f == 0), to two (f == 1), or vowels to one and
+ * consonants to two (f == 2).  Returns 0 if nothing was collapsed, 1 if
+ * only vowels or only consonants were, 3 if both were (form 2 differs).
  */
 static int
 normalize_emit(struct norm *n, int f)
 {
 	struct norm_out *o = &n->form[f];
 	size_t t, i, j, k, cnt, keep;
-	uint32_t s;
 	int collapsed = 0;
+	uint32_t s;
 
 	o->len = 0;
 	normalize_out_put(o, ' ', 0, 0);
@@ -763,23 +1083,26 @@ normalize_emit(struct norm *n, int f)
 			for (j = i + 1; j < cnt && n->chars[j] == n->chars[i];
 			     j++)
 				;
-			keep = j - i;
-			if (keep < 3 ||
+			if (j - i < 3 ||
 			    (n->chars[i] >= '0' && n->chars[i] <= '9')) {
 				for (k = i; k < j; k++)
 					normalize_out_put(
 					    o, n->chars[k], n->cs[k], n->ce[k]);
 				continue;
 			}
-			collapsed = 1;
-			for (k = 0; k <= (size_t)f; k++)
+			collapsed |= normalize_vowel(n->chars[i]) ? 1 : 2;
+			keep = f == 0                      ? 1
+			    : f == 1                       ? 2
+			    : normalize_vowel(n->chars[i]) ? 1
+			                                   : 2;
+			for (k = 0; k < keep; k++)
 				normalize_out_put(
 				    o, n->chars[i], n->cs[i], n->ce[j - 1]);
 		}
 		s = n->ce[cnt - 1];
 		normalize_out_put(o, ' ', s, s);
 	}
-	return (collapsed);
+	return (collapsed == 3 ? 3 : collapsed != 0);
 }
 
 /* Append one code point, UTF-8 encoded, with its source range. */

@@ -152,7 +152,8 @@ wait_dead 2
 metrics=""
 for i in $(seq 1 80); do
 	metrics=$(http_get "$PORT" /metrics)
-	echo "$metrics" | grep -q '^modq_held_comments 1$' && break
+	echo "$metrics" | grep -q '^modq_held_comments 1$' &&
+	    echo "$metrics" | grep -q '^modq_stream_length 7$' && break
 	sleep 0.1
 done
 echo "$metrics" >"$TMP/metrics.out"
