@@ -27,7 +27,7 @@ WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wcast-qual \
 # `make deps` has had a chance to install the packages.
 ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) -fstack-protector-strong \
 	-D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -Iinclude $(SAN) \
-	$(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
+	$(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CPPFLAGS) $(CFLAGS)
 ALL_LDLIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm $(LDLIBS)
 TEST_LDLIBS = $(shell $(PKG_CONFIG) --libs cmocka) $(ALL_LDLIBS)
 

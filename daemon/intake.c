@@ -35,10 +35,14 @@ static struct {
 	char own_start[64];
 	char idle_start[64];
 	struct timeval last_idle; /* last XAUTOCLAIM pass that finished */
+	struct timeval hold_until; /* after an error reply: wait until then */
+	long backoff_ms; /* the current wait after an error reply */
 	unsigned long long redeliveries;
 } in;
 
 static size_t intake_space(void);
+static int intake_holding(void);
+static void intake_error(const char *, const char *);
 static void intake_read_cb(void *, void *);
 static void intake_claim(enum intake_claim);
 static void intake_claim_cb(void *, void *);
@@ -54,6 +58,8 @@ intake_start(void)
 	in.reading = 0;
 	in.claiming = CLAIM_NONE;
 	in.recovering = 1;
+	in.backoff_ms = 0;
+	timerclear(&in.hold_until);
 	snprintf(in.own_start, sizeof in.own_start, "-");
 	snprintf(in.idle_start, sizeof in.idle_start, "0-0");
 	gettimeofday(&in.last_idle, NULL);
@@ -65,6 +71,43 @@ void
 intake_stop(void)
 {
 	in.started = 0;
+}
+
+/*
+ * Back off after an error reply (LOADING, BUSY, OOM, READONLY...): wait
+ * 100 ms, doubling up to 5 s, and log only when the wait grows, so a Redis
+ * that is busy for a minute does not fill the log.
+ */
+static void
+intake_error(const char *what, const char *err)
+{
+	struct timeval now, d;
+
+	in.backoff_ms = in.backoff_ms == 0 ? 100 : in.backoff_ms * 2;
+	if (in.backoff_ms > 5000)
+		in.backoff_ms = 5000;
+	else
+		log_warnx("intake: %s: %s; retrying in %ld ms", what, err,
+		    in.backoff_ms);
+	gettimeofday(&now, NULL);
+	d.tv_sec = in.backoff_ms / 1000;
+	d.tv_usec = (in.backoff_ms % 1000) * 1000;
+	timeradd(&now, &d, &in.hold_until);
+}
+
+/* Tell whether intake is waiting out an error back-off. */
+static int
+intake_holding(void)
+{
+	struct timeval now;
+
+	if (!timerisset(&in.hold_until))
+		return (0);
+	gettimeofday(&now, NULL);
+	if (timercmp(&now, &in.hold_until, <))
+		return (1);
+	timerclear(&in.hold_until);
+	return (0);
 }
 
 /* Say how many more comments may be taken into flight. */
@@ -86,7 +129,8 @@ intake_rearm(void)
 	struct redis_args a;
 	size_t room;
 
-	if (!in.started || in.reading || in.recovering || server_stopping())
+	if (!in.started || in.reading || in.recovering || server_stopping() ||
+	    intake_holding())
 		return;
 	if ((room = intake_space()) == 0)
 		return;
@@ -123,11 +167,13 @@ intake_read_cb(void *r, void *arg)
 	if (reply == NULL)
 		return; /* Redis is down; redis.c reconnects */
 	if (redis_reply_error(reply, &err)) {
-		log_warnx("intake: XREADGROUP: %s", err);
 		if (strncmp(err, "NOGROUP", 7) == 0)
 			redis_reset("the stream or consumer group vanished");
+		else
+			intake_error("XREADGROUP", err); /* the tick re-arms */
 		return;
 	}
+	in.backoff_ms = 0;
 	if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0 ||
 	    reply->element[0]->type != REDIS_REPLY_ARRAY ||
 	    reply->element[0]->elements != 2) {
@@ -228,13 +274,14 @@ intake_claim_cb(void *r, void *arg)
 	if (reply == NULL || !in.started)
 		return;
 	if (redis_reply_error(reply, &err)) {
-		log_warnx("intake: modq_claim: %s", err);
-		if (strncmp(err, "NOGROUP", 7) == 0 ||
-		    strstr(err, "NOGROUP") != NULL)
+		if (strstr(err, "NOGROUP") != NULL)
 			redis_reset("the stream or consumer group vanished");
-		else if (strstr(err, "Function not found") != NULL)
-			redis_reload_functions();
-		return; /* the tick tries again */
+		else {
+			if (strstr(err, "Function not found") != NULL)
+				redis_reload_functions();
+			intake_error("modq_claim", err); /* the tick retries */
+		}
+		return;
 	}
 	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
 	    reply->element[0]->type != REDIS_REPLY_STRING ||
@@ -242,6 +289,7 @@ intake_claim_cb(void *r, void *arg)
 		log_warnx("intake: unexpected modq_claim reply");
 		return;
 	}
+	in.backoff_ms = 0;
 	next = reply->element[0]->str;
 	entries = reply->element[1];
 	for (i = 0; i < entries->elements; i++) {
@@ -293,7 +341,8 @@ intake_tick(void)
 	struct timeval now, d;
 	long ms;
 
-	if (!in.started || server_stopping() || in.claiming != CLAIM_NONE)
+	if (!in.started || server_stopping() || in.claiming != CLAIM_NONE ||
+	    intake_holding())
 		return;
 	if (in.recovering) {
 		intake_claim(CLAIM_OWN);
