@@ -140,11 +140,18 @@ static const char *
 conf_check_listen(const char *s)
 {
 	const char *colon = strrchr(s, ':');
-	char *end;
+	size_t hostlen;
 	long port;
+	char *end;
 
 	if (colon == NULL || colon == s)
-		return ("must be host:port");
+		return ("must be host:port or [address]:port");
+	hostlen = (size_t)(colon - s);
+	if (s[0] == '[' ? (hostlen < 3 || s[hostlen - 1] != ']')
+	                : memchr(s, ':', hostlen) != NULL)
+		return ("must be host:port or [address]:port");
+	if (colon[1] < '0' || colon[1] > '9')
+		return ("port must be 1 to 65535");
 	errno = 0;
 	port = strtol(colon + 1, &end, 10);
 	if (*end != '\0' || errno != 0 || port < 1 || port > 65535)
@@ -579,6 +586,7 @@ conf_hold_if_rejected(struct conf_ctx *cx, const config_setting_t *g)
 	struct rules_authors *a = &cx->conf->rules.authors;
 	const config_setting_t *s;
 	const char *k;
+	double v;
 	int i;
 
 	if (!config_setting_is_group(g)) {
@@ -593,20 +601,20 @@ conf_hold_if_rejected(struct conf_ctx *cx, const config_setting_t *g)
 	     i++) {
 		k = config_setting_name(s);
 		if (strcmp(k, "ratio") == 0) {
-			if (!config_setting_is_number(s) ||
-			    config_setting_get_float(s) < 0 ||
-			    config_setting_get_float(s) > 1) {
-				if (config_setting_type(s) == CONFIG_TYPE_INT &&
-				    (config_setting_get_int(s) == 0 ||
-				        config_setting_get_int(s) == 1))
-					a->rejected_ratio =
-					    config_setting_get_int(s);
-				else
-					conf_error(cx, s,
-					    "ratio: must be a "
-					    "number from 0 to 1");
-			} else
-				a->rejected_ratio = config_setting_get_float(s);
+			if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+				v = config_setting_get_float(s);
+			else if (config_setting_type(s) == CONFIG_TYPE_INT)
+				v = config_setting_get_int(s);
+			else if (config_setting_type(s) == CONFIG_TYPE_INT64)
+				v = (double)config_setting_get_int64(s);
+			else
+				v = -1;
+			if (v < 0 || v > 1)
+				conf_error(cx, s,
+				    "ratio: must be a number from "
+				    "0 to 1");
+			else
+				a->rejected_ratio = v;
 		} else if (strcmp(k, "min") == 0)
 			conf_get_long(cx, s, 1, 1000000, &a->rejected_min);
 		else if (strcmp(k, "days") == 0)
@@ -683,6 +691,7 @@ static void
 conf_finish(struct conf_ctx *cx, config_setting_t *root)
 {
 	struct conf *c = cx->conf;
+	const config_setting_t *where;
 	char host[HOST_NAME_MAX + 1];
 	size_t n;
 
@@ -697,11 +706,15 @@ conf_finish(struct conf_ctx *cx, config_setting_t *root)
 	if (c->redis_user != NULL && c->redis_password_file == NULL)
 		conf_error(cx, config_setting_lookup(root, "redis.user"),
 		    "redis.user needs redis.password_file");
-	if (c->batch > c->max_inflight)
-		conf_error(cx, config_setting_lookup(root, "queue.batch"),
+	if (c->batch > c->max_inflight) {
+		where = config_setting_lookup(root, "queue.batch");
+		if (where == NULL)
+			where = config_setting_lookup(root, "queue.max_inflight");
+		conf_error(cx, where,
 		    "queue.batch (%ld) is larger than "
 		    "queue.max_inflight (%ld)",
 		    c->batch, c->max_inflight);
+	}
 	conf_password(cx, root);
 }
 

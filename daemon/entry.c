@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "modqd.h"
 #include "xmalloc.h"
 
@@ -73,17 +75,34 @@ bad:
 	return (-1);
 }
 
-/* Check an author or thread id: 1-128 bytes of UTF-8, no space or control. */
+/*
+ * Check an author or thread id: 1-128 bytes of UTF-8 with no space, no
+ * control character (C0 or C1) and no invisible format character.
+ */
 static int
 entry_name_ok(const char *s, size_t len)
 {
+	utf8proc_int32_t cp;
+	utf8proc_ssize_t m;
 	size_t i, bad;
 
 	if (len == 0 || len > ENTRY_MAX_NAME || entry_utf8(s, len, &bad) == -1)
 		return (0);
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
+	for (i = 0; i < len; i += (size_t)m) {
+		m = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+		    (utf8proc_ssize_t)(len - i), &cp);
+		if (m <= 0)
 			return (0);
+		switch (utf8proc_category(cp)) {
+		case UTF8PROC_CATEGORY_CC:
+		case UTF8PROC_CATEGORY_CF:
+		case UTF8PROC_CATEGORY_ZS:
+		case UTF8PROC_CATEGORY_ZL:
+		case UTF8PROC_CATEGORY_ZP:
+			return (0);
+		default:
+			break;
+		}
 	}
 	return (1);
 }

@@ -19,6 +19,7 @@
 local P = '@PREFIX@'
 local MAXLEN = '@MAXLEN@'
 local HIST_DAYS = @HISTDAYS@
+local TTL_S = @TTLS@ -- decisions.ttl_days in seconds
 local DAY_MS = 86400000
 local HELD = P .. ':held'
 local DECISIONS = P .. ':decisions'
@@ -69,14 +70,6 @@ local function history_add_key(hkey, now, dn, dr)
 	redis.call('PEXPIRE', hkey, (HIST_DAYS + 1) * DAY_MS)
 end
 
--- The same, for an author named by id (moderator actions).
-local function history_add(author, now, dn, dr)
-	if HIST_DAYS <= 0 or author == nil or author == '' then
-		return
-	end
-	history_add_key(P .. ':rate:hist:' .. author, now, dn, dr)
-end
-
 --
 -- Rate windows.  Each (rule, author|ip|thread) key holds a string of 12-byte
 -- records, one per comment, sorted: 8 bytes of big-endian milliseconds and
@@ -106,7 +99,10 @@ end
 -- returns limit + 1 if the comment is the limit + 1-th or later in its
 -- window, otherwise a number no larger than limit.
 local function rate_count(k, rec, lo8, check, limit, ttl)
-	local v = redis.call('GET', k) or ''
+	local v = redis.pcall('GET', k)
+	if type(v) ~= 'string' then -- none, or not a string: start afresh
+		v = ''
+	end
 	local n = #v / 12
 	local pos = nil
 	if check == '1' then
@@ -167,7 +163,10 @@ local function modq_context(keys, a)
 		i = i + 5
 		local res = { 0, 0, 0, 0, 0 }
 		if akey ~= '' then
-			local h = redis.call('HMGET', akey, 'trust', 'approved')
+			local h = redis.pcall('HMGET', akey, 'trust', 'approved')
+			if h.err then
+				h = {}
+			end
 			res[1] = TRUST[h[1]] or 0
 			res[3] = tonumber(h[2]) or 0
 			if hkey ~= '' then
@@ -175,7 +174,8 @@ local function modq_context(keys, a)
 			end
 		end
 		if tkey ~= '' then
-			res[2] = MODE[redis.call('HGET', tkey, 'mode')] or 0
+			local m = redis.pcall('HGET', tkey, 'mode')
+			res[2] = type(m) == 'string' and MODE[m] or 0
 		end
 		for r = 1, nrates do
 			local k = a[i]
@@ -192,18 +192,29 @@ local function modq_context(keys, a)
 	return out
 end
 
--- Move an author's counter from one status to another.
+-- Move an author's counter from one status to another; a counter never
+-- goes below zero, and one that is not a number is left alone.
 local function author_move(author, from, to)
 	if author == nil or author == '' then
 		return
 	end
 	local k = P .. ':author:' .. author
 	if from then
-		redis.pcall('HINCRBY', k, from, -1)
+		local v = redis.pcall('HGET', k, from)
+		if type(v) == 'string' and (tonumber(v) or 0) > 0 then
+			redis.pcall('HINCRBY', k, from, -1)
+		end
 	end
 	if to then
 		redis.pcall('HINCRBY', k, to, 1)
 	end
+end
+
+-- Write an entry to the dead-letter stream.
+local function dead_letter(sid, err, fields, f0, f1, stats)
+	redis.call('XADD', DEAD, 'MAXLEN', '~', MAXLEN, '*', 'error', err,
+	    'stream_id', sid, unpack(fields, f0, f1))
+	stats.dead = (stats.dead or 0) + 1
 end
 
 --
@@ -241,9 +252,16 @@ local function modq_decide(keys, a)
 			local hlast = h0 + 2 * nh - 1
 			i = hlast + 1
 			acks[#acks + 1] = sid
-			local old = redis.call('HMGET', ckey, 'status', 'author',
+			local old = redis.pcall('HMGET', ckey, 'status', 'author',
 			    'stream_id')
-			if old[3] == sid then
+			if old.err then
+				-- not a hash: never overwrite what is not ours
+				dead_letter(sid, 'cannot write the decision: ' ..
+				    ckey .. ' is not a hash', a, h0, hlast - 14,
+				    stats)
+				processed = processed + 1
+				out[#out + 1] = 1
+			elseif old[3] == sid then
 				out[#out + 1] = 0
 			else
 				if old[1] then
@@ -255,7 +273,9 @@ local function modq_decide(keys, a)
 				end
 				a[hlast] = nows
 				redis.call('HSET', ckey, unpack(a, h0, hlast))
-				redis.call('EXPIRE', ckey, ttl)
+				if status ~= 'held' then -- held ones wait for a person
+					redis.call('EXPIRE', ckey, ttl)
+				end
 				redis.call('XADD', DECISIONS, 'MAXLEN', '~', MAXLEN, '*',
 				    'id', id, 'status', status, 'reasons', reasons,
 				    'by', 'modqd')
@@ -283,10 +303,7 @@ local function modq_decide(keys, a)
 			if redis.call('XACK', stream, group, sid) == 0 then
 				out[#out + 1] = 0
 			else
-				redis.call('XADD', DEAD, 'MAXLEN', '~', MAXLEN, '*',
-				    'error', err, 'stream_id', sid,
-				    unpack(a, f0, i - 1))
-				stats.dead = (stats.dead or 0) + 1
+				dead_letter(sid, err, a, f0, i - 1, stats)
 				processed = processed + 1
 				out[#out + 1] = 1
 			end
@@ -553,6 +570,7 @@ local function moderate(keys, a, status, action)
 	if note == '' then
 		redis.call('HDEL', k, 'note')
 	end
+	redis.call('EXPIRE', k, TTL_S) -- decided: it may expire now
 	redis.call('ZREM', MOD_HELD, id)
 	redis.call('XADD', MOD_DECISIONS, 'MAXLEN', '~', MAXLEN, '*',
 	    'id', id, 'status', status, 'reasons', old[3] or '', 'by', by)

@@ -162,7 +162,10 @@ redis_library(const struct conf *conf)
 	    au->hold_if_rejected ? au->rejected_days : 0L);
 	a = redis_subst(b, "@HISTDAYS@", num);
 	free(b);
-	return (a);
+	snprintf(num, sizeof num, "%ld", conf->ttl_days * 86400);
+	b = redis_subst(a, "@TTLS@", num);
+	free(a);
+	return (b);
 }
 
 /* Reconnect timer: open both connections and start the handshake. */

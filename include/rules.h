@@ -124,9 +124,12 @@ struct norm {
 	uint32_t *cs; /* owned */
 	uint32_t *ce; /* owned */
 	size_t capchars;
-	struct norm_out form[3]; /* runs of 3+ letters as 1, 2, mixed */
+	struct norm_out form[4]; /* runs of 3+ letters as 1, 2, mixed, kept */
 	int nforms;
-	int fold_all; /* fold look-alikes in every word, not only mixed ones */
+	int fold_all; /* in: fold look-alikes in every word */
+	int keep_runs; /* in: one form, runs kept (rule entries) */
+	int split_lead; /* in: a leading "a" or "i" is not a spread letter */
+	int ambiguous; /* out: split_lead would read the text differently */
 };
 
 struct ruleset;

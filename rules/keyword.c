@@ -158,6 +158,7 @@ static int
 keyword_norm_part(struct kw_build *b, const char *s, size_t len,
     const char **out, size_t *outlen)
 {
+	b->norm.keep_runs = 1; /* an entry means its letters as written */
 	normalize_text(&b->norm, s, len);
 	if (b->norm.form[0].len <= 2)
 		return (-1);
@@ -244,10 +245,24 @@ keyword_entry_regex(struct kw_build *b, const struct rules_entry *en, int list)
 	char *re;
 
 	re = xstrndup(en->text + 1, len - 2);
+	if (*re == '\0') {
+		keyword_error(b, en, "empty regular expression //");
+		free(re);
+		return;
+	}
 	if (hs_expression_info(re, KW_REGEX_FLAGS, &info, &err) != HS_SUCCESS) {
 		keyword_error(b, en, "bad regular expression %s: %s", en->text,
 		    err != NULL ? err->message : "rejected");
 		hs_free_compile_error(err);
+		free(re);
+		return;
+	}
+	if (info->min_width == 0) {
+		keyword_error(b, en,
+		    "regular expression %s can match nothing "
+		    "at all, so it would match every comment",
+		    en->text);
+		free(info);
 		free(re);
 		return;
 	}
@@ -707,6 +722,15 @@ keyword_match(
 	for (f = 0; f < kw->norm.nforms; f++) {
 		if (keyword_scan(kw, &kw->norm.form[f]) == -1)
 			return (-1);
+	}
+	if (kw->norm.ambiguous) { /* "what a f u c k": read it both ways */
+		kw->norm.split_lead = 1;
+		normalize_text(&kw->norm, text, len);
+		kw->norm.split_lead = 0;
+		for (f = 0; f < kw->norm.nforms; f++) {
+			if (keyword_scan(kw, &kw->norm.form[f]) == -1)
+				return (-1);
+		}
 	}
 	keyword_result(kw, text, len, m);
 	return (0);

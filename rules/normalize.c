@@ -87,6 +87,12 @@ struct norm_tok {
 #define GAP_BREAK 3
 #define GAP_SYMBOL 4
 
+/* How normalize_emit() treats runs of three or more of one letter. */
+#define NORM_ONE 0 /* collapse to one */
+#define NORM_TWO 1 /* collapse to two */
+#define NORM_MIXED 2 /* vowels to one, consonants to two */
+#define NORM_KEEP 3 /* keep as written */
+
 #define NORM_DECOMP_MAX 32 /* longest NFKD + casefold expansion is 18 */
 #define NORM_TAG_MAX 1024 /* bytes scanned for the end of an HTML tag */
 #define NORM_COMMENT_MAX 4096 /* bytes scanned for the end of a comment */
@@ -120,12 +126,15 @@ static struct norm_tok *normalize_new_tok(struct norm *);
 static int normalize_gap(const struct norm *, uint32_t, uint32_t);
 static void normalize_join_spread(struct norm *);
 static void normalize_classify(struct norm *, struct norm_tok *);
+static int normalize_all_leet(const struct norm *, const struct norm_tok *);
+static int normalize_price(const struct norm *, size_t, size_t);
+static int normalize_disguise(uint32_t);
 static void normalize_fold(struct norm *, const struct norm_tok *);
 static int normalize_unit_suffix(const struct norm *, const struct norm_tok *);
 static uint32_t normalize_leet(uint32_t);
 static size_t normalize_token_chars(struct norm *, const struct norm_tok *);
 static int normalize_vowel(uint32_t);
-static int normalize_emit(struct norm *, int);
+static int normalize_emit(struct norm *, int, int);
 static void normalize_out_put(struct norm_out *, uint32_t, uint32_t, uint32_t);
 
 /* Prepare empty scratch state. */
@@ -146,7 +155,7 @@ normalize_free(struct norm *n)
 	free(n->chars);
 	free(n->cs);
 	free(n->ce);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		free(n->form[i].buf);
 		free(n->form[i].src_start);
 		free(n->form[i].src_end);
@@ -155,10 +164,12 @@ normalize_free(struct norm *n)
 }
 
 /*
- * Normalise len bytes of text into n->form[0], and into n->form[1] and [2]
- * when runs of three or more letters were collapsed (n->nforms says how
- * many).  Invalid UTF-8 bytes count as separators, so any input is
- * accepted.
+ * Normalise len bytes of text into n->form[0 .. n->nforms - 1].  Without
+ * runs of three or more of one letter there is one form; with them, the
+ * runs collapsed to one letter, to two, (vowels to one and consonants to
+ * two when the text has runs of both,) and the text as written.  With
+ * keep_runs set (rule entries) there is always one form, as written.
+ * Invalid UTF-8 bytes count as separators, so any input is accepted.
  */
 void
 normalize_text(struct norm *n, const char *text, size_t len)
@@ -166,21 +177,24 @@ normalize_text(struct norm *n, const char *text, size_t len)
 	int collapsed;
 
 	n->nitems = n->ntoks = 0;
+	n->ambiguous = 0;
 	normalize_decode(n, text, len);
 	normalize_flags(n);
 	normalize_accept_leet(n);
 	normalize_tokenize(n);
 	normalize_join_spread(n);
 	n->nforms = 1;
-	collapsed = normalize_emit(n, 0);
-	if (collapsed) {
-		normalize_emit(n, 1);
-		n->nforms = 2;
+	if (n->keep_runs) {
+		normalize_emit(n, 0, NORM_KEEP);
+		return;
 	}
-	if (collapsed == 3) {
-		normalize_emit(n, 2);
-		n->nforms = 3;
-	}
+	collapsed = normalize_emit(n, 0, NORM_ONE);
+	if (collapsed == 0)
+		return;
+	normalize_emit(n, n->nforms++, NORM_TWO);
+	if (collapsed == 3)
+		normalize_emit(n, n->nforms++, NORM_MIXED);
+	normalize_emit(n, n->nforms++, NORM_KEEP);
 }
 
 /* Append one item. */
@@ -711,6 +725,23 @@ normalize_accept_leet(struct norm *n)
 	struct norm_item *it = n->items;
 	size_t i, j, cnt = n->nitems;
 
+	for (i = 0; i < cnt; i = j + 1) { /* @$$, 4$$: words of symbols */
+		size_t syms = 0, at = 0;
+
+		for (j = i; j < cnt &&
+		     ((it[j].cls == N_LEET &&
+		          (it[j].cp == '@' || it[j].cp == '$')) ||
+		         it[j].cls == N_DIGIT);
+		     j++) {
+			syms += it[j].cls == N_LEET;
+			at += it[j].cls == N_LEET && it[j].cp == '@';
+		}
+		if (j - i >= 2 && (syms >= 2 || at > 0) &&
+		    !normalize_price(n, i, j))
+			for (; i < j; i++)
+				if (it[i].cls == N_LEET)
+					it[i].flags |= ITEM_ACCEPTED;
+	}
 	for (i = 0; i < cnt; i++) {
 		if (it[i].cls != N_LEET || it[i].cp == '!' || it[i].cp == '&')
 			continue;
@@ -873,6 +904,17 @@ normalize_join_spread(struct norm *n)
 			count++;
 			letters += n->items[t[j].first].cls == N_LETTER;
 		}
+		if (kind == GAP_SPACE && count >= 5 &&
+		    n->items[t[i].first].cls == N_LETTER &&
+		    (n->items[t[i].first].cp == 'a' ||
+		        n->items[t[i].first].cp == 'i')) {
+			/* "what a f u c k": a may be a word of its own */
+			n->ambiguous = 1;
+			if (n->split_lead) {
+				t[out++] = t[i++];
+				continue;
+			}
+		}
 		if (letters >= 2 &&
 		    (count >= 3 || (count == 2 && kind == GAP_TIGHT))) {
 			t[out] = t[i];
@@ -946,25 +988,57 @@ normalize_unit_suffix(const struct norm *n, const struct norm_tok *tok)
 }
 
 /*
- * Fold a word's non-Latin look-alikes to Latin when it also has Latin
- * letters (fuсk with a Cyrillic с), or always in fold_all mode (used to
- * compile a second form of non-Latin entries).
+ * Tell whether a letter exists in no language a comment here is written in
+ * but looks Latin: Macedonian dze (ѕ), Ukrainian i (і), Serbian je (ј),
+ * shha (һ), Komi de (ԁ), qa (ԛ), we (ԝ), palochka (ӏ).  A word holding one
+ * is a disguise.
+ */
+static int
+normalize_disguise(uint32_t cp)
+{
+	switch (cp) {
+	case 0x0455:
+	case 0x0456:
+	case 0x0458:
+	case 0x04bb:
+	case 0x04cf:
+	case 0x0501:
+	case 0x051b:
+	case 0x051d:
+		return (1);
+	default:
+		return (0);
+	}
+}
+
+/*
+ * Fold a word's non-Latin look-alikes to Latin when the word is a disguise:
+ * it also has Latin letters (fuсk with a Cyrillic с), or a letter no
+ * language here uses (аѕѕ), or mixes Cyrillic and Greek; or always in
+ * fold_all mode (a second form of non-Latin entries).  Plain Russian or
+ * Greek words stay as they are.
  */
 static void
 normalize_fold(struct norm *n, const struct norm_tok *tok)
 {
-	int latin = n->fold_all, fold = 0;
+	int disguise = n->fold_all, fold = 0, cyr = 0, greek = 0;
+	const struct norm_item *it;
 	uint32_t i;
 
 	for (i = tok->first; i <= tok->last; i++) {
-		if (n->items[i].cls != N_LETTER)
+		it = &n->items[i];
+		if (it->cls != N_LETTER)
 			continue;
-		if (n->items[i].flags & ITEM_LATIN)
-			latin = 1;
-		if (n->items[i].fold != 0)
+		if ((it->flags & ITEM_LATIN) || normalize_disguise(it->cp))
+			disguise = 1;
+		if (it->fold != 0)
 			fold = 1;
+		if (it->cp >= 0x0370 && it->cp < 0x0400)
+			greek = 1;
+		else if (it->cp >= 0x0400 && it->cp < 0x0530)
+			cyr = 1;
 	}
-	if (!latin || !fold)
+	if (!fold || !(disguise || (cyr && greek)))
 		return;
 	for (i = tok->first; i <= tok->last; i++) {
 		if (n->items[i].cls == N_LETTER && n->items[i].fold != 0) {
@@ -1004,7 +1078,7 @@ normalize_classify(struct norm *n, struct norm_tok *tok)
 		}
 	}
 	if (letters == 0)
-		tok->kind = TOK_NUMBER;
+		tok->kind = normalize_all_leet(n, tok) ? TOK_WORD : TOK_NUMBER;
 	else if (nonleet > 0)
 		tok->kind = TOK_PLAIN;
 	else if (n->items[tok->first].cls == N_DIGIT && !interleaved &&
@@ -1012,6 +1086,46 @@ normalize_classify(struct norm *n, struct norm_tok *tok)
 		tok->kind = TOK_PLAIN;
 	else
 		tok->kind = TOK_WORD;
+}
+
+/*
+ * Tell whether a token without letters is a word written all in leetspeak
+ * (@$$, 4$$): two or more of @ $ !, or an @, and only leet digits.  A price
+ * ($100, 5$) has a single $ and stays a number.
+ */
+static int
+normalize_all_leet(const struct norm *n, const struct norm_tok *tok)
+{
+	size_t syms = 0, at = 0, len = tok->last - tok->first + 1;
+	const struct norm_item *it;
+	uint32_t i;
+
+	for (i = tok->first; i <= tok->last; i++) {
+		it = &n->items[i];
+		if (it->cls == N_DIGIT && (it->flags & ITEM_NONLEET))
+			return (0);
+		if (it->cls == N_LEET && it->cp != '&' &&
+		    (it->flags & ITEM_ACCEPTED)) {
+			syms++;
+			at += it->cp == '@';
+		}
+	}
+	return (len >= 2 && (syms >= 2 || at > 0) &&
+	    !normalize_price(n, tok->first, tok->last + 1));
+}
+
+/* Tell whether items [from, to) hold a $ followed by a digit (@$5). */
+static int
+normalize_price(const struct norm *n, size_t from, size_t to)
+{
+	size_t i;
+
+	for (i = from; i + 1 < to; i++) {
+		if (n->items[i].cls == N_LEET && n->items[i].cp == '$' &&
+		    n->items[i + 1].cls == N_DIGIT)
+			return (1);
+	}
+	return (0);
 }
 
 /* Collect the code points a token contributes, with their sources. */
@@ -1060,17 +1174,16 @@ normalize_vowel(uint32_t cp)
 }
 
 /*
- * Write every token into form[f], collapsing runs of three or more of one
- * letter: to one letter (f == 0), to two (f == 1), or vowels to one and
- * consonants to two (f == 2).  Returns 0 if nothing was collapsed, 1 if
- * only vowels or only consonants were, 3 if both were (form 2 differs).
+ * Write every token into form[f], treating runs of three or more of one
+ * letter as mode says.  Returns 0 if the text has no such run, 1 if only
+ * runs of vowels or only of consonants, 3 if both (NORM_MIXED differs).
  */
 static int
-normalize_emit(struct norm *n, int f)
+normalize_emit(struct norm *n, int f, int mode)
 {
 	struct norm_out *o = &n->form[f];
 	size_t t, i, j, k, cnt, keep;
-	int collapsed = 0;
+	int collapsed = 0, vowel;
 	uint32_t s;
 
 	o->len = 0;
@@ -1083,18 +1196,24 @@ normalize_emit(struct norm *n, int f)
 			for (j = i + 1; j < cnt && n->chars[j] == n->chars[i];
 			     j++)
 				;
-			if (j - i < 3 ||
+			if (j - i < 3 || mode == NORM_KEEP ||
 			    (n->chars[i] >= '0' && n->chars[i] <= '9')) {
+				collapsed |= j - i >= 3 &&
+				        !(n->chars[i] >= '0' &&
+				            n->chars[i] <= '9')
+				    ? (normalize_vowel(n->chars[i]) ? 1 : 2)
+				    : 0;
 				for (k = i; k < j; k++)
 					normalize_out_put(
 					    o, n->chars[k], n->cs[k], n->ce[k]);
 				continue;
 			}
-			collapsed |= normalize_vowel(n->chars[i]) ? 1 : 2;
-			keep = f == 0                      ? 1
-			    : f == 1                       ? 2
-			    : normalize_vowel(n->chars[i]) ? 1
-			                                   : 2;
+			vowel = normalize_vowel(n->chars[i]);
+			collapsed |= vowel ? 1 : 2;
+			keep = mode == NORM_ONE ? 1
+			    : mode == NORM_TWO  ? 2
+			    : vowel             ? 1
+			                        : 2;
 			for (k = 0; k < keep; k++)
 				normalize_out_put(
 				    o, n->chars[i], n->cs[i], n->ce[j - 1]);

@@ -388,6 +388,14 @@ rules_load_list(
 	}
 	while ((len = getline(&line, &cap, f)) != -1) {
 		lineno++;
+		if (lineno == 1 && len >= 3 &&
+		    memcmp(line, "\xef\xbb\xbf", 3) == 0) { /* UTF-8 BOM */
+			memmove(line, line + 3, (size_t)len - 2);
+			len -= 3;
+		}
+		while (
+		    len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
 		if (len > RULES_LINE_MAX) {
 			xasprintf(cause, "%s:%d: line longer than %d bytes",
 			    path, lineno, RULES_LINE_MAX);
