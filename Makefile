@@ -44,7 +44,7 @@ DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o) $(B)/modq_lua.o
 TEST_BINS = $(TESTS:%=$(B)/tests/%)
 HEADERS = $(wildcard include/*.h)
 
-.PHONY: all deps check unit integration check-asan run bench fuzz \
+.PHONY: all deps check unit integration check-asan run bench fuzz deb \
 	install clean format
 
 all: $(B)/modqd $(B)/modq
@@ -108,6 +108,10 @@ run: deps
 bench: deps
 	$(MAKE) all
 	bash tools/bench.sh
+
+# The Debian package, built from a clean copy and checked with lintian.
+deb:
+	sh tools/deb.sh
 
 # libFuzzer targets (clang), each for a bounded time; see tools/fuzz.sh.
 fuzz: deps

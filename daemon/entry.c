@@ -25,7 +25,7 @@
 
 /* Fields the decision writes; an entry may not bring its own. */
 static const char *const entry_reserved[] = {"status", "reasons", "matched",
-    "decided_at", "decided_by", "ruleset", "stream_id", "note"};
+    "decided_at", "decided_by", "ruleset", "stream_id", "note", "judged_at"};
 
 static int entry_name_ok(const char *, size_t);
 static char *entry_check_field(const char *, const char *, size_t, long);

@@ -21,10 +21,6 @@ local MAXLEN = '@MAXLEN@'
 local HIST_DAYS = @HISTDAYS@
 local TTL_S = @TTLS@ -- decisions.ttl_days in seconds
 local DAY_MS = 86400000
-local HELD = P .. ':held'
-local DECISIONS = P .. ':decisions'
-local STATS = P .. ':stats'
-local DEAD = P .. ':dead'
 local AUDIT = P .. ':audit'
 
 local TRUST = { trusted = 1, premod = 2, banned = 3 }
@@ -39,15 +35,19 @@ local function fail(msg)
 	return redis.error_reply('ERR modq: ' .. msg)
 end
 
--- Sum the decided and rejected comments in a history hash over the window.
-local function history_sum(hkey, now)
+-- Sum the decided and rejected comments in a history hash over the last
+-- days days.
+local function history_sum(hkey, now, days)
 	local day = math.floor(now / DAY_MS)
 	local fields = {}
-	for d = day - HIST_DAYS + 1, day do
+	for d = day - days + 1, day do
 		fields[#fields + 1] = d .. ':n'
 		fields[#fields + 1] = d .. ':r'
 	end
-	local v = redis.call('HMGET', hkey, unpack(fields))
+	local v = redis.pcall('HMGET', hkey, unpack(fields))
+	if v.err then
+		return 0, 0
+	end
 	local n, r = 0, 0
 	for i = 1, #v, 2 do
 		n = n + (tonumber(v[i]) or 0)
@@ -56,8 +56,9 @@ local function history_sum(hkey, now)
 	return n, r
 end
 
--- Count a decision (and a rejection) in a history hash, by day.
-local function history_add_key(hkey, now, dn, dr)
+-- Count a decision (and a rejection) in a history hash, by day, keeping
+-- days days.
+local function history_add_key(hkey, now, dn, dr, days)
 	local day = math.floor(now / DAY_MS)
 	if dn ~= 0 then
 		redis.pcall('HINCRBY', hkey, day .. ':n', dn)
@@ -65,9 +66,8 @@ local function history_add_key(hkey, now, dn, dr)
 	if dr ~= 0 then
 		redis.pcall('HINCRBY', hkey, day .. ':r', dr)
 	end
-	redis.call('HDEL', hkey, (day - HIST_DAYS) .. ':n',
-	    (day - HIST_DAYS) .. ':r')
-	redis.call('PEXPIRE', hkey, (HIST_DAYS + 1) * DAY_MS)
+	redis.pcall('HDEL', hkey, (day - days) .. ':n', (day - days) .. ':r')
+	redis.pcall('PEXPIRE', hkey, (days + 1) * DAY_MS)
 end
 
 --
@@ -137,7 +137,7 @@ local function rate_count(k, rec, lo8, check, limit, ttl)
 end
 
 --
--- modq_context nrates [limit ttl_ms]... then per comment:
+-- modq_context nrates hist_days [limit ttl_ms]... then per comment:
 --   record check author_key thread_key hist_key [rate_key lo]...
 -- record: the comment's 12-byte window record; check "1" when it may have
 -- been recorded before (redelivery or retry); lo: 8-byte big-endian window
@@ -147,15 +147,15 @@ end
 -- with count -1 where the comment lacks the field the rule counts per.
 --
 local function modq_context(keys, a)
-	local nrates = tonumber(a[1])
+	local nrates, days = tonumber(a[1]), tonumber(a[2])
 	local limit, ttl = {}, {}
 	for r = 1, nrates do
-		limit[r] = tonumber(a[2 * r])
-		ttl[r] = a[2 * r + 1]
+		limit[r] = tonumber(a[1 + 2 * r])
+		ttl[r] = a[2 + 2 * r]
 	end
 	local now = now_ms()
 	local out = {}
-	local i = 2 + 2 * nrates
+	local i = 3 + 2 * nrates
 	local n = #a
 	while i <= n do
 		local rec, check, akey, tkey, hkey =
@@ -169,8 +169,8 @@ local function modq_context(keys, a)
 			end
 			res[1] = TRUST[h[1]] or 0
 			res[3] = tonumber(h[2]) or 0
-			if hkey ~= '' then
-				res[4], res[5] = history_sum(hkey, now)
+			if hkey ~= '' and days > 0 then
+				res[4], res[5] = history_sum(hkey, now, days)
 			end
 		end
 		if tkey ~= '' then
@@ -210,15 +210,16 @@ local function author_move(author, from, to)
 	end
 end
 
--- Write an entry to the dead-letter stream.
-local function dead_letter(sid, err, fields, f0, f1, stats)
-	redis.call('XADD', DEAD, 'MAXLEN', '~', MAXLEN, '*', 'error', err,
+-- Write an entry to the dead-letter stream k.
+local function dead_letter(k, maxlen, sid, err, fields, f0, f1, stats)
+	redis.call('XADD', k, 'MAXLEN', '~', maxlen, '*', 'error', err,
 	    'stream_id', sid, unpack(fields, f0, f1))
 	stats.dead = (stats.dead or 0) + 1
 end
 
 --
--- modq_decide stream group ttl_s then items:
+-- modq_decide stream group ttl_s maxlen hist_days held_key decisions_key
+--   stats_key dead_key, then items:
 --   d stream_id comment_key id status reasons author_key hist_key
 --     nstats stat... nhash field value...
 --   x stream_id error nfields field value...
@@ -231,14 +232,16 @@ end
 -- written, 0 if skipped.
 --
 local function modq_decide(keys, a)
-	local stream, group, ttl = a[1], a[2], a[3]
+	local stream, group, ttl, maxlen = a[1], a[2], a[3], a[4]
+	local days = tonumber(a[5])
+	local held, decisions, statkey, dead = a[6], a[7], a[8], a[9]
 	local now = now_ms()
 	local nows = tostring(now)
 	local stats = {}
 	local out = {}
 	local acks = {}
 	local processed = 0
-	local i = 4
+	local i = 10
 	local n = #a
 	while i <= n do
 		local kind, sid = a[i], a[i + 1]
@@ -256,9 +259,9 @@ local function modq_decide(keys, a)
 			    'stream_id')
 			if old.err then
 				-- not a hash: never overwrite what is not ours
-				dead_letter(sid, 'cannot write the decision: ' ..
-				    ckey .. ' is not a hash', a, h0, hlast - 14,
-				    stats)
+				dead_letter(dead, maxlen, sid,
+				    'cannot write the decision: ' .. ckey ..
+				    ' is not a hash', a, h0, hlast - 14, stats)
 				processed = processed + 1
 				out[#out + 1] = 1
 			elseif old[3] == sid then
@@ -268,7 +271,7 @@ local function modq_decide(keys, a)
 					redis.call('DEL', ckey)
 					author_move(old[2], old[1], nil)
 					if old[1] == 'held' and status ~= 'held' then
-						redis.call('ZREM', HELD, id)
+						redis.call('ZREM', held, id)
 					end
 				end
 				a[hlast] = nows
@@ -276,18 +279,18 @@ local function modq_decide(keys, a)
 				if status ~= 'held' then -- held ones wait for a person
 					redis.call('EXPIRE', ckey, ttl)
 				end
-				redis.call('XADD', DECISIONS, 'MAXLEN', '~', MAXLEN, '*',
+				redis.call('XADD', decisions, 'MAXLEN', '~', maxlen, '*',
 				    'id', id, 'status', status, 'reasons', reasons,
 				    'by', 'modqd')
 				if status == 'held' then
-					redis.call('ZADD', HELD, now, id)
+					redis.call('ZADD', held, now, id)
 				end
 				if akey ~= '' then
 					redis.pcall('HINCRBY', akey, status, 1)
 				end
-				if hkey ~= '' then
+				if hkey ~= '' and days > 0 then
 					history_add_key(hkey, now, 1,
-					    status == 'rejected' and 1 or 0)
+					    status == 'rejected' and 1 or 0, days)
 				end
 				for s = s0, s0 + nst - 1 do
 					stats[a[s]] = (stats[a[s]] or 0) + 1
@@ -303,7 +306,7 @@ local function modq_decide(keys, a)
 			if redis.call('XACK', stream, group, sid) == 0 then
 				out[#out + 1] = 0
 			else
-				dead_letter(sid, err, a, f0, i - 1, stats)
+				dead_letter(dead, maxlen, sid, err, a, f0, i - 1, stats)
 				processed = processed + 1
 				out[#out + 1] = 1
 			end
@@ -318,7 +321,7 @@ local function modq_decide(keys, a)
 		stats.processed = processed
 	end
 	for f, c in pairs(stats) do
-		redis.pcall('HINCRBY', STATS, f, c)
+		redis.pcall('HINCRBY', statkey, f, c)
 	end
 	return out
 end
@@ -482,7 +485,7 @@ local function mod_plan_history(ops, author, judged, now, dr)
 	if day <= today - HIST_DAYS or day > today then
 		return
 	end
-	local k = P .. ':rate:hist:' .. author
+	local k = P .. ':rate:@hist:' .. author
 	if mod_type(k, 'hash') then
 		return
 	end

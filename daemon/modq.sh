@@ -220,7 +220,7 @@ else
 		h[f] = nil
 	end
 	h.trust = nil
-	local hist = hash(p .. ":rate:hist:" .. id)
+	local hist = hash(p .. ":rate:@hist:" .. id)
 	local n, r = 0, 0
 	for f, v in pairs(hist) do
 		if string.sub(f, -2) == ":n" then

@@ -62,7 +62,7 @@ struct comment {
 	const char *ckey; /* borrowed from keys: <prefix>:c:<id> */
 	const char *akey; /* <prefix>:author:<author> or "" */
 	const char *tkey; /* <prefix>:thread:<thread> or "" */
-	const char *hkey; /* <prefix>:rate:hist:<author> or "" */
+	const char *hkey; /* <prefix>:rate:@hist:<author> or "" */
 	const char *rkey[RULES_MAX_RATES]; /* <prefix>:rate:<rule>:<v> or "" */
 	char *stats; /* owned: "rule:<name>" strings, NUL-separated */
 	size_t nstats;
@@ -304,7 +304,7 @@ pipeline_keys(struct batch *b, struct comment *c)
 	else
 		KEY(c->tkey, "%s", "");
 	if (*c->author != '\0' && rules_authors(b->rules)->hold_if_rejected)
-		KEY(c->hkey, "%s:rate:hist:%s", pre, c->author);
+		KEY(c->hkey, "%s:rate:@hist:%s", pre, c->author);
 	else
 		KEY(c->hkey, "%s", "");
 	for (k = 0; k < nr; k++) {
@@ -412,13 +412,19 @@ pipeline_send_context(struct batch *b)
 	int rc;
 
 	free(b->nums);
-	b->nums = xmalloc((b->n * (nr + 2) + 2 * nr + 1) * PIPELINE_NUM);
+	b->nums = xmalloc((b->n * (nr + 2) + 2 * nr + 2) * PIPELINE_NUM);
 	p = b->nums;
 	redis_args_init(&a);
 	redis_args_adds(&a, "FCALL");
 	redis_args_adds(&a, "modq_context");
 	redis_args_adds(&a, "0");
 	used = (size_t)snprintf(p, PIPELINE_NUM, "%zu", nr);
+	redis_args_add(&a, p, used);
+	p += PIPELINE_NUM;
+	used = (size_t)snprintf(p, PIPELINE_NUM, "%ld",
+	    rules_authors(b->rules)->hold_if_rejected
+	        ? rules_authors(b->rules)->rejected_days
+	        : 0L);
 	redis_args_add(&a, p, used);
 	p += PIPELINE_NUM;
 	for (k = 0; k < nr; k++) {
@@ -618,6 +624,15 @@ pipeline_send_write(struct batch *b)
 	redis_args_addf(&a, "%s:%s", conf->prefix, conf->stream);
 	redis_args_adds(&a, conf->group);
 	redis_args_addf(&a, "%ld", conf->ttl_days * 86400);
+	redis_args_addf(&a, "%ld", conf->maxlen);
+	redis_args_addf(&a, "%ld",
+	    rules_authors(b->rules)->hold_if_rejected
+	        ? rules_authors(b->rules)->rejected_days
+	        : 0L);
+	redis_args_addf(&a, "%s:held", conf->prefix);
+	redis_args_addf(&a, "%s:decisions", conf->prefix);
+	redis_args_addf(&a, "%s:stats", conf->prefix);
+	redis_args_addf(&a, "%s:dead", conf->prefix);
 	for (i = 0; i < b->n; i++, p += 2 * PIPELINE_NUM)
 		pipeline_add_item(b, &a, &b->c[i], p);
 	rc = redis_cmd(&a, pipeline_write_cb, b);

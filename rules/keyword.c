@@ -19,6 +19,7 @@
 
 #define KW_EXTEND_LEFT 0x01 /* widen a hit to the start of its token */
 #define KW_EXTEND_RIGHT 0x02 /* widen a hit to the end of its token */
+#define KW_TIGHT 0x04 /* written without spaces: none in the matched text */
 #define KW_MAX_HITS 65536 /* hits kept per comment before the scan stops */
 #define KW_MAX_SNIPS 16 /* matched texts shown per comment */
 #define KW_SNIPS_PER_LIST 3
@@ -70,6 +71,7 @@ struct keyword {
 	size_t caphits;
 	int truncated;
 	const struct norm_out *out; /* form being scanned */
+	const char *text; /* borrowed: the text being matched */
 	int scanning_re;
 };
 
@@ -91,6 +93,7 @@ static int keyword_compile(struct keyword *, struct kw_build *);
 static void keyword_build_free(struct kw_build *);
 static int keyword_hit_cb(
     unsigned int, unsigned long long, unsigned long long, unsigned int, void *);
+static int keyword_spaced(const char *, uint32_t, uint32_t);
 static int keyword_scan(struct keyword *, const struct norm_out *);
 static int keyword_allowed(
     const struct kw_hit *, size_t, const struct kw_hit *);
@@ -188,8 +191,13 @@ keyword_entry_one(struct kw_build *b, const struct rules_entry *en, int list,
 		return;
 	}
 	if (mode == RULES_MATCH_SUBSTRING) {
-		keyword_add_lit(
-		    b, norm, n, list, KW_EXTEND_LEFT | KW_EXTEND_RIGHT);
+		/* bit.ly/ must not match "rabbit lying" */
+		keyword_add_lit(b, norm, n, list,
+		    KW_EXTEND_LEFT | KW_EXTEND_RIGHT |
+		        (strpbrk(en->text, " \t") == NULL &&
+		                    memchr(norm, ' ', n) != NULL
+		                ? KW_TIGHT
+		                : 0));
 		return;
 	}
 	lit = xmalloc(n + 2);
@@ -523,6 +531,20 @@ keyword_npatterns(const struct keyword *kw)
 	return (kw->nlit + kw->nre);
 }
 
+/* Tell whether text[s, e) holds white space. */
+static int
+keyword_spaced(const char *text, uint32_t s, uint32_t e)
+{
+	uint32_t i;
+
+	for (i = s; i < e; i++) {
+		if (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' ||
+		    text[i] == '\r')
+			return (1);
+	}
+	return (0);
+}
+
 /* Record one Hyperscan match in original-text offsets. */
 static int
 keyword_hit_cb(unsigned int id, unsigned long long from, unsigned long long to,
@@ -543,6 +565,9 @@ keyword_hit_cb(unsigned int id, unsigned long long from, unsigned long long to,
 	while (z > a && o->buf[z - 1] == ' ')
 		z--;
 	if (a == z)
+		return (0);
+	if ((p->extend & KW_TIGHT) &&
+	    keyword_spaced(kw->text, o->src_start[a], o->src_end[z - 1]))
 		return (0);
 	if (p->extend & KW_EXTEND_LEFT)
 		while (a > 0 && o->buf[a - 1] != ' ')
@@ -718,6 +743,7 @@ keyword_match(
 
 	kw->nhits = 0;
 	kw->truncated = 0;
+	kw->text = text;
 	normalize_text(&kw->norm, text, len);
 	for (f = 0; f < kw->norm.nforms; f++) {
 		if (keyword_scan(kw, &kw->norm.form[f]) == -1)

@@ -30,7 +30,7 @@ struct ruleset {
 /* Built-in reasons; rule names may not take them. */
 static const char *const rules_reserved[] = {"author-banned", "author-premod",
     "author-trusted", "thread-closed", "thread-premod", "new-author",
-    "rejection-history"};
+    "rejection-history", "matcher-error"};
 
 static uint64_t rules_hash(uint64_t, const void *, size_t);
 static uint64_t rules_hash_str(uint64_t, const char *);

@@ -871,7 +871,7 @@ check_decided rep a7 approved ""
 # hold_if_rejected: ratio 0.5, min 2 within 7 days.  newbie has 5
 # decisions (a1..a5), 1 rejection (a3, by a moderator).
 check_eq "history: a moderator rejection counted" \
-    "$(rcli --raw HVALS rep:rate:hist:newbie | sort -n | paste -sd' ' -)" "1 5"
+    "$(rcli --raw HVALS rep:rate:@hist:newbie | sort -n | paste -sd' ' -)" "1 5"
 add rep id a8 author newbie body "you ass"
 check_decided rep a8 rejected slurs
 add rep id a9 author newbie body "fine again"
@@ -892,7 +892,7 @@ check_decided rep a13 held rejection-history
 # An appeal takes a rejection back: 11 decisions, 4 rejections.
 check_true "history: appeal a rejection" rq approve a11
 check_eq "history: the appeal undid one rejection" \
-    "$(rcli --raw HVALS rep:rate:hist:newbie | sort -n | paste -sd' ' -)" "4 11"
+    "$(rcli --raw HVALS rep:rate:@hist:newbie | sort -n | paste -sd' ' -)" "4 11"
 add rep id a14 author newbie body "another harmless remark"
 check_decided rep a14 approved ""
 check_eq "history: author counters" \

@@ -210,4 +210,31 @@ check_eq "reconnects counted" \
     "$(http_get "$PORT" /metrics | grep -c '^modq_redis_reconnects_total [1-9]')" 1
 stop_modqd
 
+# --- make install -------------------------------------------------------------
+
+DEST=$TMP/root
+if make -s -C "$TOP" B="$BUILD" install DESTDIR="$DEST" PREFIX=/usr \
+    >"$TMP/install.log" 2>&1; then
+	ok "make install"
+else
+	not_ok "make install: $(tail -3 "$TMP/install.log")"
+fi
+for f in usr/sbin/modqd usr/bin/modq usr/share/man/man8/modqd.8 \
+    usr/share/man/man5/modqd.conf.5 usr/share/man/man1/modq.1 \
+    lib/systemd/system/modqd.service etc/modq/modqd.conf \
+    etc/modq/lists/slurs.txt; do
+	check_eq "installed $f" "$([ -s "$DEST/$f" ] && echo yes)" yes
+done
+check_eq "the unit runs the installed modqd" \
+    "$(grep -c '^ExecStart=/usr/sbin/modqd -c /etc/modq/modqd.conf$' \
+    "$DEST/lib/systemd/system/modqd.service")" 1
+check_eq "the installed config checks" \
+    "$("$DEST/usr/sbin/modqd" -n -c "$DEST/etc/modq/modqd.conf" 2>&1)" \
+    "configuration OK"
+echo "# the operator's edit" >>"$DEST/etc/modq/modqd.conf"
+make -s -C "$TOP" B="$BUILD" install DESTDIR="$DEST" PREFIX=/usr \
+    >"$TMP/install2.log" 2>&1
+check_eq "make install keeps an existing config" \
+    "$(tail -1 "$DEST/etc/modq/modqd.conf")" "# the operator's edit"
+
 summary

@@ -970,7 +970,7 @@ test_rule_name_reserved(void **state)
 {
 	static const char *const names[] = {"author-banned", "author-premod",
 	    "author-trusted", "thread-closed", "thread-premod", "new-author",
-	    "rejection-history"};
+	    "rejection-history", "matcher-error"};
 	char *text, *want;
 	size_t i;
 

@@ -296,7 +296,8 @@ static void
 test_reserved_fields(void **state)
 {
 	static const char *const reserved[] = {"status", "reasons", "matched",
-	    "decided_at", "decided_by", "ruleset", "stream_id", "note"};
+	    "decided_at", "decided_by", "ruleset", "stream_id", "note",
+	    "judged_at"};
 	static const char *const near[] = {
 	    "Status", "statuses", "notes", "decided", "stream"};
 	struct fld f[6] = {S("id"), S("1"), S(""), S("x"), S("body"), S("t")};
