@@ -295,8 +295,11 @@ intake_claim_cb(void *r, void *arg)
 	for (i = 0; i < entries->elements; i++) {
 		e = entries->element[i];
 		if (e->type != REDIS_REPLY_ARRAY || e->elements != 3 ||
-		    e->element[1]->type != REDIS_REPLY_INTEGER)
+		    e->element[1]->type != REDIS_REPLY_INTEGER ||
+		    e->element[0]->type != REDIS_REPLY_STRING)
 			continue;
+		if (pipeline_has(e->element[0]->str))
+			continue; /* ours, still in flight: not idle after all */
 		if (b == NULL)
 			b = pipeline_batch_new(
 			    server_rules(), entries->elements);

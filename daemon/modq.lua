@@ -74,10 +74,12 @@ end
 -- Rate windows.  Each (rule, author|ip|thread) key holds a string of 12-byte
 -- records, one per comment, sorted: 8 bytes of big-endian milliseconds and
 -- 4 of sequence, taken from the stream id, so records compare as plain
--- bytes and a redelivered comment finds its own record again.  At most
--- limit + 1 records are kept (enough to tell whether a comment is the
--- limit + 1-th in its window), so a surge on one thread costs no more than
--- a quiet one.  One GET and one SET ... PX per rule and comment.
+-- bytes and a redelivered comment finds its own record again.  The newest
+-- 2 * (limit + 1) records are kept: limit + 1 tell whether the newest
+-- comment breaks the limit, the rest let a comment that is retried or
+-- redelivered a little later still find the limit records before its own.
+-- So a surge on one thread costs no more than a quiet one.  One GET and
+-- one SET ... PX per rule and comment.
 --
 
 -- Find a record in a window string at a record boundary; returns its index.
@@ -120,9 +122,10 @@ local function rate_count(k, rec, lo8, check, limit, ttl)
 		end
 		n = n + 1
 		pos = j + 1
-		if n > limit + 1 then
-			v = string.sub(v, (n - limit - 1) * 12 + 1)
-			pos = pos - (n - limit - 1)
+		local keep = 2 * (limit + 1)
+		if n > keep then
+			v = string.sub(v, (n - keep) * 12 + 1)
+			pos = pos - (n - keep)
 		end
 		redis.call('SET', k, v, 'PX', ttl)
 	end
@@ -195,7 +198,7 @@ end
 -- Move an author's counter from one status to another; a counter never
 -- goes below zero, and one that is not a number is left alone.
 local function author_move(author, from, to)
-	if author == nil or author == '' then
+	if not author or author == '' then -- HMGET gives false for none
 		return
 	end
 	local k = P .. ':author:' .. author
@@ -208,6 +211,20 @@ local function author_move(author, from, to)
 	if to then
 		redis.pcall('HINCRBY', k, to, 1)
 	end
+end
+
+-- Tell whether stream id a is older than stream id b.
+local function sid_older(a, b)
+	local am, as = string.match(a, '^(%d+)-(%d+)$')
+	local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+	if not am or not bm then
+		return false
+	end
+	am, bm = tonumber(am), tonumber(bm)
+	if am ~= bm then
+		return am < bm
+	end
+	return tonumber(as) < tonumber(bs)
 end
 
 -- Write an entry to the dead-letter stream k.
@@ -228,8 +245,9 @@ end
 -- whose comment hash already carries its stream id was decided before (by
 -- another daemon, or before a crash) and is only acknowledged; a dead
 -- letter is written only if its XACK acknowledged something.  That makes a
--- redelivered comment impossible to decide twice.  Returns per item 1 if
--- written, 0 if skipped.
+-- redelivered comment impossible to decide twice.  An entry older than the
+-- one that decided its comment is superseded: the newer version stands.
+-- Returns per item 1 if written, 0 if skipped, 2 if superseded.
 --
 local function modq_decide(keys, a)
 	local stream, group, ttl, maxlen = a[1], a[2], a[3], a[4]
@@ -266,6 +284,11 @@ local function modq_decide(keys, a)
 				out[#out + 1] = 1
 			elseif old[3] == sid then
 				out[#out + 1] = 0
+			elseif old[3] and sid_older(sid, old[3]) then
+				-- a newer entry of this id was decided: it stands
+				stats.superseded = (stats.superseded or 0) + 1
+				processed = processed + 1
+				out[#out + 1] = 2
 			else
 				if old[1] then
 					redis.call('DEL', ckey)

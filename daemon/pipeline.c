@@ -69,7 +69,7 @@ struct comment {
 	struct rules_match match;
 	struct rules_ctx ctx;
 	struct rules_decision d;
-	int written; /* modq_decide wrote it (0: another daemon had) */
+	int written; /* 1 written, 0 decided before, 2 superseded */
 };
 
 struct batch {
@@ -115,6 +115,8 @@ static void pipeline_write_cb(void *, void *);
 static void pipeline_done(struct batch *);
 static void pipeline_tempfail(struct batch *);
 static void pipeline_retry_cb(evutil_socket_t, short, void *);
+static void pipeline_touch(struct batch *);
+static void pipeline_touch_cb(void *, void *);
 static void pipeline_free(struct batch *);
 static void pipeline_comment_free(struct comment *);
 static int pipeline_error_reply(
@@ -664,9 +666,9 @@ pipeline_write_cb(void *r, void *arg)
 		return;
 	}
 	for (i = 0; i < b->n; i++)
-		b->c[i].written =
-		    reply->element[i]->type == REDIS_REPLY_INTEGER &&
-		    reply->element[i]->integer == 1;
+		b->c[i].written = reply->element[i]->type == REDIS_REPLY_INTEGER
+		    ? (int)reply->element[i]->integer
+		    : 0;
 	b->state = B_DONE;
 	pipeline_step(b);
 }
@@ -685,10 +687,17 @@ pipeline_done(struct batch *b)
 	now_ms = (long long)now.tv_sec * 1000 + now.tv_usec / 1000;
 	for (i = 0; i < b->n; i++) {
 		c = &b->c[i];
-		if (!c->written) {
+		if (c->written == 0) {
 			pl.skipped++;
 			log_debug("comment %s (%s): already decided, "
 			          "acknowledged",
+			    c->id, c->sid);
+			continue;
+		}
+		if (c->written == 2) {
+			pl.processed++;
+			log_info("comment %s (%s): superseded by a newer entry "
+			         "of the same id; its decision stands",
 			    c->id, c->sid);
 			continue;
 		}
@@ -735,6 +744,7 @@ pipeline_tempfail(struct batch *b)
 			server_drained();
 		return;
 	}
+	pipeline_touch(b);
 	if (b->retry == NULL)
 		b->retry = evtimer_new(server_base(), pipeline_retry_cb, b);
 	tv.tv_sec = b->retry_ms / 1000;
@@ -745,6 +755,62 @@ pipeline_tempfail(struct batch *b)
 	b->retry_ms *= 2;
 	if (b->retry_ms > PIPELINE_RETRY_MAX)
 		b->retry_ms = PIPELINE_RETRY_MAX;
+}
+
+/* Ignore the reply to a touch. */
+static void
+pipeline_touch_cb(void *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+}
+
+/*
+ * Keep a batch that keeps failing its own: once it has waited half of
+ * queue.claim_idle_ms, reset its entries' idle time (XCLAIM ... JUSTID,
+ * which counts no delivery), so that neither this daemon's nor another's
+ * XAUTOCLAIM takes them over while this one is still retrying them.
+ */
+static void
+pipeline_touch(struct batch *b)
+{
+	const struct conf *conf = server_conf();
+	struct redis_args a;
+	struct timeval now, d;
+	size_t i;
+
+	gettimeofday(&now, NULL);
+	timersub(&now, &b->started, &d);
+	if (d.tv_sec * 1000 + d.tv_usec / 1000 < conf->claim_idle_ms / 2)
+		return;
+	redis_args_init(&a);
+	redis_args_adds(&a, "XCLAIM");
+	redis_args_addf(&a, "%s:%s", conf->prefix, conf->stream);
+	redis_args_adds(&a, conf->group);
+	redis_args_adds(&a, conf->consumer);
+	redis_args_adds(&a, "0");
+	for (i = 0; i < b->n; i++)
+		redis_args_adds(&a, b->c[i].sid);
+	redis_args_adds(&a, "JUSTID");
+	redis_cmd(&a, pipeline_touch_cb, NULL);
+	redis_args_free(&a);
+	b->started = now;
+}
+
+/* Tell whether a stream entry is in flight in some batch. */
+int
+pipeline_has(const char *sid)
+{
+	struct batch *b;
+	size_t i;
+
+	TAILQ_FOREACH(b, &pl.batches, entry)
+	{
+		for (i = 0; i < b->n; i++)
+			if (strcmp(b->c[i].sid, sid) == 0)
+				return (1);
+	}
+	return (0);
 }
 
 /* Retry timer: start the batch again from its context. */

@@ -114,6 +114,7 @@ int pipeline_add(
 void pipeline_reject_last(struct batch *, char *);
 void pipeline_start(struct batch *);
 size_t pipeline_inflight(void);
+int pipeline_has(const char *);
 void pipeline_abort_all(void);
 void pipeline_counts(unsigned long long *, unsigned long long *,
     unsigned long long *, unsigned long long *, unsigned long long *);

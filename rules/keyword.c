@@ -6,6 +6,7 @@
  * A comment is normalised once and scanned once per form, whatever the
  * number of entries.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -89,6 +90,11 @@ static void keyword_entry_regex(
 static void keyword_entry_wild(
     struct kw_build *, const struct rules_entry *, int, enum rules_matchmode);
 static void keyword_escape(char **, size_t *, const char *, size_t);
+static int keyword_star_alone(const char *, size_t);
+static void keyword_entry_one(
+    struct kw_build *, const struct rules_entry *, int, enum rules_matchmode);
+static void keyword_substring(
+    struct kw_build *, const struct rules_entry *, int, const char *, size_t);
 static int keyword_compile(struct keyword *, struct kw_build *);
 static void keyword_build_free(struct kw_build *);
 static int keyword_hit_cb(
@@ -191,13 +197,7 @@ keyword_entry_one(struct kw_build *b, const struct rules_entry *en, int list,
 		return;
 	}
 	if (mode == RULES_MATCH_SUBSTRING) {
-		/* bit.ly/ must not match "rabbit lying" */
-		keyword_add_lit(b, norm, n, list,
-		    KW_EXTEND_LEFT | KW_EXTEND_RIGHT |
-		        (strpbrk(en->text, " \t") == NULL &&
-		                    memchr(norm, ' ', n) != NULL
-		                ? KW_TIGHT
-		                : 0));
+		keyword_substring(b, en, list, norm, n);
 		return;
 	}
 	lit = xmalloc(n + 2);
@@ -205,6 +205,40 @@ keyword_entry_one(struct kw_build *b, const struct rules_entry *en, int list,
 	memcpy(lit + 1, norm, n);
 	lit[n + 1] = ' ';
 	keyword_add_lit(b, lit, n + 2, list, 0);
+	free(lit);
+}
+
+/*
+ * Add a substring entry.  It matches anywhere inside words, except that
+ * punctuation at either end anchors that end to a word boundary (bit.ly/
+ * does not match bit.lyrics), and one written without spaces never matches
+ * across a space (nor a rabbit lying down).
+ */
+static void
+keyword_substring(struct kw_build *b, const struct rules_entry *en, int list,
+    const char *norm, size_t n)
+{
+	size_t len = strlen(en->text), k = 0;
+	int lpunct, rpunct;
+	uint8_t flags = 0;
+	char *lit;
+
+	lpunct = ispunct((unsigned char)en->text[0]);
+	rpunct = len > 0 && ispunct((unsigned char)en->text[len - 1]);
+	if (strpbrk(en->text, " \t") == NULL && memchr(norm, ' ', n) != NULL)
+		flags |= KW_TIGHT;
+	lit = xmalloc(n + 2);
+	if (lpunct)
+		lit[k++] = ' ';
+	else
+		flags |= KW_EXTEND_LEFT;
+	memcpy(lit + k, norm, n);
+	k += n;
+	if (rpunct)
+		lit[k++] = ' ';
+	else
+		flags |= KW_EXTEND_RIGHT;
+	keyword_add_lit(b, lit, k, list, flags);
 	free(lit);
 }
 
