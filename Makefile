@@ -105,8 +105,17 @@ run: deps
 	$(MAKE) all
 	bash tools/demo.sh $(B)
 
+$(B)/modq-bench-match: tools/bench-match.c $(RULES_OBJS) $(COMMON_OBJS)
+	$(CC) $(ALL_CFLAGS) -o $@ tools/bench-match.c $(RULES_OBJS) \
+	    $(COMMON_OBJS) $(LDFLAGS) $(ALL_LDLIBS)
+
+# Normalisation plus matching on one core (400 and 5,000 entries), then
+# the daemon's throughput and latency against a private redis-server.
+CORPUS ?= ../shared/corpus/perf
 bench: deps
-	$(MAKE) all
+	$(MAKE) all $(B)/modq-bench-match
+	./$(B)/modq-bench-match $(CORPUS)/words_400.txt $(CORPUS)/corpus.txt
+	./$(B)/modq-bench-match $(CORPUS)/words_5000.txt $(CORPUS)/corpus.txt
 	bash tools/bench.sh
 
 # The Debian package, built from a clean copy and checked with lintian.

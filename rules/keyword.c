@@ -93,6 +93,9 @@ static void keyword_escape(char **, size_t *, const char *, size_t);
 static int keyword_star_alone(const char *, size_t);
 static void keyword_entry_one(
     struct kw_build *, const struct rules_entry *, int, enum rules_matchmode);
+static int keyword_long_run(const char *, size_t);
+static void keyword_runs(
+    struct kw_build *, int, enum rules_matchmode, const char *, size_t);
 static void keyword_substring(
     struct kw_build *, const struct rules_entry *, int, const char *, size_t);
 static int keyword_compile(struct keyword *, struct kw_build *);
@@ -196,6 +199,10 @@ keyword_entry_one(struct kw_build *b, const struct rules_entry *en, int list,
 		    en->text);
 		return;
 	}
+	if (keyword_long_run(norm, n)) {
+		keyword_runs(b, list, mode, norm, n);
+		return;
+	}
 	if (mode == RULES_MATCH_SUBSTRING) {
 		keyword_substring(b, en, list, norm, n);
 		return;
@@ -206,6 +213,50 @@ keyword_entry_one(struct kw_build *b, const struct rules_entry *en, int list,
 	lit[n + 1] = ' ';
 	keyword_add_lit(b, lit, n + 2, list, 0);
 	free(lit);
+}
+
+/* Tell whether normalised text has a run of three or more of one letter. */
+static int
+keyword_long_run(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 2 < n; i++) {
+		if (s[i] == s[i + 1] && s[i] == s[i + 2] &&
+		    ((s[i] >= 'a' && s[i] <= 'z') ||
+		        (unsigned char)s[i] >= 0x80))
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Add an entry with a run of three or more of one letter (xxx, www): the
+ * run matches itself or longer (xxxx), never fewer letters (x marks).
+ */
+static void
+keyword_runs(struct kw_build *b, int list, enum rules_matchmode mode,
+    const char *norm, size_t n)
+{
+	char *re = NULL, rep[32];
+	size_t i, j, relen = 0;
+
+	if (mode == RULES_MATCH_WORD)
+		keyword_escape(&re, &relen, " ", 1);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && norm[j] == norm[i]; j++)
+			;
+		if (j - i >= 3 && norm[i] >= 'a' && norm[i] <= 'z') {
+			snprintf(rep, sizeof rep, "%c{%zu,}", norm[i], j - i);
+			re = xreallocarray(re, relen + strlen(rep) + 1, 1);
+			memcpy(re + relen, rep, strlen(rep) + 1);
+			relen += strlen(rep);
+		} else
+			keyword_escape(&re, &relen, norm + i, j - i);
+	}
+	if (mode == RULES_MATCH_WORD)
+		keyword_escape(&re, &relen, " ", 1);
+	keyword_add_re(b, re, list);
 }
 
 /*

@@ -95,7 +95,9 @@ write_conf() {
 # Start modqd in the foreground (-d) without waiting for it.
 spawn_modqd() {
 	local conf=$1 log=$2
-	"$MODQD" -d -c "$conf" >"$log" 2>&1 &
+	# MODQD_WRAP runs modqd under a tool, e.g. "valgrind --leak-check=full"
+	# shellcheck disable=SC2086
+	${MODQD_WRAP:-} "$MODQD" -d -c "$conf" >"$log" 2>&1 &
 	MODQD_PID=$!
 	MODQD_LOG=$log
 	track_pid "$MODQD_PID"
@@ -445,7 +447,20 @@ check_stats() {
 }
 
 # Print the result line and set the exit status.
+# Fail for every report of a sanitizer (ASan, LSan, UBSan) or of valgrind
+# in the logs of the daemons the script ran.
+check_sanitizers() {
+	local f
+	for f in "$TMP"/*.log "$TMP"/*/*.log; do
+		[ -f "$f" ] || continue
+		if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|== (Invalid (read|write|free)|Conditional jump|Use of uninitialised)|definitely lost: [1-9]|ERROR SUMMARY: [1-9]' "$f"; then
+			not_ok "sanitizer or valgrind report in $f: $(grep -Em1 'ERROR|runtime error|Invalid|lost' "$f")"
+		fi
+	done
+}
+
 summary() {
+	check_sanitizers
 	if [ "$KNOWN" -gt 0 ] || [ "$KNOWN_FIXED" -gt 0 ]; then
 		echo "$KNOWN known bugs (see KNOWN BUG lines)," \
 		    "$KNOWN_FIXED known-bug checks now pass"
