@@ -85,14 +85,17 @@ $(B)/tests/notify-listen: tests/notify-listen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/notify-listen.c
 
-# Every shell test suite in tests/ against the binaries in $(B).
+# Every shell test suite in tests/ against the binaries in $(B); the
+# fault-injection suite (a few minutes) only when FAULTS is set.
+SUITES = tests/integration.sh tests/moderator.sh tests/service.sh \
+	$(if $(FAULTS),tests/faults.sh)
 integration: all $(B)/tests/notify-listen
-	@set -e; for t in tests/integration.sh tests/moderator.sh \
-	    tests/service.sh; do \
-	    if [ -f $$t ]; then echo "== $$t"; bash $$t $(B); fi; done
+	@set -e; for t in $(SUITES); do \
+	    echo "== $$t"; bash $$t $(B); done
 
 check: deps
-	$(MAKE) all unit integration
+	$(MAKE) all unit
+	$(MAKE) integration FAULTS=1
 	$(MAKE) check-asan
 
 # The unit tests and the integration tests again, under ASan and UBSan.

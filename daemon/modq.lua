@@ -100,16 +100,15 @@ end
 -- Record a comment in one window and tell whether it breaks the limit:
 -- returns limit + 1 if the comment is the limit + 1-th or later in its
 -- window, otherwise a number no larger than limit.
-local function rate_count(k, rec, lo8, check, limit, ttl)
+local function rate_count(k, rec, lo8, limit, ttl)
 	local v = redis.pcall('GET', k)
 	if type(v) ~= 'string' then -- none, or not a string: start afresh
 		v = ''
 	end
 	local n = #v / 12
-	local pos = nil
-	if check == '1' then
-		pos = rate_find(v, rec)
-	end
+	-- Always look: another daemon may have claimed and recorded this
+	-- comment while this one was slow, whatever its delivery count says.
+	local pos = rate_find(v, rec)
 	if not pos then
 		local j = n
 		while j > 0 and string.sub(v, j * 12 - 11, j * 12) > rec do
@@ -141,11 +140,10 @@ end
 
 --
 -- modq_context nrates hist_days [limit ttl_ms]... then per comment:
---   record check author_key thread_key hist_key [rate_key lo]...
--- record: the comment's 12-byte window record; check "1" when it may have
--- been recorded before (redelivery or retry); lo: 8-byte big-endian window
--- start; an empty key: the comment has no such field, or the feature is
--- off.  Returns per comment
+--   record author_key thread_key hist_key [rate_key lo]...
+-- record: the comment's 12-byte window record; lo: 8-byte big-endian
+-- window start; an empty key: the comment has no such field, or the
+-- feature is off.  Returns per comment
 --   { trust, mode, approved, recent_decided, recent_rejected, count... }
 -- with count -1 where the comment lacks the field the rule counts per.
 --
@@ -161,9 +159,8 @@ local function modq_context(keys, a)
 	local i = 3 + 2 * nrates
 	local n = #a
 	while i <= n do
-		local rec, check, akey, tkey, hkey =
-		    a[i], a[i + 1], a[i + 2], a[i + 3], a[i + 4]
-		i = i + 5
+		local rec, akey, tkey, hkey = a[i], a[i + 1], a[i + 2], a[i + 3]
+		i = i + 4
 		local res = { 0, 0, 0, 0, 0 }
 		if akey ~= '' then
 			local h = redis.pcall('HMGET', akey, 'trust', 'approved')
@@ -185,8 +182,8 @@ local function modq_context(keys, a)
 			if k == '' then
 				res[5 + r] = -1
 			else
-				res[5 + r] = rate_count(k, rec, a[i + 1], check,
-				    limit[r], ttl[r])
+				res[5 + r] = rate_count(k, rec, a[i + 1], limit[r],
+				    ttl[r])
 			end
 			i = i + 2
 		end

@@ -84,7 +84,6 @@ struct batch {
 	char *nums; /* owned: formatted numbers of the current call */
 	struct event *retry;
 	long retry_ms;
-	int retried; /* sent again after a failure: rates may be recorded */
 	struct timeval started;
 };
 
@@ -396,9 +395,8 @@ pipeline_be64(char *p, unsigned long long v)
 /*
  * Send modq_context for the batch: each rate rule's limit and key
  * lifetime, then per judgeable comment its window record (8 bytes of
- * milliseconds and 4 of sequence, big-endian), whether it may have been
- * recorded before, its author, thread and history keys, and each rate key
- * with its window start.
+ * milliseconds and 4 of sequence, big-endian), its author, thread and
+ * history keys, and each rate key with its window start.
  */
 static int
 pipeline_send_context(struct batch *b)
@@ -449,8 +447,6 @@ pipeline_send_context(struct batch *b)
 		pipeline_be64(p + 8, seq << 32);
 		redis_args_add(&a, p, 12);
 		p += PIPELINE_NUM;
-		redis_args_adds(
-		    &a, c->deliveries > 1 || b->retried ? "1" : "0");
 		redis_args_adds(&a, c->akey);
 		redis_args_adds(&a, c->tkey);
 		redis_args_adds(&a, c->hkey);
@@ -821,7 +817,6 @@ pipeline_retry_cb(evutil_socket_t fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
-	b->retried = 1;
 	b->state = b->njudge > 0 ? B_CONTEXT : B_WRITE;
 	pipeline_step(b);
 }
