@@ -114,9 +114,9 @@ static void conf_entries(struct conf_ctx *, const config_setting_t *,
     struct rules_entry **, size_t *);
 static char *conf_resolve(struct conf_ctx *, const char *);
 static void conf_keyword(struct conf_ctx *, const config_setting_t *);
-static void conf_keywords(struct conf_ctx *, const config_setting_t *);
+static void conf_rules(struct conf_ctx *, const config_setting_t *,
+    void (*)(struct conf_ctx *, const config_setting_t *));
 static void conf_rate(struct conf_ctx *, const config_setting_t *);
-static void conf_rates(struct conf_ctx *, const config_setting_t *);
 static void conf_authors(struct conf_ctx *, const config_setting_t *);
 static void conf_hold_if_rejected(struct conf_ctx *, const config_setting_t *);
 static void conf_rule_name(
@@ -478,26 +478,32 @@ conf_keyword(struct conf_ctx *cx, const config_setting_t *g)
 	r->lists[r->nlists++] = l;
 }
 
-/* Read the keywords list ( { ... }, { ... } ). */
+/*
+ * Read a list of rule groups ( { ... }, { ... } ) such as keywords or
+ * rates, handing each group to one().
+ */
 static void
-conf_keywords(struct conf_ctx *cx, const config_setting_t *list)
+conf_rules(struct conf_ctx *cx, const config_setting_t *list,
+    void (*one)(struct conf_ctx *, const config_setting_t *))
 {
 	const config_setting_t *s;
+	const char *what = config_setting_name(list);
 	int i;
 
 	if (!config_setting_is_list(list)) {
 		conf_error(
-		    cx, list, "keywords: must be a list ( { ... }, ... )");
+		    cx, list, "%s: must be a list ( { ... }, ... )", what);
 		return;
 	}
 	for (i = 0; (s = config_setting_get_elem(list, (unsigned)i)) != NULL;
 	     i++) {
 		if (!config_setting_is_group(s))
 			conf_error(cx, s,
-			    "keywords: each rule must be a "
-			    "group { ... }");
+			    "%s: each rule must be a group "
+			    "{ ... }",
+			    what);
 		else
-			conf_keyword(cx, s);
+			one(cx, s);
 	}
 }
 
@@ -555,28 +561,6 @@ conf_rate(struct conf_ctx *cx, const config_setting_t *g)
 	}
 	rt.name = xstrdup(name);
 	r->rates[r->nrates++] = rt;
-}
-
-/* Read the rates list. */
-static void
-conf_rates(struct conf_ctx *cx, const config_setting_t *list)
-{
-	const config_setting_t *s;
-	int i;
-
-	if (!config_setting_is_list(list)) {
-		conf_error(cx, list, "rates: must be a list ( { ... }, ... )");
-		return;
-	}
-	for (i = 0; (s = config_setting_get_elem(list, (unsigned)i)) != NULL;
-	     i++) {
-		if (!config_setting_is_group(s))
-			conf_error(cx, s,
-			    "rates: each rule must be a group "
-			    "{ ... }");
-		else
-			conf_rate(cx, s);
-	}
 }
 
 /* Read authors.hold_if_rejected { ratio; min; days; }. */
@@ -709,7 +693,8 @@ conf_finish(struct conf_ctx *cx, config_setting_t *root)
 	if (c->batch > c->max_inflight) {
 		where = config_setting_lookup(root, "queue.batch");
 		if (where == NULL)
-			where = config_setting_lookup(root, "queue.max_inflight");
+			where =
+			    config_setting_lookup(root, "queue.max_inflight");
 		conf_error(cx, where,
 		    "queue.batch (%ld) is larger than "
 		    "queue.max_inflight (%ld)",
@@ -765,11 +750,11 @@ conf_load(const char *path, struct conf *c, char **cause)
 		if (i < sizeof conf_groups / sizeof conf_groups[0])
 			conf_group(&cx, s);
 		else if (strcmp(k, "keywords") == 0)
-			conf_keywords(&cx, s);
+			conf_rules(&cx, s, conf_keyword);
 		else if (strcmp(k, "allow") == 0)
 			conf_entries(&cx, s, &c->rules.allow, &c->rules.nallow);
 		else if (strcmp(k, "rates") == 0)
-			conf_rates(&cx, s);
+			conf_rules(&cx, s, conf_rate);
 		else if (strcmp(k, "authors") == 0)
 			conf_authors(&cx, s);
 		else

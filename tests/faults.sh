@@ -41,12 +41,8 @@ set -u
 BUILD=${1:-build}
 MODQD=$(cd "$(dirname "$BUILD/modqd")" && pwd)/modqd
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-TMP=$(mktemp -d /tmp/modq-faults.XXXXXX)
-SOCK=$TMP/redis.sock
-PIDS=()
-PASS=0
-FAIL=0
-STARTED=$(date +%s)
+. "$TOP/tests/lib.sh"
+suite_init faults
 FAULTS_N=${FAULTS_N:-20000}
 SEED=${FAULTS_SEED:-$(($(date +%s) % 100000))}
 CORPUS=${FAULTS_CORPUS:-$TOP/../shared/corpus/perf/corpus.txt}
@@ -54,30 +50,8 @@ RDIR=$TMP/redis # redis-server's --dir: the append-only files
 AOF=(--appendonly yes --appendfsync always --dir "$RDIR")
 RANDOM=$SEED
 
-. "$TOP/tests/lib.sh"
-
 declare -A DPID DLOG DCONF
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -CONT "$p" 2>/dev/null # a SIGSTOP'd redis must see TERM
-		kill "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	if [ "$FAIL" -eq 0 ] && [ -z "${KEEP:-}" ]; then
-		rm -rf "$TMP"
-	else
-		echo "faults: logs kept in $TMP"
-	fi
-}
-trap cleanup EXIT
-
-section() {
-	echo "== $* (at $(($(date +%s) - STARTED)) s)"
-}
 
 info() {
 	echo "   $*"

@@ -39,35 +39,11 @@ set -u
 BUILD=${1:-build}
 MODQD=$(cd "$(dirname "$BUILD/modqd")" && pwd)/modqd
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-TMP=$(mktemp -d /tmp/modq-it.XXXXXX)
-SOCK=$TMP/redis.sock
-PIDS=()
-PASS=0
-FAIL=0
-STARTED=$(date +%s)
 
 . "$TOP/tests/lib.sh"
+suite_init integration
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -CONT "$p" 2>/dev/null # a SIGSTOP'd redis must see TERM
-		kill "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	if [ "$FAIL" -eq 0 ] && [ -z "${KEEP:-}" ]; then
-		rm -rf "$TMP"
-	else
-		echo "integration: logs kept in $TMP"
-	fi
-}
-trap cleanup EXIT
 
-section() {
-	echo "== $* (at $(($(date +%s) - STARTED)) s)"
-}
 
 # Stop the running modqd (if any) and empty the server for a new scenario.
 fresh() {

@@ -38,6 +38,42 @@ redis_ms() {
 	}
 }
 
+# Start a suite: a private temp dir ($TMP, with the redis socket $SOCK),
+# the counters, and an EXIT trap that stops every PID the suite started
+# (waking a SIGSTOP'd one first so it sees TERM) and keeps the logs when
+# something failed or KEEP is set.
+suite_init() {
+	SUITE=$1
+	TMP=$(mktemp -d "/tmp/modq-$1.XXXXXX")
+	SOCK=$TMP/redis.sock
+	PIDS=()
+	PASS=0
+	FAIL=0
+	STARTED=$(date +%s)
+	trap suite_cleanup EXIT
+}
+
+suite_cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -CONT "$p" 2>/dev/null
+		kill "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	if [ "$FAIL" -eq 0 ] && [ -z "${KEEP:-}" ]; then
+		rm -rf "$TMP"
+	else
+		echo "$SUITE: logs kept in $TMP"
+	fi
+}
+
+# Print a section header with the time since the suite started.
+section() {
+	echo "== $* (at $(($(date +%s) - STARTED)) s)"
+}
+
 # Run redis-cli against the test server.
 rcli() {
 	redis-cli -s "$SOCK" "$@"

@@ -25,30 +25,10 @@ BUILD=${1:-build}
 MODQD=$(cd "$(dirname "$BUILD/modqd")" && pwd)/modqd
 MODQ=$(cd "$(dirname "$BUILD/modq")" && pwd)/modq
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-TMP=$(mktemp -d /tmp/modq-mod.XXXXXX)
-SOCK=$TMP/redis.sock
-PIDS=()
-PASS=0
-FAIL=0
-STARTED=$(date +%s)
 
 . "$TOP/tests/lib.sh"
+suite_init moderator
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	if [ "$FAIL" -eq 0 ] && [ -z "${KEEP:-}" ]; then
-		rm -rf "$TMP"
-	else
-		echo "moderator: logs kept in $TMP"
-	fi
-}
-trap cleanup EXIT
 
 section() {
 	echo "   ($(($(date +%s%3N) - ${STARTED}000)) ms)"

@@ -12,29 +12,10 @@ BUILD=${1:-build}
 MODQD=$(cd "$(dirname "$BUILD/modqd")" && pwd)/modqd
 LISTEN=$(cd "$(dirname "$BUILD/modqd")" && pwd)/tests/notify-listen
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-TMP=$(mktemp -d /tmp/modq-svc.XXXXXX)
-SOCK=$TMP/redis.sock
-PIDS=()
-PASS=0
-FAIL=0
 
 . "$TOP/tests/lib.sh"
+suite_init service
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	if [ "$FAIL" -eq 0 ] && [ -z "${KEEP:-}" ]; then
-		rm -rf "$TMP"
-	else
-		echo "service: logs kept in $TMP"
-	fi
-}
-trap cleanup EXIT
 
 # Wait (up to 5 s) for a line matching an extended regex in a file.
 wait_line() {
