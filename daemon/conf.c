@@ -44,6 +44,8 @@ struct conf_opt {
 struct conf_ctx {
 	const char *path;
 	char *dir; /* owned: directory of the config file */
+	char **files; /* owned: @include names resolved against dir */
+	size_t nfiles;
 	char *errors; /* owned */
 	int nerrors;
 	struct conf *conf;
@@ -100,6 +102,8 @@ static void conf_error(struct conf_ctx *, const config_setting_t *,
     const char *, ...) __attribute__((format(printf, 3, 4)));
 static int conf_line(const config_setting_t *);
 static const char *conf_file(struct conf_ctx *, const config_setting_t *);
+static const char *conf_resolve_name(struct conf_ctx *, const char *);
+static void conf_ctx_free(struct conf_ctx *);
 static void conf_defaults(struct conf *);
 static const struct conf_opt *conf_find(const char *, const char *);
 static void conf_scalar(
@@ -172,7 +176,34 @@ conf_file(struct conf_ctx *cx, const config_setting_t *s)
 {
 	const char *f = s != NULL ? config_setting_source_file(s) : NULL;
 
-	return (f != NULL ? f : cx->path);
+	return (conf_resolve_name(cx, f));
+}
+
+/*
+ * Give a file name libconfig reported as a path an operator can open: the
+ * config itself, or an @include name resolved against the config's
+ * directory (libconfig gives @include names as written).
+ */
+static const char *
+conf_resolve_name(struct conf_ctx *cx, const char *f)
+{
+	size_t i;
+	char *p;
+
+	if (f == NULL || strcmp(f, cx->path) == 0)
+		return (cx->path);
+	if (f[0] == '/')
+		return (f);
+	xasprintf(&p, "%s/%s", cx->dir, f);
+	for (i = 0; i < cx->nfiles; i++) {
+		if (strcmp(cx->files[i], p) == 0) {
+			free(p);
+			return (cx->files[i]);
+		}
+	}
+	cx->files = xreallocarray(cx->files, cx->nfiles + 1, sizeof *cx->files);
+	cx->files[cx->nfiles++] = p;
+	return (p);
 }
 
 /* Record one error at a setting's file:line. */
@@ -703,6 +734,19 @@ conf_finish(struct conf_ctx *cx, config_setting_t *root)
 	conf_password(cx, root);
 }
 
+/* Free what one conf_load() run kept. */
+static void
+conf_ctx_free(struct conf_ctx *cx)
+{
+	size_t i;
+
+	for (i = 0; i < cx->nfiles; i++)
+		free(cx->files[i]);
+	free(cx->files);
+	free(cx->dir);
+	free(cx->errors);
+}
+
 /*
  * Load the config at path into a fresh *c (the live one is never touched).
  * Returns -1 with *cause holding every error, one "file:line: ..." a line.
@@ -735,8 +779,7 @@ conf_load(const char *path, struct conf *c, char **cause)
 			xasprintf(cause, "%s: %s", path, strerror(errno));
 		else
 			xasprintf(cause, "%s:%d: %s",
-			    config_error_file(&cfg) ? config_error_file(&cfg)
-			                            : path,
+			    conf_resolve_name(&cx, config_error_file(&cfg)),
 			    config_error_line(&cfg), config_error_text(&cfg));
 		goto fail;
 	}
@@ -767,12 +810,11 @@ conf_load(const char *path, struct conf *c, char **cause)
 		goto fail;
 	}
 	config_destroy(&cfg);
-	free(cx.dir);
+	conf_ctx_free(&cx);
 	return (0);
 fail:
 	config_destroy(&cfg);
-	free(cx.dir);
-	free(cx.errors);
+	conf_ctx_free(&cx);
 	conf_free(c);
 	return (-1);
 }

@@ -1377,6 +1377,24 @@ test_syntax_error(void **state)
 	conf_fails("\n\n\nredis: {\n", "@:5: syntax error");
 }
 
+/* An error in an @include'd file names that file by a path one can open. */
+static void
+test_include_error_path(void **state)
+{
+	char *want;
+
+	(void)state;
+	write_conf("sub.conf", "redis: {\n  port = 0;\n};\n");
+	write_conf("subbad.conf", "redis: { port = ; };\n");
+	xasprintf(&want, "%s: port: 0 is out of range (1 to 65535)",
+	    tpath("sub.conf:2"));
+	path_fails(write_conf("inc.conf", "@include \"sub.conf\"\n"), want);
+	free(want);
+	xasprintf(&want, "%s: syntax error", tpath("subbad.conf:1"));
+	path_fails(write_conf("inc2.conf", "@include \"subbad.conf\"\n"), want);
+	free(want);
+}
+
 static void
 test_missing_file(void **state)
 {
@@ -1932,6 +1950,7 @@ main(void)
 	    cmocka_unit_test(test_password_file_empty),
 	    cmocka_unit_test(test_redis_user_without_password),
 	    cmocka_unit_test(test_syntax_error),
+	    cmocka_unit_test(test_include_error_path),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_include),
 	    cmocka_unit_test(test_many_errors),
