@@ -21,6 +21,7 @@
 #define KW_EXTEND_LEFT 0x01 /* widen a hit to the start of its token */
 #define KW_EXTEND_RIGHT 0x02 /* widen a hit to the end of its token */
 #define KW_TIGHT 0x04 /* written without spaces: none in the matched text */
+#define KW_SPACES " \t\r\n" /* what KW_TIGHT means by a space */
 #define KW_MAX_HITS 65536 /* hits kept per comment before the scan stops */
 #define KW_MAX_SNIPS 16 /* matched texts shown per comment */
 #define KW_SNIPS_PER_LIST 3
@@ -276,7 +277,8 @@ keyword_substring(struct kw_build *b, const struct rules_entry *en, int list,
 
 	lpunct = ispunct((unsigned char)en->text[0]);
 	rpunct = len > 0 && ispunct((unsigned char)en->text[len - 1]);
-	if (strpbrk(en->text, " \t") == NULL && memchr(norm, ' ', n) != NULL)
+	if (strpbrk(en->text, KW_SPACES) == NULL &&
+	    memchr(norm, ' ', n) != NULL)
 		flags |= KW_TIGHT;
 	lit = xmalloc(n + 2);
 	if (lpunct)
@@ -623,8 +625,7 @@ keyword_spaced(const char *text, uint32_t s, uint32_t e)
 	uint32_t i;
 
 	for (i = s; i < e; i++) {
-		if (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' ||
-		    text[i] == '\r')
+		if (text[i] != '\0' && strchr(KW_SPACES, text[i]) != NULL)
 			return (1);
 	}
 	return (0);

@@ -2553,10 +2553,27 @@ teardown(void **state)
 	return (system(cmd) == 0 ? 0 : -1);
 }
 
+/*
+ * A substring entry with a carriage return inside matches itself: "spaces"
+ * mean the same when the entry is compiled and when a text is checked.
+ * Found by the word-list fuzzer.
+ */
+static void
+test_substring_cr_entry(void **state)
+{
+	static const char *const words[] = {"X\rc", NULL};
+	struct ruleset *rs = build1(words, RULES_HOLD, RULES_MATCH_SUBSTRING);
+
+	(void)state;
+	expect_match(rs, "X\rc", RULES_HOLD, "list", "list:\"X\\x0dc\"");
+	rules_unref(rs);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_substring_cr_entry),
 	    cmocka_unit_test(test_normalize_basic),
 	    cmocka_unit_test(test_normalize_case),
 	    cmocka_unit_test(test_normalize_accents),
