@@ -8,7 +8,9 @@
 -- moderator action changes the record, the queue, the counters and the
 -- audit log together or not at all.
 --
--- Daemon functions: modq_context, modq_decide, modq_claim.
+-- Daemon functions: modq_decide, modq_claim.  (What modqd only reads, and
+-- rate windows, which need no more than one command's atomicity, are plain
+-- pipelined commands: Redis runs those several times cheaper.)
 -- Moderator functions: modq_approve, modq_reject, modq_author, modq_thread.
 --
 -- Redis CPU is what limits throughput, so the daemon functions do no string
@@ -23,8 +25,6 @@ local TTL_S = @TTLS@ -- decisions.ttl_days in seconds
 local DAY_MS = 86400000
 local AUDIT = P .. ':audit'
 
-local TRUST = { trusted = 1, premod = 2, banned = 3 }
-local MODE = { premod = 1, closed = 2 }
 
 local function now_ms()
 	local t = redis.call('TIME')
@@ -33,27 +33,6 @@ end
 
 local function fail(msg)
 	return redis.error_reply('ERR modq: ' .. msg)
-end
-
--- Sum the decided and rejected comments in a history hash over the last
--- days days.
-local function history_sum(hkey, now, days)
-	local day = math.floor(now / DAY_MS)
-	local fields = {}
-	for d = day - days + 1, day do
-		fields[#fields + 1] = d .. ':n'
-		fields[#fields + 1] = d .. ':r'
-	end
-	local v = redis.pcall('HMGET', hkey, unpack(fields))
-	if v.err then
-		return 0, 0
-	end
-	local n, r = 0, 0
-	for i = 1, #v, 2 do
-		n = n + (tonumber(v[i]) or 0)
-		r = r + (tonumber(v[i + 1]) or 0)
-	end
-	return n, r
 end
 
 -- Count a decision (and a rejection) in a history hash, by day, keeping
@@ -68,128 +47,6 @@ local function history_add_key(hkey, now, dn, dr, days)
 	end
 	redis.pcall('HDEL', hkey, (day - days) .. ':n', (day - days) .. ':r')
 	redis.pcall('PEXPIRE', hkey, (days + 1) * DAY_MS)
-end
-
---
--- Rate windows.  Each (rule, author|ip|thread) key holds a string of 12-byte
--- records, one per comment, sorted: 8 bytes of big-endian milliseconds and
--- 4 of sequence, taken from the stream id, so records compare as plain
--- bytes and a redelivered comment finds its own record again.  The newest
--- 2 * (limit + 1) records are kept: limit + 1 tell whether the newest
--- comment breaks the limit, the rest let a comment that is retried or
--- redelivered a little later still find the limit records before its own.
--- So a surge on one thread costs no more than a quiet one.  One GET and
--- one SET ... PX per rule and comment.
---
-
--- Find a record in a window string at a record boundary; returns its index.
-local function rate_find(v, rec)
-	local p = 1
-	while true do
-		p = string.find(v, rec, p, true)
-		if not p then
-			return nil
-		end
-		if (p - 1) % 12 == 0 then
-			return (p - 1) / 12 + 1
-		end
-		p = p + 1
-	end
-end
-
--- Record a comment in one window and tell whether it breaks the limit:
--- returns limit + 1 if the comment is the limit + 1-th or later in its
--- window, otherwise a number no larger than limit.
-local function rate_count(k, rec, lo8, limit, ttl)
-	local v = redis.pcall('GET', k)
-	if type(v) ~= 'string' then -- none, or not a string: start afresh
-		v = ''
-	end
-	local n = #v / 12
-	-- Always look: another daemon may have claimed and recorded this
-	-- comment while this one was slow, whatever its delivery count says.
-	local pos = rate_find(v, rec)
-	if not pos then
-		local j = n
-		while j > 0 and string.sub(v, j * 12 - 11, j * 12) > rec do
-			j = j - 1
-		end
-		if j == n then
-			v = v .. rec
-		else
-			v = string.sub(v, 1, j * 12) .. rec .. string.sub(v, j * 12 + 1)
-		end
-		n = n + 1
-		pos = j + 1
-		local keep = 2 * (limit + 1)
-		if n > keep then
-			v = string.sub(v, (n - keep) * 12 + 1)
-			pos = pos - (n - keep)
-		end
-		redis.call('SET', k, v, 'PX', ttl)
-	end
-	if pos <= limit then
-		return pos
-	end
-	local first = (pos - limit) * 12 - 11
-	if string.sub(v, first, first + 7) >= lo8 then
-		return limit + 1
-	end
-	return limit
-end
-
---
--- modq_context nrates hist_days [limit ttl_ms]... then per comment:
---   record author_key thread_key hist_key [rate_key lo]...
--- record: the comment's 12-byte window record; lo: 8-byte big-endian
--- window start; an empty key: the comment has no such field, or the
--- feature is off.  Returns per comment
---   { trust, mode, approved, recent_decided, recent_rejected, count... }
--- with count -1 where the comment lacks the field the rule counts per.
---
-local function modq_context(keys, a)
-	local nrates, days = tonumber(a[1]), tonumber(a[2])
-	local limit, ttl = {}, {}
-	for r = 1, nrates do
-		limit[r] = tonumber(a[1 + 2 * r])
-		ttl[r] = a[2 + 2 * r]
-	end
-	local now = now_ms()
-	local out = {}
-	local i = 3 + 2 * nrates
-	local n = #a
-	while i <= n do
-		local rec, akey, tkey, hkey = a[i], a[i + 1], a[i + 2], a[i + 3]
-		i = i + 4
-		local res = { 0, 0, 0, 0, 0 }
-		if akey ~= '' then
-			local h = redis.pcall('HMGET', akey, 'trust', 'approved')
-			if h.err then
-				h = {}
-			end
-			res[1] = TRUST[h[1]] or 0
-			res[3] = tonumber(h[2]) or 0
-			if hkey ~= '' and days > 0 then
-				res[4], res[5] = history_sum(hkey, now, days)
-			end
-		end
-		if tkey ~= '' then
-			local m = redis.pcall('HGET', tkey, 'mode')
-			res[2] = type(m) == 'string' and MODE[m] or 0
-		end
-		for r = 1, nrates do
-			local k = a[i]
-			if k == '' then
-				res[5 + r] = -1
-			else
-				res[5 + r] = rate_count(k, rec, a[i + 1], limit[r],
-				    ttl[r])
-			end
-			i = i + 2
-		end
-		out[#out + 1] = res
-	end
-	return out
 end
 
 -- Move an author's counter from one status to another; a counter never
@@ -659,7 +516,6 @@ local function modq_thread(keys, a)
 	    { open = 1, premod = 1, closed = 1 }, 'open')
 end
 
-redis.register_function('modq_context', modq_context)
 redis.register_function('modq_decide', modq_decide)
 redis.register_function('modq_claim', modq_claim)
 redis.register_function('modq_approve', modq_approve)

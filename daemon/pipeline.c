@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
@@ -72,6 +73,23 @@ struct comment {
 	int written; /* 1 written, 0 decided before, 2 superseded */
 };
 
+/* What a context reply is for. */
+#define CTX_AUTHOR 0 /* HMGET author trust approved */
+#define CTX_HIST 1 /* HMGET history day fields */
+#define CTX_THREAD 2 /* HGET thread mode */
+#define CTX_RATE 3 /* ZCOUNT of rate rule `rule` */
+#define CTX_IGNORE 4 /* ZADD, trim, expire: only errors matter */
+
+struct batch;
+
+/* One context command in flight: privdata of its reply. */
+struct ctxreq {
+	struct batch *b;
+	uint32_t ci; /* comment index */
+	uint8_t kind;
+	uint8_t rule;
+};
+
 struct batch {
 	TAILQ_ENTRY(batch) entry;
 	enum batch_state state;
@@ -82,6 +100,9 @@ struct batch {
 	size_t cap;
 	size_t njudge; /* comments without an error */
 	char *nums; /* owned: formatted numbers of the current call */
+	struct ctxreq *reqs; /* owned: context commands in flight */
+	size_t nreqs;
+	int ctx_failed; /* a context reply was missing or an error */
 	struct event *retry;
 	long retry_ms;
 	struct timeval started;
@@ -104,8 +125,13 @@ static void pipeline_stat_names(struct comment *);
 static void pipeline_match(struct batch *);
 static int pipeline_send_context(struct batch *);
 static void pipeline_be64(char *, unsigned long long);
+static void pipeline_ctx_send(
+    struct batch *, struct redis_args *, uint32_t, uint8_t, uint8_t);
+static void pipeline_ctx_reads(struct batch *, uint32_t, char **, size_t);
+static void pipeline_ctx_rates(struct batch *, uint32_t, char **);
 static void pipeline_context_cb(void *, void *);
-static int pipeline_copy_context(struct batch *, const redisReply *);
+static void pipeline_copy_context(
+    struct comment *, const struct ctxreq *, const redisReply *);
 static void pipeline_decide(struct batch *);
 static int pipeline_send_write(struct batch *);
 static void pipeline_add_item(
@@ -240,11 +266,17 @@ pipeline_step(struct batch *b)
 			b->state = b->njudge > 0 ? B_CONTEXT : B_WRITE;
 			break;
 		case B_CONTEXT:
-			if (pipeline_send_context(b) == -1) {
+			switch (pipeline_send_context(b)) {
+			case -1:
 				b->state = B_TEMPFAIL;
 				break;
+			case 1: /* nothing to ask Redis */
+				b->state = B_DECIDE;
+				break;
+			default:
+				return;
 			}
-			return;
+			break;
 		case B_DECIDE:
 			pipeline_decide(b);
 			b->state = B_WRITE;
@@ -392,78 +424,172 @@ pipeline_be64(char *p, unsigned long long v)
 	}
 }
 
+/* Send one context command; its reply goes to pipeline_context_cb(). */
+static void
+pipeline_ctx_send(struct batch *b, struct redis_args *a, uint32_t ci,
+    uint8_t kind, uint8_t rule)
+{
+	struct ctxreq *q = &b->reqs[b->nreqs];
+
+	q->b = b;
+	q->ci = ci;
+	q->kind = kind;
+	q->rule = rule;
+	if (redis_cmd(a, pipeline_context_cb, q) == 0) {
+		b->nreqs++;
+		b->pending++;
+	} else
+		b->ctx_failed = 1;
+	redis_args_free(a);
+}
+
+/* Queue the reads of one comment's author, history and thread. */
+static void
+pipeline_ctx_reads(struct batch *b, uint32_t ci, char **hist, size_t nhist)
+{
+	struct comment *c = &b->c[ci];
+	struct redis_args a;
+	size_t f;
+
+	if (*c->akey != '\0') {
+		redis_args_init(&a);
+		redis_args_adds(&a, "HMGET");
+		redis_args_adds(&a, c->akey);
+		redis_args_adds(&a, "trust");
+		redis_args_adds(&a, "approved");
+		pipeline_ctx_send(b, &a, ci, CTX_AUTHOR, 0);
+	}
+	if (*c->hkey != '\0' && nhist > 0) {
+		redis_args_init(&a);
+		redis_args_adds(&a, "HMGET");
+		redis_args_adds(&a, c->hkey);
+		for (f = 0; f < nhist; f++)
+			redis_args_adds(&a, hist[f]);
+		pipeline_ctx_send(b, &a, ci, CTX_HIST, 0);
+	}
+	if (*c->tkey != '\0') {
+		redis_args_init(&a);
+		redis_args_adds(&a, "HGET");
+		redis_args_adds(&a, c->tkey);
+		redis_args_adds(&a, "mode");
+		pipeline_ctx_send(b, &a, ci, CTX_THREAD, 0);
+	}
+}
+
 /*
- * Send modq_context for the batch: each rate rule's limit and key
- * lifetime, then per judgeable comment its window record (8 bytes of
- * milliseconds and 4 of sequence, big-endian), its author, thread and
- * history keys, and each rate key with its window start.
+ * Queue one comment's rate windows.  Each window is a sorted set of
+ * 12-byte records (8 bytes of milliseconds and 4 of sequence from the
+ * stream id) scored by time: ZADD NX records a comment once however often
+ * it is delivered, ZCOUNT counts its window, and old records go.  Each
+ * command is atomic on its own, and a window needs nothing more.
+ */
+static void
+pipeline_ctx_rates(struct batch *b, uint32_t ci, char **num)
+{
+	struct comment *c = &b->c[ci];
+	const struct rules_rate *r;
+	struct redis_args a;
+	unsigned long long seq;
+	char *rec, *ts, *lo, *ttl;
+	long long from, to;
+	const char *dash;
+	size_t k, nr = rules_nrates(b->rules);
+
+	rec = *num;
+	*num += PIPELINE_NUM;
+	dash = strchr(c->sid, '-');
+	seq = dash != NULL ? strtoull(dash + 1, NULL, 10) : 0;
+	pipeline_be64(rec, (unsigned long long)c->ts);
+	pipeline_be64(rec + 8, seq << 32);
+	ts = *num;
+	*num += PIPELINE_NUM;
+	snprintf(ts, PIPELINE_NUM, "%lld", c->ts);
+	for (k = 0; k < nr; k++) {
+		if (*c->rkey[k] == '\0')
+			continue;
+		r = rules_rate(b->rules, k);
+		rate_window(r, c->ts, &from, &to);
+		lo = *num;
+		*num += PIPELINE_NUM;
+		ttl = *num;
+		*num += PIPELINE_NUM;
+		snprintf(lo, PIPELINE_NUM, "(%lld", from - 1);
+		snprintf(ttl, PIPELINE_NUM, "%lld", rate_ttl_ms(r));
+		redis_args_init(&a);
+		redis_args_adds(&a, "ZADD");
+		redis_args_adds(&a, c->rkey[k]);
+		redis_args_adds(&a, "NX");
+		redis_args_adds(&a, ts);
+		redis_args_add(&a, rec, 12);
+		pipeline_ctx_send(b, &a, ci, CTX_IGNORE, 0);
+		redis_args_init(&a);
+		redis_args_adds(&a, "ZCOUNT");
+		redis_args_adds(&a, c->rkey[k]);
+		redis_args_adds(&a, lo);
+		redis_args_adds(&a, ts);
+		pipeline_ctx_send(b, &a, ci, CTX_RATE, (uint8_t)k);
+		redis_args_init(&a);
+		redis_args_adds(&a, "ZREMRANGEBYSCORE");
+		redis_args_adds(&a, c->rkey[k]);
+		redis_args_adds(&a, "-inf");
+		redis_args_adds(&a, lo);
+		pipeline_ctx_send(b, &a, ci, CTX_IGNORE, 0);
+		redis_args_init(&a);
+		redis_args_adds(&a, "PEXPIRE");
+		redis_args_adds(&a, c->rkey[k]);
+		redis_args_adds(&a, ttl);
+		pipeline_ctx_send(b, &a, ci, CTX_IGNORE, 0);
+	}
+}
+
+/*
+ * Send the batch's context as plain pipelined commands (Redis runs them
+ * several times cheaper than the same calls inside a Function; none of
+ * them needs to be atomic with another): each comment's author trust and
+ * approved count, reputation history, thread mode, and rate windows.
+ * Returns 1 when there was nothing to ask, 0 when replies are awaited,
+ * -1 when nothing could be sent.
  */
 static int
 pipeline_send_context(struct batch *b)
 {
-	struct redis_args a;
-	const struct rules_rate *r;
+	const struct rules_authors *au = rules_authors(b->rules);
+	size_t i, k, nr = rules_nrates(b->rules), nhist = 0;
+	long days = au->hold_if_rejected ? au->rejected_days : 0;
+	char *num, *hist[2 * 90];
+	long long day = (long long)time(NULL) / 86400;
 	struct comment *c;
-	size_t i, k, nr = rules_nrates(b->rules), used;
-	unsigned long long seq;
-	long long lo, hi;
-	const char *dash;
-	char *p;
-	int rc;
 
+	free(b->reqs);
+	b->reqs = xcalloc(b->n * (3 + 4 * nr) + 1, sizeof *b->reqs);
+	b->nreqs = 0;
+	b->ctx_failed = 0;
 	free(b->nums);
-	b->nums = xmalloc((b->n * (nr + 2) + 2 * nr + 2) * PIPELINE_NUM);
-	p = b->nums;
-	redis_args_init(&a);
-	redis_args_adds(&a, "FCALL");
-	redis_args_adds(&a, "modq_context");
-	redis_args_adds(&a, "0");
-	used = (size_t)snprintf(p, PIPELINE_NUM, "%zu", nr);
-	redis_args_add(&a, p, used);
-	p += PIPELINE_NUM;
-	used = (size_t)snprintf(p, PIPELINE_NUM, "%ld",
-	    rules_authors(b->rules)->hold_if_rejected
-	        ? rules_authors(b->rules)->rejected_days
-	        : 0L);
-	redis_args_add(&a, p, used);
-	p += PIPELINE_NUM;
-	for (k = 0; k < nr; k++) {
-		r = rules_rate(b->rules, k);
-		used = (size_t)snprintf(p, PIPELINE_NUM, "%ld", r->limit);
-		redis_args_add(&a, p, used);
-		p += PIPELINE_NUM;
-		used =
-		    (size_t)snprintf(p, PIPELINE_NUM, "%lld", rate_ttl_ms(r));
-		redis_args_add(&a, p, used);
-		p += PIPELINE_NUM;
+	b->nums = xmalloc((b->n * (2 + 2 * nr) + 2 * 90 + 1) * PIPELINE_NUM);
+	num = b->nums;
+	for (k = 0; k < (size_t)days && k < 90; k++) {
+		hist[nhist] = num;
+		snprintf(num, PIPELINE_NUM, "%lld:n", day - (long long)k);
+		num += PIPELINE_NUM;
+		hist[nhist + 1] = num;
+		snprintf(num, PIPELINE_NUM, "%lld:r", day - (long long)k);
+		num += PIPELINE_NUM;
+		nhist += 2;
 	}
 	for (i = 0; i < b->n; i++) {
 		c = &b->c[i];
 		if (c->error != NULL)
 			continue;
-		dash = strchr(c->sid, '-');
-		seq = dash != NULL ? strtoull(dash + 1, NULL, 10) : 0;
-		pipeline_be64(p, (unsigned long long)c->ts);
-		pipeline_be64(p + 8, seq << 32);
-		redis_args_add(&a, p, 12);
-		p += PIPELINE_NUM;
-		redis_args_adds(&a, c->akey);
-		redis_args_adds(&a, c->tkey);
-		redis_args_adds(&a, c->hkey);
-		for (k = 0; k < nr; k++) {
-			r = rules_rate(b->rules, k);
-			rate_window(r, c->ts, &lo, &hi);
-			redis_args_adds(&a, c->rkey[k]);
-			pipeline_be64(p, lo > 0 ? (unsigned long long)lo : 0);
-			redis_args_add(&a, p, 8);
-			p += PIPELINE_NUM;
-		}
+		memset(&c->ctx, 0, sizeof c->ctx);
+		c->ctx.has_author = *c->author != '\0';
+		for (k = 0; k < nr; k++)
+			c->ctx.rate[k] = -1;
+		pipeline_ctx_reads(b, (uint32_t)i, hist, nhist);
+		pipeline_ctx_rates(b, (uint32_t)i, &num);
 	}
-	rc = redis_cmd(&a, pipeline_context_cb, b);
-	redis_args_free(&a);
-	if (rc == 0)
-		b->pending++;
-	return (rc);
+	if (b->pending > 0)
+		return (0);
+	return (b->ctx_failed ? -1 : 1);
 }
 
 /* Log an error reply; a missing function library is loaded again. */
@@ -480,58 +606,90 @@ pipeline_error_reply(struct batch *b, const redisReply *r, const char *what)
 	return (1);
 }
 
-/* Record the context reply; pipeline_step() decides what happens next. */
+/*
+ * Take in one context reply (it dies on return); when the last is in,
+ * pipeline_step() decides what happens next.  A key of the wrong type
+ * reads as empty; any other error (LOADING, BUSY, OOM...) or a lost
+ * connection retries the batch.
+ */
 static void
 pipeline_context_cb(void *r, void *arg)
 {
-	struct batch *b = arg;
+	struct ctxreq *q = arg;
+	struct batch *b = q->b;
+	struct comment *c = &b->c[q->ci];
 	redisReply *reply = r;
 
 	b->pending--;
-	if (reply == NULL || pipeline_error_reply(b, reply, "modq_context") ||
-	    pipeline_copy_context(b, reply) == -1)
-		b->state = B_TEMPFAIL;
-	else
-		b->state = B_DECIDE;
+	if (reply == NULL)
+		b->ctx_failed = 1;
+	else if (reply->type == REDIS_REPLY_ERROR) {
+		if (strncmp(reply->str, "WRONGTYPE", 9) != 0) {
+			if (!b->ctx_failed)
+				log_warnx("batch of %zu from %s: context: %s",
+				    b->n, b->c[0].sid, reply->str);
+			b->ctx_failed = 1;
+		} else if (q->kind == CTX_RATE)
+			log_warnx("comment %s (%s): a rate window key holds "
+			          "something else; not counted",
+			    c->id, c->sid);
+	} else
+		pipeline_copy_context(c, q, reply);
+	if (b->pending > 0)
+		return;
+	b->state = b->ctx_failed ? B_TEMPFAIL : B_DECIDE;
 	pipeline_step(b);
 }
 
-/* Copy the per-comment context out of the reply (it dies on return). */
-static int
-pipeline_copy_context(struct batch *b, const redisReply *r)
+/* Copy one context reply into the comment's context. */
+static void
+pipeline_copy_context(
+    struct comment *c, const struct ctxreq *q, const redisReply *r)
 {
+	static const char *const trust[] = {"", "trusted", "premod", "banned"};
+	static const char *const mode[] = {"", "premod", "closed"};
 	const redisReply *e;
-	struct comment *c;
-	size_t i, j = 0, k, nr = rules_nrates(b->rules);
+	size_t i;
+	int j;
 
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != b->njudge)
-		goto bad;
-	for (i = 0; i < b->n; i++) {
-		c = &b->c[i];
-		if (c->error != NULL)
-			continue;
-		e = r->element[j++];
-		if (e->type != REDIS_REPLY_ARRAY || e->elements != 5 + nr)
-			goto bad;
-		for (k = 0; k < e->elements; k++) {
-			if (e->element[k]->type != REDIS_REPLY_INTEGER)
-				goto bad;
+	switch (q->kind) {
+	case CTX_AUTHOR:
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+			return;
+		e = r->element[0];
+		for (j = 1; j < 4 && e->type == REDIS_REPLY_STRING; j++)
+			if (strcmp(e->str, trust[j]) == 0)
+				c->ctx.trust = (enum rules_trust)j;
+		e = r->element[1];
+		if (e->type == REDIS_REPLY_STRING)
+			c->ctx.approved = strtoll(e->str, NULL, 10);
+		break;
+	case CTX_HIST:
+		for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements;
+		     i++) {
+			e = r->element[i];
+			if (e->type != REDIS_REPLY_STRING)
+				continue;
+			if (i % 2 == 0)
+				c->ctx.recent_decided +=
+				    strtoll(e->str, NULL, 10);
+			else
+				c->ctx.recent_rejected +=
+				    strtoll(e->str, NULL, 10);
 		}
-		memset(&c->ctx, 0, sizeof c->ctx);
-		c->ctx.trust = (enum rules_trust)e->element[0]->integer;
-		c->ctx.mode = (enum rules_mode)e->element[1]->integer;
-		c->ctx.has_author = *c->author != '\0';
-		c->ctx.approved = e->element[2]->integer;
-		c->ctx.recent_decided = e->element[3]->integer;
-		c->ctx.recent_rejected = e->element[4]->integer;
-		for (k = 0; k < nr; k++)
-			c->ctx.rate[k] = e->element[5 + k]->integer;
+		break;
+	case CTX_THREAD:
+		for (j = 1; j < 3 && r->type == REDIS_REPLY_STRING; j++)
+			if (strcmp(r->str, mode[j]) == 0)
+				c->ctx.mode = (enum rules_mode)j;
+		break;
+	case CTX_RATE:
+		if (r->type == REDIS_REPLY_INTEGER)
+			c->ctx.rate[q->rule] = r->integer;
+		break;
+	default:
+		break;
 	}
-	return (0);
-bad:
-	log_warnx("batch of %zu from %s: unexpected modq_context reply", b->n,
-	    b->c[0].sid);
-	return (-1);
 }
 
 /* Combine keyword matches and context into each comment's verdict. */
@@ -862,6 +1020,7 @@ pipeline_free(struct batch *b)
 		pipeline_comment_free(&b->c[i]);
 	free(b->c);
 	free(b->nums);
+	free(b->reqs);
 	if (b->retry != NULL)
 		event_free(b->retry);
 	rules_unref(b->rules);

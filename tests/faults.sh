@@ -413,7 +413,8 @@ end
 return na .. " " .. bad .. " " .. sum'
 
 # Lua: the rate windows of rule ARGV[2] (counting field ARGV[3]) against
-# the stream: each window string must hold exactly the 12-byte records
+# the stream: each window (a string of records, or a sorted set of them for
+# a large limit) must hold exactly the 12-byte records
 # (8 bytes big-endian ms, 4 bytes big-endian seq) of the stream entries
 # with that field value.  Returns "keys records expected duplicates
 # strangers missing misaligned".
@@ -442,7 +443,13 @@ while true do
 end
 local nk, nr, ne, dup, strange, miss, odd = 0, 0, 0, 0, 0, 0, 0
 for v, set in pairs(want) do
-	local s = redis.call("GET", ARGV[1] .. ARGV[2] .. ":" .. v) or ""
+	local k = ARGV[1] .. ARGV[2] .. ":" .. v
+	local s
+	if redis.call("TYPE", k).ok == "zset" then
+		s = table.concat(redis.call("ZRANGE", k, 0, -1))
+	else
+		s = redis.call("GET", k) or ""
+	end
 	local seen = {}
 	nk = nk + 1
 	if #s % 12 ~= 0 then odd = odd + 1 end
@@ -519,9 +526,11 @@ judge_offline() {
 }
 
 # Decode the rate window of one author with od (outside Redis) into
-# "ms-seq" lines, sorted; a misaligned string prints "misaligned".
+# "ms-seq" lines, sorted; a misaligned string prints "misaligned".  The
+# rule's limit is large, so its window is a sorted set of records.
 window_sids() {
-	rcli --raw GET "modq:rate:author-all:$1" | od -An -tx1 -v |
+	rcli --raw EVAL "return table.concat(redis.call('ZRANGE', KEYS[1], 0, -1))" \
+	    1 "modq:rate:author-all:$1" | od -An -tx1 -v |
 	    tr -s ' \n' '\n\n' | grep . | sed '$d' | awk '
 	{ h[n++] = $0 }
 	END {
