@@ -44,7 +44,7 @@ DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o) $(B)/modq_lua.o
 TEST_BINS = $(TESTS:%=$(B)/tests/%)
 HEADERS = $(wildcard include/*.h)
 
-.PHONY: all deps check unit integration check-asan run bench fuzz deb \
+.PHONY: all deps check unit replay integration check-asan run bench fuzz deb \
 	install clean format
 
 all: $(B)/modqd $(B)/modq
@@ -81,6 +81,22 @@ unit: $(TEST_BINS)
 	@set -e; for t in $(TEST_BINS); do \
 	    echo "== $$t"; ./$$t; done
 
+# The fuzz harnesses, built with the normal compiler and a driver that
+# replays files, so make check runs every seed and regression input.
+FUZZ_TARGETS = entry conf wordlist
+REPLAY_BINS = $(FUZZ_TARGETS:%=$(B)/tests/replay_%)
+$(B)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(RULES_OBJS) \
+    $(COMMON_OBJS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay.c \
+	    $(RULES_OBJS) $(COMMON_OBJS) $(LDFLAGS) $(ALL_LDLIBS)
+
+replay: $(REPLAY_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    LSAN_OPTIONS=suppressions=tests/fuzz/lsan.supp \
+	    ./$(B)/tests/replay_$$t tests/fuzz/corpus/$$t/* \
+	    $$(ls tests/fuzz/regress/$$t/* 2>/dev/null); done
+
 $(B)/tests/notify-listen: tests/notify-listen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/notify-listen.c
@@ -94,7 +110,7 @@ integration: all $(B)/tests/notify-listen
 	    echo "== $$t"; bash $$t $(B); done
 
 check: deps
-	$(MAKE) all unit
+	$(MAKE) all unit replay
 	$(MAKE) integration FAULTS=1
 	$(MAKE) check-asan
 
@@ -102,7 +118,7 @@ check: deps
 check-asan:
 	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-	    all unit integration
+	    all unit replay integration
 
 run: deps
 	$(MAKE) all
@@ -127,6 +143,7 @@ deb:
 
 # libFuzzer targets (clang), each for a bounded time; see tools/fuzz.sh.
 fuzz: deps
+	sh tools/deps.sh clang libclang-rt-14-dev
 	sh tools/fuzz.sh
 
 install: all

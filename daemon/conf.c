@@ -674,8 +674,7 @@ conf_password(struct conf_ctx *cx, config_setting_t *root)
 {
 	struct conf *c = cx->conf;
 	const config_setting_t *s;
-	char *path, *line = NULL;
-	size_t cap = 0;
+	char *path, buf[1024];
 	ssize_t len;
 	FILE *f;
 
@@ -689,15 +688,15 @@ conf_password(struct conf_ctx *cx, config_setting_t *root)
 		free(path);
 		return;
 	}
-	len = getline(&line, &cap, f);
+	len = fgets(buf, sizeof buf, f) != NULL ? (ssize_t)strlen(buf) : 0;
 	fclose(f);
-	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		line[--len] = '\0';
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		buf[--len] = '\0';
 	if (len <= 0)
 		conf_error(cx, s, "redis.password_file: %s: empty", path);
 	else
-		c->redis_password = xstrdup(line);
-	free(line);
+		c->redis_password = xstrdup(buf);
+	explicit_bzero(buf, sizeof buf);
 	free(path);
 }
 

@@ -22,6 +22,7 @@
 #define KW_EXTEND_RIGHT 0x02 /* widen a hit to the end of its token */
 #define KW_TIGHT 0x04 /* written without spaces: none in the matched text */
 #define KW_SPACES " \t\r\n" /* what KW_TIGHT means by a space */
+#define KW_RUN_MAX 16 /* longest run an entry asks for (Hyperscan's limit) */
 #define KW_MAX_HITS 65536 /* hits kept per comment before the scan stops */
 #define KW_MAX_SNIPS 16 /* matched texts shown per comment */
 #define KW_SNIPS_PER_LIST 3
@@ -54,6 +55,10 @@ struct kw_build {
 	size_t nre;
 	char *errors; /* owned: one "file:line: ..." line each */
 	struct norm norm;
+	const struct rules_entry *cur; /* borrowed: the entry being compiled */
+	const struct rules_entry *
+	    *lsrc; /* owned array: entry of each literal */
+	const struct rules_entry **rsrc; /* owned array: entry of each regex */
 };
 
 struct keyword {
@@ -100,6 +105,9 @@ static void keyword_runs(
 static void keyword_substring(
     struct kw_build *, const struct rules_entry *, int, const char *, size_t);
 static int keyword_compile(struct keyword *, struct kw_build *);
+static char **keyword_lit_regexes(const struct kw_build *);
+static void keyword_compile_error(
+    struct kw_build *, const hs_compile_error_t *, int);
 static void keyword_build_free(struct kw_build *);
 static int keyword_hit_cb(
     unsigned int, unsigned long long, unsigned long long, unsigned int, void *);
@@ -146,6 +154,8 @@ keyword_add_lit(
 	b->lpat[b->nlit].list = list;
 	b->lpat[b->nlit].len = (uint32_t)len;
 	b->lpat[b->nlit].extend = extend;
+	b->lsrc = xreallocarray(b->lsrc, b->nlit + 1, sizeof *b->lsrc);
+	b->lsrc[b->nlit] = b->cur;
 	b->nlit++;
 }
 
@@ -159,6 +169,8 @@ keyword_add_re(struct kw_build *b, char *re, int list)
 	b->rpat[b->nre].list = list;
 	b->rpat[b->nre].len = 0;
 	b->rpat[b->nre].extend = 0;
+	b->rsrc = xreallocarray(b->rsrc, b->nre + 1, sizeof *b->rsrc);
+	b->rsrc[b->nre] = b->cur;
 	b->nre++;
 }
 
@@ -233,7 +245,9 @@ keyword_long_run(const char *s, size_t n)
 
 /*
  * Add an entry with a run of three or more of one letter (xxx, www): the
- * run matches itself or longer (xxxx), never fewer letters (x marks).
+ * run matches itself or longer (xxxx), never fewer letters (x marks).  A
+ * run longer than KW_RUN_MAX asks for KW_RUN_MAX or more: Hyperscan cannot
+ * compile a much longer counted repeat with match starts.
  */
 static void
 keyword_runs(struct kw_build *b, int list, enum rules_matchmode mode,
@@ -248,7 +262,8 @@ keyword_runs(struct kw_build *b, int list, enum rules_matchmode mode,
 		for (j = i + 1; j < n && norm[j] == norm[i]; j++)
 			;
 		if (j - i >= 3 && norm[i] >= 'a' && norm[i] <= 'z') {
-			snprintf(rep, sizeof rep, "%c{%zu,}", norm[i], j - i);
+			snprintf(rep, sizeof rep, "%c{%zu,}", norm[i],
+			    j - i < KW_RUN_MAX ? j - i : (size_t)KW_RUN_MAX);
 			re = xreallocarray(re, relen + strlen(rep) + 1, 1);
 			memcpy(re + relen, rep, strlen(rep) + 1);
 			relen += strlen(rep);
@@ -307,6 +322,7 @@ keyword_entry(struct kw_build *b, const struct rules_entry *en, int list,
 {
 	size_t len = strlen(en->text), i, nlit = b->nlit, nre = b->nre;
 
+	b->cur = en;
 	if (len >= 2 && en->text[0] == '/' && en->text[len - 1] == '/') {
 		keyword_entry_regex(b, en, list);
 		return;
@@ -384,7 +400,7 @@ static void
 keyword_entry_wild(struct kw_build *b, const struct rules_entry *en, int list,
     enum rules_matchmode mode)
 {
-	const char *t = en->text, *norm;
+	const char *t = en->text, *norm, *inner;
 	size_t len = strlen(t), i = 0, j, n, parts = 0, relen = 0;
 	int lead = t[0] == '*', trail = t[len - 1] == '*', alone = 0;
 	int word = mode == RULES_MATCH_WORD;
@@ -427,7 +443,8 @@ keyword_entry_wild(struct kw_build *b, const struct rules_entry *en, int list,
 	}
 	if (word && !trail)
 		keyword_escape(&re, &relen, " ", 1);
-	if (parts > 1 || alone || strchr(t + lead, '*') < t + len - trail) {
+	inner = strchr(t + lead, '*');
+	if (parts > 1 || alone || (inner != NULL && inner < t + len - trail)) {
 		keyword_add_re(b, re, list);
 		return;
 	}
@@ -523,12 +540,64 @@ keyword_build(const struct rules_spec *spec, struct keyword **kwp, char **cause)
 	return (0);
 }
 
+/*
+ * Write each literal as a regex of escaped bytes.  Hyperscan 5.4's literal
+ * API (hs_compile_lit_multi) builds databases that fail at scan time when
+ * one literal ends the other in a long run of one character; its regex
+ * compiler finds literals by itself and has no such bug.
+ */
+static char **
+keyword_lit_regexes(const struct kw_build *b)
+{
+	char **out = xcalloc(b->nlit + 1, sizeof *out);
+	size_t i, k, len;
+	unsigned char ch;
+
+	for (i = 0; i < b->nlit; i++) {
+		out[i] = xmalloc(b->litlen[i] * 4 + 1);
+		for (k = 0, len = 0; k < b->litlen[i]; k++) {
+			ch = (unsigned char)b->lit[i][k];
+			if ((ch >= 'a' && ch <= 'z') ||
+			    (ch >= '0' && ch <= '9'))
+				out[i][len++] = (char)ch;
+			else
+				len += (size_t)sprintf(
+				    out[i] + len, "\\x%02x", ch);
+		}
+		out[i][len] = '\0';
+	}
+	return (out);
+}
+
+/*
+ * Report a failed compile at the entry whose pattern Hyperscan refused
+ * ("Pattern is too large"), or for the whole matcher when it cannot say.
+ */
+static void
+keyword_compile_error(
+    struct kw_build *b, const hs_compile_error_t *err, int literals)
+{
+	const struct rules_entry *en = NULL;
+	int x = err->expression;
+
+	if (x >= 0 && literals && (size_t)x < b->nlit)
+		en = b->lsrc[x];
+	else if (x >= 0 && !literals && (size_t)x < b->nre)
+		en = b->rsrc[x];
+	if (en != NULL)
+		keyword_error(b, en, "entry \"%s\" cannot be compiled: %s",
+		    en->text, err->message);
+	else
+		xasprintf(&b->errors, "keyword matcher: %s", err->message);
+}
+
 /* Compile the collected patterns into Hyperscan databases. */
 static int
 keyword_compile(struct keyword *kw, struct kw_build *b)
 {
 	hs_compile_error_t *err = NULL;
 	unsigned *ids, *flags;
+	char **lit;
 	size_t i, n = b->nlit > b->nre ? b->nlit : b->nre;
 	int rc = -1;
 
@@ -536,9 +605,10 @@ keyword_compile(struct keyword *kw, struct kw_build *b)
 	flags = xcalloc(n + 1, sizeof *flags);
 	for (i = 0; i < n; i++)
 		ids[i] = (unsigned)i;
+	lit = keyword_lit_regexes(b);
 	if (b->nlit > 0 &&
-	    hs_compile_lit_multi((const char *const *)b->lit, flags, ids,
-	        b->litlen, (unsigned)b->nlit, HS_MODE_BLOCK, NULL, &kw->lit,
+	    hs_compile_multi((const char *const *)lit, flags, ids,
+	        (unsigned)b->nlit, HS_MODE_BLOCK, NULL, &kw->lit,
 	        &err) != HS_SUCCESS)
 		goto fail;
 	for (i = 0; i < b->nre; i++)
@@ -562,9 +632,12 @@ keyword_compile(struct keyword *kw, struct kw_build *b)
 	rc = 0;
 fail:
 	if (err != NULL) {
-		xasprintf(&b->errors, "keyword matcher: %s", err->message);
+		keyword_compile_error(b, err, kw->lit == NULL && b->nlit > 0);
 		hs_free_compile_error(err);
 	}
+	for (i = 0; i < b->nlit; i++)
+		free(lit[i]);
+	free(lit);
 	free(ids);
 	free(flags);
 	return (rc);
@@ -585,6 +658,8 @@ keyword_build_free(struct kw_build *b)
 	free(b->lpat);
 	free(b->re);
 	free(b->rpat);
+	free(b->lsrc);
+	free(b->rsrc);
 	free(b->errors);
 	normalize_free(&b->norm);
 }

@@ -5,6 +5,8 @@
  * built.  Also the verdict precedence (reject over hold over approve) and the
  * word-list file reader.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include "xmalloc.h"
 
 #define RULES_LINE_MAX 4096 /* bytes in one word-list line */
+#define RULES_LIST_MAX (64L * 1024 * 1024) /* bytes in one word list */
 
 struct ruleset {
 	int refs;
@@ -376,6 +379,7 @@ int
 rules_load_list(
     const char *path, struct rules_entry **entries, size_t *n, char **cause)
 {
+	struct stat st;
 	FILE *f;
 	char *line = NULL;
 	size_t cap = 0;
@@ -384,6 +388,14 @@ rules_load_list(
 
 	if ((f = fopen(path, "r")) == NULL) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > RULES_LIST_MAX) {
+		xasprintf(cause, "%s: %s", path,
+		    !S_ISREG(st.st_mode) ? "not a regular file"
+		                         : "larger than 64 MiB");
+		fclose(f);
 		return (-1);
 	}
 	while ((len = getline(&line, &cap, f)) != -1) {

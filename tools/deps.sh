@@ -1,10 +1,10 @@
 #!/bin/sh
 # Install the Debian 12 packages modq needs to build, test and run its demo,
-# if any is missing.  Uses sudo when not root.
+# and any named on the command line, if missing.  Uses sudo when not root.
 set -eu
 PKGS="gcc make pkg-config libevent-dev libhiredis-dev libconfig-dev
 libsystemd-dev libhyperscan-dev libutf8proc-dev libcmocka-dev
-redis-server redis-tools libcsv-dev"
+redis-server redis-tools libcsv-dev $*"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -1,0 +1,161 @@
+#!/bin/sh
+# Build the libFuzzer targets of tests/fuzz/ with clang into build/fuzz/ and
+# run each for FUZZ_SECONDS (default 60) on a private working corpus seeded
+# from tests/fuzz/corpus/<target>/; or, with --replay, run every saved
+# regression input (tests/fuzz/regress/<target>/*) and every seed once.
+# Exits non-zero if any target crashes, printing the crash file.
+#
+#   sh tools/fuzz.sh [--replay] [TARGET...]     TARGET: entry conf wordlist
+#
+# Environment: FUZZ_SECONDS, FUZZ_NICE (default 10), FUZZ_ARGS (extra
+# libFuzzer flags), CLANG (default clang), B (default build/fuzz);
+# FUZZ_KNOWN=1 makes the targets tolerate bugs already reported (see the
+# harnesses), so a long run can go on past them.
+set -eu
+
+B=${B:-build/fuzz}
+CLANG=${CLANG:-clang}
+PKG_CONFIG=${PKG_CONFIG:-pkg-config}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_NICE=${FUZZ_NICE:-10}
+FUZZ_ARGS=${FUZZ_ARGS:-}
+ALL_TARGETS="entry conf wordlist"
+SRCS="rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c
+rules/confusables.c rules/entities.c daemon/log.c daemon/xmalloc.c
+daemon/conf.c daemon/entry.c"
+CFLAGS="-std=gnu11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer -D_GNU_SOURCE
+-Iinclude -fno-sanitize-recover=undefined"
+SAN="address,undefined"
+
+usage() {
+	echo "usage: sh tools/fuzz.sh [--replay] [entry|conf|wordlist ...]" >&2
+	exit 2
+}
+
+# Compile src into obj when obj is missing or older than src or a header.
+compile() {
+	src=$1 obj=$2 san=$3
+	if [ -f "$obj" ] &&
+	    [ -z "$(find "$src" include -name '*.[ch]' -newer "$obj")" ]; then
+		return 0
+	fi
+	mkdir -p "$(dirname "$obj")"
+	# shellcheck disable=SC2086
+	$CLANG $CFLAGS -fsanitize=$san $PKG_CFLAGS -c "$src" -o "$obj"
+}
+
+# Build build/fuzz/fuzz_<target> from its harness and the library sources.
+build() {
+	objs=""
+	for s in $SRCS; do
+		o=$B/obj/${s%.c}.o
+		compile "$s" "$o" "fuzzer-no-link,$SAN"
+		objs="$objs $o"
+	done
+	for t in $TARGETS; do
+		o=$B/obj/fuzz_$t.o
+		compile "tests/fuzz/fuzz_$t.c" "$o" "fuzzer,$SAN"
+		# shellcheck disable=SC2086
+		$CLANG $CFLAGS -fsanitize=fuzzer,$SAN -o "$B/fuzz_$t" "$o" \
+		    $objs $PKG_LIBS -lm
+	done
+}
+
+# The libFuzzer options every run of target $1 gets.
+options() {
+	opts="-timeout=30 -rss_limit_mb=2048 -print_final_stats=1"
+	opts="$opts -artifact_prefix=$B/artifacts/$1/"
+	[ -f "tests/fuzz/$1.dict" ] && opts="$opts -dict=tests/fuzz/$1.dict"
+	case $1 in
+	entry) opts="$opts -max_len=4096" ;;
+	conf) opts="$opts -max_len=4096" ;;
+	wordlist) opts="$opts -max_len=8192" ;;
+	esac
+	echo "$opts"
+}
+
+# Print the crash file named in log $1, if any.
+crash_file() {
+	sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$1" | tail -n 1
+}
+
+# Fuzz target $1 for FUZZ_SECONDS; returns non-zero if it crashed.
+run_fuzz() {
+	t=$1 log=$B/fuzz_$t.log
+	mkdir -p "$B/corpus/$t" "$B/artifacts/$t"
+	echo "== fuzz_$t: ${FUZZ_SECONDS}s, log $log"
+	# shellcheck disable=SC2046,SC2086
+	if nice -n "$FUZZ_NICE" "$B/fuzz_$t" $(options "$t") \
+	    -max_total_time="$FUZZ_SECONDS" $FUZZ_ARGS \
+	    "$B/corpus/$t" "tests/fuzz/corpus/$t" </dev/null >"$log" 2>&1; then
+		grep -E "^#[0-9]+[[:space:]]+DONE" "$log" | tail -n 1 || true
+		grep -E 'stat::(number_of_executed_units|average_exec_per_sec)' \
+		    "$log" || true
+		return 0
+	fi
+	echo "fuzz_$t: FAILED; last lines of $log:" >&2
+	tail -n 40 "$log" >&2
+	echo "fuzz_$t: crash input: $(crash_file "$log")" >&2
+	return 1
+}
+
+# Run target $1 once on each regression input and each seed.
+run_replay() {
+	t=$1 log=$B/replay_$t.log files=""
+	mkdir -p "$B/artifacts/$t"
+	if [ -d "tests/fuzz/regress/$t" ]; then
+		for f in "tests/fuzz/regress/$t"/*; do
+			[ -f "$f" ] && files="$files $f"
+		done
+	fi
+	for f in "tests/fuzz/corpus/$t"/*; do
+		[ -f "$f" ] && files="$files $f"
+	done
+	[ -n "$files" ] || return 0
+	# shellcheck disable=SC2046,SC2086
+	if "$B/fuzz_$t" $(options "$t") $files </dev/null >"$log" 2>&1; then
+		echo "== fuzz_$t: $(echo $files | wc -w) inputs replayed, ok"
+		return 0
+	fi
+	echo "fuzz_$t: replay FAILED; last lines of $log:" >&2
+	tail -n 40 "$log" >&2
+	return 1
+}
+
+mode=fuzz
+TARGETS=""
+for a in "$@"; do
+	case $a in
+	--replay) mode=replay ;;
+	entry | conf | wordlist) TARGETS="$TARGETS $a" ;;
+	*) usage ;;
+	esac
+done
+[ -n "$TARGETS" ] || TARGETS=$ALL_TARGETS
+
+command -v "$CLANG" >/dev/null 2>&1 || {
+	echo "fuzz.sh: $CLANG not found (apt-get install clang" \
+	    "libclang-rt-14-dev)" >&2
+	exit 1
+}
+# Leaks inside libraries we cannot fix are suppressed (see the file).
+LSAN_OPTIONS="suppressions=$(pwd)/tests/fuzz/lsan.supp:print_suppressions=0\
+${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
+PKG_CFLAGS=$($PKG_CONFIG --cflags libhs libutf8proc libconfig hiredis)
+PKG_LIBS=$($PKG_CONFIG --libs libhs libutf8proc libconfig hiredis)
+mkdir -p "$B"
+build
+
+failed=""
+for t in $TARGETS; do
+	if [ "$mode" = replay ]; then
+		run_replay "$t" || failed="$failed $t"
+	else
+		run_fuzz "$t" || failed="$failed $t"
+	fi
+done
+if [ -n "$failed" ]; then
+	echo "fuzz.sh: failed:$failed" >&2
+	exit 1
+fi
