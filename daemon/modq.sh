@@ -112,6 +112,18 @@ local function hash(k)
 	end
 	return h
 end
+
+-- Append the fields of h not shown yet, sorted, as "field TAB value" rows.
+local function add_rest(rows, h)
+	local rest = {}
+	for f in pairs(h) do
+		rest[#rest + 1] = f
+	end
+	table.sort(rest)
+	for _, f in ipairs(rest) do
+		rows[#rows + 1] = esc(f) .. "\t" .. esc(h[f])
+	end
+end
 '
 
 # held: ARGV prefix thread limit(0 = all) body_bytes.  Returns the number
@@ -167,6 +179,7 @@ if not h.status and not h.body then
 	return { "0" }
 end
 local lines = { "id\t" .. esc(id) }
+h.id = nil -- shown first, from the key
 local first = { "status", "reasons", "matched", "decided_by", "decided_at",
     "note", "judged_at", "author", "thread", "ip", "ruleset", "stream_id" }
 for _, f in ipairs(first) do
@@ -184,14 +197,7 @@ if ttl >= 0 then
 	lines[#lines + 1] = "expires_at\t" .. (now_ms() + ttl)
 end
 h.body = nil
-local rest = {}
-for f in pairs(h) do
-	rest[#rest + 1] = f
-end
-table.sort(rest)
-for _, f in ipairs(rest) do
-	lines[#lines + 1] = esc(f) .. "\t" .. esc(h[f])
-end
+add_rest(lines, h)
 local out = { tostring(#lines), tostring(now_ms()) }
 for _, l in ipairs(lines) do
 	out[#out + 1] = l
@@ -232,14 +238,7 @@ else
 	out[#out + 1] = "recent_decided\t" .. n
 	out[#out + 1] = "recent_rejected\t" .. r
 end
-local rest = {}
-for f in pairs(h) do
-	rest[#rest + 1] = f
-end
-table.sort(rest)
-for _, f in ipairs(rest) do
-	out[#out + 1] = esc(f) .. "\t" .. esc(h[f])
-end
+add_rest(out, h)
 return out
 '
 
