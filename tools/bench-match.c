@@ -26,7 +26,8 @@ struct corpus {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: modq-bench-match [-n] [-r runs] words corpus\n");
+	fprintf(
+	    stderr, "usage: modq-bench-match [-n] [-r runs] words corpus\n");
 	exit(2);
 }
 
@@ -70,7 +71,7 @@ build(const char *words)
 	spec.lists[0].name = xstrdup("words");
 	spec.lists[0].action = RULES_REJECT;
 	if (rules_load_list(words, &spec.lists[0].entries,
-	    &spec.lists[0].nentries, &cause) == -1 ||
+	        &spec.lists[0].nentries, &cause) == -1 ||
 	    rules_build(&spec, &rs, &cause) == -1)
 		fatalx("%s", cause);
 	rules_spec_free(&spec);
@@ -145,8 +146,8 @@ main(int argc, char **argv)
 	printf("words=%s patterns=%zu comments=%zu hits=%zu runs=%d "
 	       "median_per_s=%.0f min_per_s=%.0f max_per_s=%.0f "
 	       "median_mb_s=%.1f mode=%s\n",
-	    argv[optind], rules_npatterns(rs), c.n, hits, runs,
-	    rates[runs / 2], rates[0], rates[runs - 1],
+	    argv[optind], rules_npatterns(rs), c.n, hits, runs, rates[runs / 2],
+	    rates[0], rates[runs - 1],
 	    rates[runs / 2] * (double)c.bytes / (double)c.n / 1e6,
 	    normonly ? "normalise" : "match");
 	normalize_free(&n);
