@@ -220,8 +220,7 @@ intake_entry(struct batch *b, const redisReply *e, long deliveries)
 	}
 	if (i < n)
 		n = i;
-	pipeline_add(b, e->element[0]->str, e->element[0]->len, deliveries, fv,
-	    fvlen, n);
+	pipeline_add(b, e->element[0]->str, e->element[0]->len, fv, fvlen, n);
 	error = entry_validate(
 	    fv, fvlen, n, deliveries, conf->max_deliveries, conf->max_body);
 	if (error == NULL && fields->type != REDIS_REPLY_ARRAY)

@@ -23,7 +23,6 @@ local MAXLEN = '@MAXLEN@'
 local HIST_DAYS = @HISTDAYS@
 local TTL_S = @TTLS@ -- decisions.ttl_days in seconds
 local DAY_MS = 86400000
-local AUDIT = P .. ':audit'
 
 
 local function now_ms()

@@ -1,11 +1,12 @@
 /*
  * pipeline.c -- owns struct batch and struct comment: the state machine that
  * takes a batch of stream entries from intake to an atomic decision.  The
- * unit is the batch, so each batch costs two Redis calls whatever its size:
+ * unit is the batch, so each batch costs two rounds of Redis whatever its
+ * size:
  *
  *   B_NEW      keyword matching of every comment (pure C, no I/O)
- *   B_CONTEXT  FCALL modq_context: author trust, thread mode, reputation,
- *              rate counts (recorded once per stream entry)
+ *   B_CONTEXT  plain pipelined commands: author trust, thread mode,
+ *              reputation, rate windows (recorded once per stream entry)
  *   B_DECIDE   rules_decide() for every comment (pure C)
  *   B_WRITE    FCALL modq_decide: hashes, decisions stream, held set,
  *              counters, dead letters and XACK, in one atomic call
@@ -48,7 +49,6 @@ enum batch_state {
 struct comment {
 	char *sid; /* owned: stream entry id */
 	long long ts; /* ms, from the stream id */
-	long deliveries;
 	char **fv; /* owned (one block with the strings): fields, values */
 	size_t *fvlen; /* owned */
 	size_t nfv;
@@ -163,13 +163,13 @@ pipeline_batch_new(struct ruleset *rules, size_t cap)
 }
 
 /*
- * Copy one stream entry into the batch.  fv holds nfv field and value
- * strings; roles[] gives the value index of id, body, author, ip and
- * thread (-1 when absent); error says why the entry is dead-lettered.
+ * Copy one stream entry into the batch: its stream id and its nfv field and
+ * value strings fv (the reply they come from dies on return).  Mark it a
+ * dead letter afterwards with pipeline_reject_last().
  */
-int
-pipeline_add(struct batch *b, const char *sid, size_t sidlen, long deliveries,
-    char **fv, size_t *fvlen, size_t nfv)
+void
+pipeline_add(struct batch *b, const char *sid, size_t sidlen, char **fv,
+    size_t *fvlen, size_t nfv)
 {
 	struct comment *c;
 	size_t i, total = 0;
@@ -183,7 +183,6 @@ pipeline_add(struct batch *b, const char *sid, size_t sidlen, long deliveries,
 	c = &b->c[b->n++];
 	c->sid = xstrndup(sid, sidlen);
 	c->ts = strtoll(c->sid, NULL, 10);
-	c->deliveries = deliveries;
 	for (i = 0; i < nfv; i++)
 		total += fvlen[i] + 1;
 	c->fv = xcalloc(nfv + 1, sizeof *c->fv);
@@ -211,7 +210,6 @@ pipeline_add(struct batch *b, const char *sid, size_t sidlen, long deliveries,
 		else if (strcmp(c->fv[i], "thread") == 0)
 			c->thread = c->fv[i + 1];
 	}
-	return (0);
 }
 
 /* Mark the last added comment as a dead letter with its reason. */
@@ -977,19 +975,6 @@ pipeline_retry_cb(evutil_socket_t fd, short events, void *arg)
 	(void)events;
 	b->state = b->njudge > 0 ? B_CONTEXT : B_WRITE;
 	pipeline_step(b);
-}
-
-/* Drop every batch waiting to retry (Redis went down). */
-void
-pipeline_abort_all(void)
-{
-	struct batch *b, *next;
-
-	for (b = TAILQ_FIRST(&pl.batches); b != NULL; b = next) {
-		next = TAILQ_NEXT(b, entry);
-		if (b->state == B_TEMPFAIL && b->pending == 0)
-			pipeline_tempfail(b);
-	}
 }
 
 /* Free one comment's contents. */

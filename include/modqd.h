@@ -109,13 +109,12 @@ char *entry_validate(char **, size_t *, size_t, long, long, long);
 
 /* pipeline.c */
 struct batch *pipeline_batch_new(struct ruleset *, size_t);
-int pipeline_add(
-    struct batch *, const char *, size_t, long, char **, size_t *, size_t);
+void pipeline_add(
+    struct batch *, const char *, size_t, char **, size_t *, size_t);
 void pipeline_reject_last(struct batch *, char *);
 void pipeline_start(struct batch *);
 size_t pipeline_inflight(void);
 int pipeline_has(const char *);
-void pipeline_abort_all(void);
 void pipeline_counts(unsigned long long *, unsigned long long *,
     unsigned long long *, unsigned long long *, unsigned long long *);
 
