@@ -36,6 +36,7 @@
 #define PIPELINE_RETRY_MIN 100 /* ms */
 #define PIPELINE_RETRY_MAX 5000
 #define PIPELINE_NUM 24 /* bytes for one formatted number */
+#define PIPELINE_REFRESH_SLOTS 65536 /* rate keys remembered */
 
 enum batch_state {
 	B_NEW = 0,
@@ -128,6 +129,7 @@ static void pipeline_be64(char *, unsigned long long);
 static void pipeline_ctx_send(
     struct batch *, struct redis_args *, uint32_t, uint8_t, uint8_t);
 static void pipeline_ctx_reads(struct batch *, uint32_t, char **, size_t);
+static int pipeline_refresh_due(const char *, const struct rules_rate *);
 static void pipeline_ctx_rates(struct batch *, uint32_t, char **);
 static void pipeline_context_cb(void *, void *);
 static void pipeline_copy_context(
@@ -475,11 +477,53 @@ pipeline_ctx_reads(struct batch *b, uint32_t ci, char **hist, size_t nhist)
 }
 
 /*
+ * Tell whether a rate window key is due for trimming and a new TTL: not if
+ * this daemon did both less than rate_refresh_ms() ago.  The memory is a
+ * direct-mapped table of key hashes, forgotten at every reconnect; a
+ * collision only costs an early refresh.
+ */
+static int
+pipeline_refresh_due(const char *key, const struct rules_rate *r)
+{
+	static struct {
+		uint64_t h;
+		long long at;
+	} slot[PIPELINE_REFRESH_SLOTS];
+	static unsigned long long gen;
+	struct timeval tv;
+	uint64_t h = 14695981039346656037ULL;
+	long long now;
+	const unsigned char *p;
+	size_t i;
+
+	if (gen != redis_reconnects() + 1) {
+		memset(slot, 0, sizeof slot);
+		gen = redis_reconnects() + 1;
+	}
+	for (p = (const unsigned char *)key; *p != '\0'; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	h ^= h >> 33; /* spread the last bytes' change to every bit */
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h |= 1; /* 0 marks an empty slot */
+	i = (size_t)(h % PIPELINE_REFRESH_SLOTS);
+	event_base_gettimeofday_cached(server_base(), &tv);
+	now = (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	if (slot[i].h == h && now - slot[i].at < rate_refresh_ms(r))
+		return (0);
+	slot[i].h = h;
+	slot[i].at = now;
+	return (1);
+}
+
+/*
  * Queue one comment's rate windows.  Each window is a sorted set of
  * 12-byte records (8 bytes of milliseconds and 4 of sequence from the
  * stream id) scored by time: ZADD NX records a comment once however often
- * it is delivered, ZCOUNT counts its window, and old records go.  Each
- * command is atomic on its own, and a window needs nothing more.
+ * it is delivered and ZCOUNT counts its window.  Each command is atomic on
+ * its own, and a window needs nothing more.  Records older than the window
+ * are trimmed, and the key's TTL renewed, once per rate_refresh_ms() and
+ * key, not per comment: the TTL covers the time in between.
  */
 static void
 pipeline_ctx_rates(struct batch *b, uint32_t ci, char **num)
@@ -526,6 +570,8 @@ pipeline_ctx_rates(struct batch *b, uint32_t ci, char **num)
 		redis_args_adds(&a, lo);
 		redis_args_adds(&a, ts);
 		pipeline_ctx_send(b, &a, ci, CTX_RATE, (uint8_t)k);
+		if (!pipeline_refresh_due(c->rkey[k], r))
+			continue;
 		redis_args_init(&a);
 		redis_args_adds(&a, "ZREMRANGEBYSCORE");
 		redis_args_adds(&a, c->rkey[k]);

@@ -461,7 +461,7 @@ redis_send(struct rconn *rc, struct redis_args *a, long extra_ms, redis_cb cb,
 	q->rc = rc;
 	q->cb = cb;
 	q->arg = arg;
-	gettimeofday(&now, NULL);
+	event_base_gettimeofday_cached(rd.base, &now);
 	add.tv_sec = ms / 1000;
 	add.tv_usec = (ms % 1000) * 1000;
 	timeradd(&now, &add, &q->deadline);
@@ -499,9 +499,12 @@ redis_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 				;
 		}
 	}
-	if (rc->ac != NULL)
-		redis_arm(rc);
-	else
+	/*
+	 * The timer stays armed for the old head's deadline, which is earlier
+	 * than the new head's: when it fires, redis_timer_cb() moves it on.
+	 * That spares a timer update per reply.
+	 */
+	if (rc->head == NULL || rc->ac == NULL)
 		evtimer_del(rc->timer);
 	q->cb(reply, q->arg);
 	free(q);

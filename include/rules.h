@@ -151,6 +151,7 @@ const char *rate_per_name(enum rules_per);
 int rate_per_parse(const char *, enum rules_per *);
 void rate_window(
     const struct rules_rate *, long long, long long *, long long *);
+long long rate_refresh_ms(const struct rules_rate *);
 long long rate_ttl_ms(const struct rules_rate *);
 int rate_exceeded(const struct rules_rate *, long long);
 

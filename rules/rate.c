@@ -47,11 +47,24 @@ rate_window(
 	*max = t;
 }
 
-/* Say how long a rate key must outlive its newest comment. */
+/*
+ * Say how often a rate key is trimmed and given a new TTL: a quarter of its
+ * window.
+ */
+long long
+rate_refresh_ms(const struct rules_rate *r)
+{
+	return (r->window * 1000 / 4);
+}
+
+/*
+ * Say what TTL a rate key gets at a refresh: its window, plus the time to
+ * the next refresh, plus a second.
+ */
 long long
 rate_ttl_ms(const struct rules_rate *r)
 {
-	return (r->window * 1000 + 1000);
+	return (r->window * 1000 + rate_refresh_ms(r) + 1000);
 }
 
 /* Tell whether count comments in the window break the rule. */

@@ -2018,11 +2018,14 @@ test_rate_ttl(void **state)
 	struct rules_rate r = {NULL, RULES_PER_IP, 30, 60, RULES_REJECT};
 
 	(void)state;
-	assert_int_equal(rate_ttl_ms(&r), 61000);
+	assert_int_equal(rate_refresh_ms(&r), 15000);
+	assert_int_equal(rate_ttl_ms(&r), 76000);
 	r.window = 1;
-	assert_int_equal(rate_ttl_ms(&r), 2000);
+	assert_int_equal(rate_refresh_ms(&r), 250);
+	assert_int_equal(rate_ttl_ms(&r), 2250);
 	r.window = 2592000;
-	assert_int_equal(rate_ttl_ms(&r), 2592001000LL);
+	assert_int_equal(rate_refresh_ms(&r), 648000000LL);
+	assert_int_equal(rate_ttl_ms(&r), 3240001000LL);
 }
 
 static void
