@@ -10,7 +10,10 @@
 --
 -- Daemon functions: modq_decide, modq_claim.  (What modqd only reads, and
 -- rate windows, which need no more than one command's atomicity, are plain
--- pipelined commands: Redis runs those several times cheaper.)
+-- pipelined commands: Redis runs those several times cheaper.  So is the
+-- common decision, a comment without a record yet, written by modqd in a
+-- WATCH/MULTI/EXEC transaction; modq_decide takes the rest: dead letters,
+-- records to replace, and whatever a transaction could not settle.)
 -- Moderator functions: modq_approve, modq_reject, modq_author, modq_thread.
 --
 -- Redis CPU is what limits throughput, so the daemon functions do no string
@@ -106,6 +109,10 @@ local function modq_decide(keys, a)
 	local stream, group, ttl, maxlen = a[1], a[2], a[3], a[4]
 	local days = tonumber(a[5])
 	local held, decisions, statkey, dead = a[6], a[7], a[8], a[9]
+	-- a shared key of the wrong type fails the call before its first
+	-- write, not half-way
+	redis.call('XLEN', decisions)
+	redis.call('ZCARD', held)
 	local now = now_ms()
 	local nows = tostring(now)
 	local stats = {}

@@ -1,15 +1,19 @@
 /*
  * pipeline.c -- owns struct batch and struct comment: the state machine that
  * takes a batch of stream entries from intake to an atomic decision.  The
- * unit is the batch, so each batch costs two rounds of Redis whatever its
+ * unit is the batch, so each batch costs three rounds of Redis whatever its
  * size:
  *
  *   B_NEW      keyword matching of every comment (pure C, no I/O)
  *   B_CONTEXT  plain pipelined commands: author trust, thread mode,
  *              reputation, rate windows (recorded once per stream entry)
  *   B_DECIDE   rules_decide() for every comment (pure C)
- *   B_WRITE    FCALL modq_decide: hashes, decisions stream, held set,
- *              counters, dead letters and XACK, in one atomic call
+ *   B_WRITE    WATCH every comment hash and read it (one batch at a
+ *              time is between WATCH and EXEC; the others wait here)
+ *   B_COMMIT   MULTI ... EXEC: hashes, decisions stream, held set,
+ *              counters, stats and XACK of every new decision, atomic;
+ *              FCALL modq_decide for dead letters, replaced records and
+ *              anything the transaction could not decide
  *   B_DONE     log, free, re-arm intake
  *   B_TEMPFAIL Redis failed or timed out: retry while Redis is up, else
  *              drop the batch; its entries stay pending and are re-read
@@ -43,6 +47,7 @@ enum batch_state {
 	B_CONTEXT,
 	B_DECIDE,
 	B_WRITE,
+	B_COMMIT,
 	B_DONE,
 	B_TEMPFAIL
 };
@@ -72,7 +77,14 @@ struct comment {
 	struct rules_ctx ctx;
 	struct rules_decision d;
 	int written; /* 1 written, 0 decided before, 2 superseded */
+	uint8_t old; /* W_NEW...: what its record was at WATCH */
 };
+
+/* What a comment's record was when the write round read it. */
+#define W_NEW 0 /* none: the transaction writes it */
+#define W_SAME 1 /* decided by this stream entry before: only XACK */
+#define W_NEWER 2 /* decided by a newer entry: superseded, only XACK */
+#define W_LUA 3 /* anything else: modq_decide replaces it */
 
 /* What a context reply is for. */
 #define CTX_AUTHOR 0 /* HMGET author trust approved */
@@ -80,6 +92,10 @@ struct comment {
 #define CTX_THREAD 2 /* HGET thread mode */
 #define CTX_RATE 3 /* ZCOUNT of rate rule `rule` */
 #define CTX_IGNORE 4 /* ZADD, trim, expire: only errors matter */
+#define W_TIME 5 /* TIME, in the write round */
+#define W_RECORD 6 /* HMGET status author stream_id, in the write round */
+#define W_CHECK 7 /* XLEN decisions, ZCARD held: of the right type? */
+#define W_WATCH 8 /* WATCH of the batch's comment hashes */
 
 struct batch;
 
@@ -104,6 +120,13 @@ struct batch {
 	struct ctxreq *reqs; /* owned: context commands in flight */
 	size_t nreqs;
 	int ctx_failed; /* a context reply was missing or an error */
+	int w_failed; /* a write reply was missing or an error */
+	int w_lua; /* a shared key has the wrong type: all to modq_decide */
+	long long now_ms; /* the decision time, from Redis TIME */
+	struct {
+		char *stream, *held, *decisions, *stats; /* in buf */
+		char *buf; /* owned */
+	} keys;
 	struct event *retry;
 	long retry_ms;
 	struct timeval started;
@@ -111,8 +134,25 @@ struct batch {
 
 TAILQ_HEAD(batch_list, batch);
 
+/* The numbers a transaction writes, formatted once per batch. */
+struct txstr {
+	char now[PIPELINE_NUM]; /* decision time, ms */
+	char ttl[PIPELINE_NUM]; /* decisions.ttl_days in seconds */
+	char maxlen[PIPELINE_NUM];
+	const char *day[4]; /* history fields: today n, r; oldest n, r */
+	char dbuf[4][PIPELINE_NUM];
+	char hist_ttl[PIPELINE_NUM];
+};
+
+/* A stats field counted for a transaction. */
+struct pipeline_stat {
+	const char *f; /* borrowed */
+	size_t n;
+};
+
 static struct {
 	struct batch_list batches;
+	struct batch *tx; /* the batch between its WATCH and EXEC */
 	size_t inflight; /* comments in live batches */
 	unsigned long long processed;
 	unsigned long long counts[3];
@@ -121,6 +161,7 @@ static struct {
 } pl = {.batches = TAILQ_HEAD_INITIALIZER(pl.batches)};
 
 static void pipeline_step(struct batch *);
+static void pipeline_batch_keys(struct batch *);
 static void pipeline_keys(struct batch *, struct comment *);
 static void pipeline_stat_names(struct comment *);
 static void pipeline_match(struct batch *);
@@ -138,16 +179,61 @@ static void pipeline_decide(struct batch *);
 static int pipeline_send_write(struct batch *);
 static void pipeline_add_item(
     struct batch *, struct redis_args *, struct comment *, char *);
-static void pipeline_write_cb(void *, void *);
+static void pipeline_record_fields(
+    struct batch *, struct redis_args *, const struct comment *, const char *);
+static long pipeline_hist_days(const struct batch *);
+static int pipeline_send_lua(struct batch *, const uint32_t *, size_t);
+static void pipeline_lua_cb(void *, void *);
+static int pipeline_send_dead(struct batch *);
+static void pipeline_ignore_cb(void *, void *);
+static void pipeline_tx_release(struct batch *, int);
+static int pipeline_sid_older(const char *, const char *);
+static int pipeline_ckey_cmp(const void *, const void *);
+static void pipeline_mark_twins(struct batch *);
+static void pipeline_stat_add(struct pipeline_stat **, size_t *, const char *);
+static void pipeline_queue(struct batch *, struct redis_args *);
+static void pipeline_stat_queue(struct batch *, const char *, size_t);
+static void pipeline_queue_decision(
+    struct batch *, struct comment *, const struct txstr *);
+static void pipeline_queue_history(
+    struct batch *, const struct comment *, const struct txstr *);
+static void pipeline_tx_strings(const struct batch *, struct txstr *);
+static int pipeline_in_tx(const struct comment *);
+static void pipeline_send_tx(struct batch *);
+static void pipeline_commit(struct batch *);
+static void pipeline_exec_cb(void *, void *);
+static void pipeline_commit_step(struct batch *);
+static void pipeline_classify(struct comment *, redisReply **);
+static int pipeline_watch_reply(
+    struct batch *, const struct ctxreq *, redisReply *);
+static void pipeline_watch_cb(void *, void *);
 static void pipeline_done(struct batch *);
 static void pipeline_tempfail(struct batch *);
 static void pipeline_retry_cb(evutil_socket_t, short, void *);
 static void pipeline_touch(struct batch *);
-static void pipeline_touch_cb(void *, void *);
 static void pipeline_free(struct batch *);
 static void pipeline_comment_free(struct comment *);
 static int pipeline_error_reply(
     struct batch *, const redisReply *, const char *);
+
+/* Build the batch's shared keys: stream, held set, decisions, stats. */
+static void
+pipeline_batch_keys(struct batch *b)
+{
+	const struct conf *conf = server_conf();
+	size_t n = 4 * strlen(conf->prefix) + strlen(conf->stream) + 40;
+	char *p;
+
+	p = b->keys.buf = xmalloc(n);
+	b->keys.stream = p;
+	p += sprintf(p, "%s:%s", conf->prefix, conf->stream) + 1;
+	b->keys.held = p;
+	p += sprintf(p, "%s:held", conf->prefix) + 1;
+	b->keys.decisions = p;
+	p += sprintf(p, "%s:decisions", conf->prefix) + 1;
+	b->keys.stats = p;
+	sprintf(p, "%s:stats", conf->prefix);
+}
 
 /* Create an empty batch judged by rules (a reference is taken). */
 struct batch *
@@ -161,6 +247,7 @@ pipeline_batch_new(struct ruleset *rules, size_t cap)
 	b->c = xcalloc(b->cap, sizeof *b->c);
 	b->retry_ms = PIPELINE_RETRY_MIN;
 	gettimeofday(&b->started, NULL);
+	pipeline_batch_keys(b);
 	return (b);
 }
 
@@ -286,6 +373,8 @@ pipeline_step(struct batch *b)
 				b->state = B_TEMPFAIL;
 				break;
 			}
+			return;
+		case B_COMMIT:
 			return;
 		case B_DONE:
 			pipeline_done(b);
@@ -435,7 +524,8 @@ pipeline_ctx_send(struct batch *b, struct redis_args *a, uint32_t ci,
 	q->ci = ci;
 	q->kind = kind;
 	q->rule = rule;
-	if (redis_cmd(a, pipeline_context_cb, q) == 0) {
+	if ((kind >= W_TIME ? redis_write(a, pipeline_watch_cb, q)
+	                    : redis_cmd(a, pipeline_context_cb, q)) == 0) {
 		b->nreqs++;
 		b->pending++;
 	} else
@@ -786,6 +876,19 @@ pipeline_add_item(
 	num += PIPELINE_NUM;
 	n = (size_t)snprintf(num, PIPELINE_NUM, "%zu", c->nfv / 2 + 7);
 	redis_args_add(a, num, n);
+	pipeline_record_fields(b, a, c, "0"); /* decided_at set in Redis */
+}
+
+/*
+ * Append the fields and values of a comment's record: its own fields, the
+ * decision, and last decided_at.
+ */
+static void
+pipeline_record_fields(struct batch *b, struct redis_args *a,
+    const struct comment *c, const char *decided_at)
+{
+	size_t i;
+
 	for (i = 0; i < c->nfv; i++)
 		redis_args_add(a, c->fv[i], c->fvlen[i]);
 	redis_args_adds(a, "status");
@@ -800,23 +903,47 @@ pipeline_add_item(
 	redis_args_adds(a, rules_stamp(b->rules));
 	redis_args_adds(a, "stream_id");
 	redis_args_adds(a, c->sid);
-	redis_args_adds(a, "decided_at"); /* last: the value is set in Redis */
-	redis_args_adds(a, "0");
+	redis_args_adds(a, "decided_at");
+	redis_args_adds(a, decided_at);
 }
 
-/* Send modq_decide: every decision and dead letter, and their XACKs. */
+/* Say how many days of reputation history the rules keep (0: none). */
+static long
+pipeline_hist_days(const struct batch *b)
+{
+	const struct rules_authors *au = rules_authors(b->rules);
+
+	return (au->hold_if_rejected ? au->rejected_days : 0L);
+}
+
+/* One FCALL modq_decide in flight: which comments it carries. */
+struct luacall {
+	struct batch *b;
+	size_t n;
+	uint32_t ci[]; /* comment indices, in item order */
+};
+
+/*
+ * Send FCALL modq_decide for the n comments ci (decisions and dead letters
+ * alike): the general path, which decides in Redis how to replace an older
+ * record, and which writes a dead letter only if its XACK acknowledged
+ * something.
+ */
 static int
-pipeline_send_write(struct batch *b)
+pipeline_send_lua(struct batch *b, const uint32_t *ci, size_t n)
 {
 	const struct conf *conf = server_conf();
+	struct luacall *lc;
 	struct redis_args a;
+	char *nums, *p;
 	size_t i;
-	char *p;
 	int rc;
 
-	free(b->nums);
-	b->nums = xmalloc((2 * b->n + 1) * PIPELINE_NUM);
-	p = b->nums;
+	lc = xmalloc(sizeof *lc + n * sizeof *lc->ci);
+	lc->b = b;
+	lc->n = n;
+	memcpy(lc->ci, ci, n * sizeof *ci);
+	p = nums = xmalloc((2 * n + 1) * PIPELINE_NUM);
 	redis_args_init(&a);
 	redis_args_adds(&a, "FCALL");
 	redis_args_adds(&a, "modq_decide");
@@ -825,50 +952,633 @@ pipeline_send_write(struct batch *b)
 	redis_args_adds(&a, conf->group);
 	redis_args_addf(&a, "%ld", conf->ttl_days * 86400);
 	redis_args_addf(&a, "%ld", conf->maxlen);
-	redis_args_addf(&a, "%ld",
-	    rules_authors(b->rules)->hold_if_rejected
-	        ? rules_authors(b->rules)->rejected_days
-	        : 0L);
+	redis_args_addf(&a, "%ld", pipeline_hist_days(b));
 	redis_args_addf(&a, "%s:held", conf->prefix);
 	redis_args_addf(&a, "%s:decisions", conf->prefix);
 	redis_args_addf(&a, "%s:stats", conf->prefix);
 	redis_args_addf(&a, "%s:dead", conf->prefix);
-	for (i = 0; i < b->n; i++, p += 2 * PIPELINE_NUM)
-		pipeline_add_item(b, &a, &b->c[i], p);
-	rc = redis_cmd(&a, pipeline_write_cb, b);
+	for (i = 0; i < n; i++, p += 2 * PIPELINE_NUM)
+		pipeline_add_item(b, &a, &b->c[ci[i]], p);
+	rc = redis_write(&a, pipeline_lua_cb, lc);
 	redis_args_free(&a);
+	free(nums);
 	if (rc == 0)
 		b->pending++;
+	else
+		free(lc);
 	return (rc);
 }
 
-/* Record which items modq_decide wrote. */
+/* Record which items one modq_decide wrote. */
 static void
-pipeline_write_cb(void *r, void *arg)
+pipeline_lua_cb(void *r, void *arg)
 {
-	struct batch *b = arg;
+	struct luacall *lc = arg;
+	struct batch *b = lc->b;
 	redisReply *reply = r;
 	size_t i;
 
 	b->pending--;
-	if (reply == NULL || pipeline_error_reply(b, reply, "modq_decide")) {
-		b->state = B_TEMPFAIL;
-		pipeline_step(b);
-		return;
-	}
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != b->n) {
+	if (reply == NULL || pipeline_error_reply(b, reply, "modq_decide"))
+		b->w_failed = 1;
+	else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != lc->n) {
 		log_warnx("batch of %zu from %s: unexpected modq_decide reply",
 		    b->n, b->c[0].sid);
+		b->w_failed = 1;
+	} else {
+		for (i = 0; i < lc->n; i++)
+			b->c[lc->ci[i]].written =
+			    reply->element[i]->type == REDIS_REPLY_INTEGER
+			    ? (int)reply->element[i]->integer
+			    : 0;
+	}
+	free(lc);
+	pipeline_commit_step(b);
+}
+
+/*
+ * The write phase, first round.  Decisions go in MULTI/EXEC, plain commands
+ * that Redis runs several times cheaper than a Function, guarded by WATCH
+ * on every comment hash: WATCH, TIME (the decision time), and each hash's
+ * status, author and stream id.  Only one batch at a time is between its
+ * WATCH and its EXEC on the command connection; the others wait their
+ * turn.  Batches of dead letters only go straight to modq_decide.  Returns
+ * 0 when replies are awaited or the batch waits its turn, -1 when nothing
+ * could be sent.
+ */
+static int
+pipeline_send_write(struct batch *b)
+{
+	struct redis_args a;
+	size_t i;
+
+	b->w_failed = 0;
+	b->w_lua = 0;
+	for (i = 0; i < b->n; i++)
+		b->c[i].old = W_NEW;
+	if (b->njudge == 0)
+		return (pipeline_send_dead(b));
+	if (pl.tx != NULL && pl.tx != b)
+		return (0); /* pipeline_tx_release() starts it */
+	pl.tx = b;
+	free(b->reqs);
+	b->reqs = xcalloc(b->n + 4, sizeof *b->reqs);
+	b->nreqs = 0;
+	b->ctx_failed = 0;
+	redis_args_init(&a);
+	redis_args_adds(&a, "WATCH");
+	for (i = 0; i < b->n; i++)
+		if (b->c[i].error == NULL)
+			redis_args_adds(&a, b->c[i].ckey);
+	pipeline_ctx_send(b, &a, 0, W_WATCH, 0);
+	redis_args_init(&a);
+	redis_args_adds(&a, "TIME");
+	pipeline_ctx_send(b, &a, 0, W_TIME, 0);
+	redis_args_init(&a);
+	redis_args_adds(&a, "XLEN");
+	redis_args_adds(&a, b->keys.decisions);
+	pipeline_ctx_send(b, &a, 0, W_CHECK, 0);
+	redis_args_init(&a);
+	redis_args_adds(&a, "ZCARD");
+	redis_args_adds(&a, b->keys.held);
+	pipeline_ctx_send(b, &a, 0, W_CHECK, 0);
+	for (i = 0; i < b->n; i++) {
+		if (b->c[i].error != NULL)
+			continue;
+		redis_args_init(&a);
+		redis_args_adds(&a, "HMGET");
+		redis_args_adds(&a, b->c[i].ckey);
+		redis_args_adds(&a, "status");
+		redis_args_adds(&a, "author");
+		redis_args_adds(&a, "stream_id");
+		pipeline_ctx_send(b, &a, (uint32_t)i, W_RECORD, 0);
+	}
+	if (b->ctx_failed && b->pending == 0) {
+		pipeline_tx_release(b, 1);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Send a batch of dead letters only to modq_decide. */
+static int
+pipeline_send_dead(struct batch *b)
+{
+	uint32_t *all;
+	size_t i;
+	int rc;
+
+	all = xcalloc(b->n, sizeof *all);
+	for (i = 0; i < b->n; i++)
+		all[i] = (uint32_t)i;
+	rc = pipeline_send_lua(b, all, b->n);
+	free(all);
+	b->state = B_COMMIT;
+	return (rc);
+}
+
+/* Ignore a reply (errors show up elsewhere). */
+static void
+pipeline_ignore_cb(void *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+}
+
+/*
+ * Let the next batch waiting for its WATCH go, once b has sent its EXEC or
+ * given up (then with UNWATCH, so that its keys don't abort the next
+ * transaction).
+ */
+static void
+pipeline_tx_release(struct batch *b, int unwatch)
+{
+	struct redis_args a;
+	struct batch *w;
+
+	if (pl.tx != b)
+		return;
+	pl.tx = NULL;
+	if (unwatch && redis_up()) {
+		redis_args_init(&a);
+		redis_args_adds(&a, "UNWATCH");
+		redis_write(&a, pipeline_ignore_cb, NULL);
+		redis_args_free(&a);
+	}
+	TAILQ_FOREACH(w, &pl.batches, entry)
+	{
+		if (w != b && w->state == B_WRITE) {
+			pipeline_step(w);
+			return;
+		}
+	}
+}
+
+/* Tell whether a stream id is older than another. */
+static int
+pipeline_sid_older(const char *a, const char *b)
+{
+	unsigned long long am, as, bm, bs;
+	char *end;
+
+	if (*a < '0' || *a > '9' || *b < '0' || *b > '9')
+		return (0);
+	am = strtoull(a, &end, 10);
+	if (*end != '-' || end[1] < '0' || end[1] > '9')
+		return (0);
+	as = strtoull(end + 1, &end, 10);
+	if (*end != '\0')
+		return (0);
+	bm = strtoull(b, &end, 10);
+	if (*end != '-' || end[1] < '0' || end[1] > '9')
+		return (0);
+	bs = strtoull(end + 1, &end, 10);
+	if (*end != '\0')
+		return (0);
+	return (am < bm || (am == bm && as < bs));
+}
+
+/* Sort comment indices by comment key. */
+static const struct batch *pipeline_sort_batch;
+static int
+pipeline_ckey_cmp(const void *x, const void *y)
+{
+	const struct comment *c = pipeline_sort_batch->c;
+
+	return (
+	    strcmp(c[*(const uint32_t *)x].ckey, c[*(const uint32_t *)y].ckey));
+}
+
+/*
+ * Route the comments whose id comes twice in the batch to modq_decide: the
+ * second replaces the first's record, which only the Function does.
+ */
+static void
+pipeline_mark_twins(struct batch *b)
+{
+	uint32_t *ix;
+	size_t i, n = 0;
+
+	ix = xcalloc(b->n, sizeof *ix);
+	for (i = 0; i < b->n; i++)
+		if (b->c[i].error == NULL)
+			ix[n++] = (uint32_t)i;
+	pipeline_sort_batch = b;
+	qsort(ix, n, sizeof *ix, pipeline_ckey_cmp);
+	for (i = 0; i + 1 < n; i++) {
+		if (strcmp(b->c[ix[i]].ckey, b->c[ix[i + 1]].ckey) == 0) {
+			b->c[ix[i]].old = W_LUA;
+			b->c[ix[i + 1]].old = W_LUA;
+		}
+	}
+	free(ix);
+}
+
+/* Count one stats field for the transaction. */
+static void
+pipeline_stat_add(struct pipeline_stat **st, size_t *n, const char *f)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		if (strcmp((*st)[i].f, f) == 0) {
+			(*st)[i].n++;
+			return;
+		}
+	}
+	*st = xreallocarray(*st, *n + 1, sizeof **st);
+	(*st)[*n].f = f;
+	(*st)[*n].n = 1;
+	(*n)++;
+}
+
+/* Queue HINCRBY of a stats field inside MULTI, unless n is 0. */
+static void
+pipeline_stat_queue(struct batch *b, const char *f, size_t n)
+{
+	struct redis_args a;
+	char cnt[PIPELINE_NUM];
+
+	if (n == 0)
+		return;
+	snprintf(cnt, sizeof cnt, "%zu", n);
+	redis_args_init(&a);
+	redis_args_adds(&a, "HINCRBY");
+	redis_args_adds(&a, b->keys.stats);
+	redis_args_adds(&a, f);
+	redis_args_adds(&a, cnt);
+	pipeline_queue(b, &a);
+}
+
+/* Queue one command inside MULTI. */
+static void
+pipeline_queue(struct batch *b, struct redis_args *a)
+{
+	if (redis_write_noreply(a) == -1)
+		b->w_failed = 1;
+	redis_args_free(a);
+}
+
+/*
+ * Queue what modq_decide would do for a comment without a record: the
+ * hash (with the decision time), its TTL unless held, the decisions
+ * stream, the held set, the author's counter and reputation history.
+ */
+static void
+pipeline_queue_decision(
+    struct batch *b, struct comment *c, const struct txstr *tx)
+{
+	const char *st = rules_status_name(c->d.verdict);
+	struct redis_args a;
+
+	redis_args_init(&a);
+	redis_args_adds(&a, "HSET");
+	redis_args_adds(&a, c->ckey);
+	pipeline_record_fields(b, &a, c, tx->now);
+	pipeline_queue(b, &a);
+	if (c->d.verdict != RULES_HOLD) {
+		redis_args_init(&a);
+		redis_args_adds(&a, "EXPIRE");
+		redis_args_adds(&a, c->ckey);
+		redis_args_adds(&a, tx->ttl);
+		pipeline_queue(b, &a);
+	}
+	redis_args_init(&a);
+	redis_args_adds(&a, "XADD");
+	redis_args_adds(&a, b->keys.decisions);
+	redis_args_adds(&a, "MAXLEN");
+	redis_args_adds(&a, "~");
+	redis_args_adds(&a, tx->maxlen);
+	redis_args_adds(&a, "*");
+	redis_args_adds(&a, "id");
+	redis_args_adds(&a, c->id);
+	redis_args_adds(&a, "status");
+	redis_args_adds(&a, st);
+	redis_args_adds(&a, "reasons");
+	redis_args_adds(&a, c->d.reasons);
+	redis_args_adds(&a, "by");
+	redis_args_adds(&a, "modqd");
+	pipeline_queue(b, &a);
+	if (c->d.verdict == RULES_HOLD) {
+		redis_args_init(&a);
+		redis_args_adds(&a, "ZADD");
+		redis_args_adds(&a, b->keys.held);
+		redis_args_adds(&a, tx->now);
+		redis_args_adds(&a, c->id);
+		pipeline_queue(b, &a);
+	}
+	if (*c->akey != '\0') {
+		redis_args_init(&a);
+		redis_args_adds(&a, "HINCRBY");
+		redis_args_adds(&a, c->akey);
+		redis_args_adds(&a, st);
+		redis_args_adds(&a, "1");
+		pipeline_queue(b, &a);
+	}
+	if (*c->hkey != '\0' && tx->day[0] != NULL)
+		pipeline_queue_history(b, c, tx);
+}
+
+/*
+ * Queue a decision's count in its author's reputation history (by day,
+ * the oldest day dropped), as history_add_key() in modq.lua does it.
+ */
+static void
+pipeline_queue_history(
+    struct batch *b, const struct comment *c, const struct txstr *tx)
+{
+	const char *const *day = tx->day;
+	struct redis_args a;
+
+	redis_args_init(&a);
+	redis_args_adds(&a, "HINCRBY");
+	redis_args_adds(&a, c->hkey);
+	redis_args_adds(&a, day[0]);
+	redis_args_adds(&a, "1");
+	pipeline_queue(b, &a);
+	if (c->d.verdict == RULES_REJECT) {
+		redis_args_init(&a);
+		redis_args_adds(&a, "HINCRBY");
+		redis_args_adds(&a, c->hkey);
+		redis_args_adds(&a, day[1]);
+		redis_args_adds(&a, "1");
+		pipeline_queue(b, &a);
+	}
+	redis_args_init(&a);
+	redis_args_adds(&a, "HDEL");
+	redis_args_adds(&a, c->hkey);
+	redis_args_adds(&a, day[2]);
+	redis_args_adds(&a, day[3]);
+	pipeline_queue(b, &a);
+	redis_args_init(&a);
+	redis_args_adds(&a, "PEXPIRE");
+	redis_args_adds(&a, c->hkey);
+	redis_args_adds(&a, tx->hist_ttl);
+	pipeline_queue(b, &a);
+}
+
+/* Format the numbers a transaction writes, from the decision time. */
+static void
+pipeline_tx_strings(const struct batch *b, struct txstr *tx)
+{
+	const struct conf *conf = server_conf();
+	long days = pipeline_hist_days(b);
+	long long dn = b->now_ms / 86400000LL;
+	size_t k;
+
+	snprintf(tx->now, sizeof tx->now, "%lld", b->now_ms);
+	snprintf(tx->ttl, sizeof tx->ttl, "%ld", conf->ttl_days * 86400);
+	snprintf(tx->maxlen, sizeof tx->maxlen, "%ld", conf->maxlen);
+	for (k = 0; k < 4; k++)
+		tx->day[k] = NULL;
+	if (days <= 0)
+		return;
+	snprintf(tx->dbuf[0], PIPELINE_NUM, "%lld:n", dn);
+	snprintf(tx->dbuf[1], PIPELINE_NUM, "%lld:r", dn);
+	snprintf(tx->dbuf[2], PIPELINE_NUM, "%lld:n", dn - days);
+	snprintf(tx->dbuf[3], PIPELINE_NUM, "%lld:r", dn - days);
+	for (k = 0; k < 4; k++)
+		tx->day[k] = tx->dbuf[k];
+	snprintf(tx->hist_ttl, sizeof tx->hist_ttl, "%lld",
+	    (long long)(days + 1) * 86400000LL);
+}
+
+/* Tell whether a comment goes to the transaction, not to modq_decide. */
+static int
+pipeline_in_tx(const struct comment *c)
+{
+	return (c->error == NULL && c->old != W_LUA);
+}
+
+/*
+ * Send the transaction: MULTI, the writes of every new decision, XACK of
+ * every entry it settles (new, decided before, superseded), the stats,
+ * EXEC.
+ */
+static void
+pipeline_send_tx(struct batch *b)
+{
+	const struct conf *conf = server_conf();
+	struct pipeline_stat *st = NULL;
+	struct redis_args a;
+	struct comment *c;
+	struct txstr tx;
+	const char *f;
+	size_t i, k, nst = 0, nwrite = 0, nsuper = 0;
+
+	pipeline_tx_strings(b, &tx);
+	redis_args_init(&a);
+	redis_args_adds(&a, "MULTI");
+	pipeline_queue(b, &a);
+	for (i = 0; i < b->n; i++) {
+		c = &b->c[i];
+		if (!pipeline_in_tx(c) || c->old == W_SAME)
+			continue;
+		if (c->old == W_NEWER) {
+			nsuper++;
+			continue;
+		}
+		pipeline_stat_names(c);
+		for (k = 0, f = c->stats; k < c->nstats;
+		     k++, f += strlen(f) + 1)
+			pipeline_stat_add(&st, &nst, f);
+		pipeline_queue_decision(b, c, &tx);
+		nwrite++;
+	}
+	redis_args_init(&a);
+	redis_args_adds(&a, "XACK");
+	redis_args_adds(&a, b->keys.stream);
+	redis_args_adds(&a, conf->group);
+	for (i = 0; i < b->n; i++)
+		if (pipeline_in_tx(&b->c[i]))
+			redis_args_adds(&a, b->c[i].sid);
+	pipeline_queue(b, &a);
+	for (k = 0; k < nst; k++)
+		pipeline_stat_queue(b, st[k].f, st[k].n);
+	free(st);
+	pipeline_stat_queue(b, "superseded", nsuper);
+	pipeline_stat_queue(b, "processed", nwrite + nsuper);
+	redis_args_init(&a);
+	redis_args_adds(&a, "EXEC");
+	if (redis_write(&a, pipeline_exec_cb, b) == 0)
+		b->pending++;
+	else
+		b->w_failed = 1;
+	redis_args_free(&a);
+}
+
+/*
+ * The write phase, second round, once every record is read: classify each
+ * comment (no record yet: the transaction writes it; its own stream id:
+ * decided before, only acknowledged; a newer stream id: superseded; any
+ * other record: modq_decide), then send the transaction, and modq_decide
+ * for the rest and the dead letters.
+ */
+static void
+pipeline_commit(struct batch *b)
+{
+	uint32_t *lua;
+	size_t i, nlua = 0;
+
+	pipeline_mark_twins(b);
+	for (i = 0; i < b->n && b->w_lua; i++)
+		b->c[i].old = W_LUA;
+	lua = xcalloc(b->n, sizeof *lua);
+	for (i = 0; i < b->n; i++)
+		if (!pipeline_in_tx(&b->c[i]))
+			lua[nlua++] = (uint32_t)i;
+	if (nlua < b->n)
+		pipeline_send_tx(b);
+	if (nlua > 0 && pipeline_send_lua(b, lua, nlua) == -1)
+		b->w_failed = 1;
+	b->state = B_COMMIT;
+	pipeline_tx_release(b, nlua == b->n); /* EXEC ended the WATCH */
+	free(lua);
+	pipeline_commit_step(b);
+}
+
+/* Take in the EXEC reply. */
+static void
+pipeline_exec_cb(void *r, void *arg)
+{
+	struct batch *b = arg;
+	redisReply *reply = r;
+	struct comment *c;
+	uint32_t *ix;
+	size_t i, n = 0;
+
+	b->pending--;
+	if (reply == NULL || pipeline_error_reply(b, reply, "EXEC"))
+		b->w_failed = 1;
+	else if (reply->type == REDIS_REPLY_NIL) {
+		/* a comment hash changed after WATCH: nothing was written */
+		log_info("batch of %zu from %s: a comment changed during the "
+		         "transaction; deciding it with modq_decide",
+		    b->n, b->c[0].sid);
+		ix = xcalloc(b->n, sizeof *ix);
+		for (i = 0; i < b->n; i++)
+			if (pipeline_in_tx(&b->c[i]))
+				ix[n++] = (uint32_t)i;
+		if (pipeline_send_lua(b, ix, n) == -1)
+			b->w_failed = 1;
+		free(ix);
+	} else if (reply->type != REDIS_REPLY_ARRAY) {
+		log_warnx("batch of %zu from %s: unexpected EXEC reply", b->n,
+		    b->c[0].sid);
+		b->w_failed = 1;
+	} else {
+		for (i = 0; i < reply->elements; i++) {
+			if (reply->element[i]->type == REDIS_REPLY_ERROR) {
+				log_warnx("batch of %zu from %s: in the "
+				          "transaction: %s",
+				    b->n, b->c[0].sid, reply->element[i]->str);
+				break;
+			}
+		}
+		for (i = 0; i < b->n; i++) {
+			c = &b->c[i];
+			if (pipeline_in_tx(c))
+				c->written = c->old == W_SAME ? 0
+				    : c->old == W_NEWER       ? 2
+				                              : 1;
+		}
+	}
+	pipeline_commit_step(b);
+}
+
+/* Once every write reply is in, finish the batch or retry it. */
+static void
+pipeline_commit_step(struct batch *b)
+{
+	if (b->pending > 0)
+		return;
+	b->state = b->w_failed ? B_TEMPFAIL : B_DONE;
+	pipeline_step(b);
+}
+
+/* Classify a comment by its record: status, author, stream id. */
+static void
+pipeline_classify(struct comment *c, redisReply **e)
+{
+	if (e[0]->type == REDIS_REPLY_NIL && e[1]->type == REDIS_REPLY_NIL &&
+	    e[2]->type == REDIS_REPLY_NIL)
+		return; /* no record: c->old stays W_NEW */
+	if (e[2]->type != REDIS_REPLY_STRING)
+		c->old = W_LUA;
+	else if (strcmp(e[2]->str, c->sid) == 0)
+		c->old = W_SAME;
+	else if (pipeline_sid_older(c->sid, e[2]->str))
+		c->old = W_NEWER;
+	else
+		c->old = W_LUA;
+}
+
+/*
+ * Take in one reply of the first write round (the server time, a shared
+ * key's type check, or a comment's record); returns 0, or -1 if the
+ * round failed.
+ */
+static int
+pipeline_watch_reply(struct batch *b, const struct ctxreq *q, redisReply *r)
+{
+	int wrongtype;
+
+	if (r == NULL)
+		return (-1);
+	if (r->type == REDIS_REPLY_ERROR) {
+		wrongtype = strncmp(r->str, "WRONGTYPE", 9) == 0;
+		if (wrongtype && q->kind == W_RECORD)
+			b->c[q->ci].old =
+			    W_LUA; /* modq_decide dead-letters it */
+		else if (wrongtype && q->kind == W_CHECK)
+			b->w_lua = 1; /* modq_decide fails and retries */
+		else {
+			if (!b->ctx_failed)
+				log_warnx("batch of %zu from %s: reading the "
+				          "records: %s",
+				    b->n, b->c[0].sid, r->str);
+			return (-1);
+		}
+		return (0);
+	}
+	if (q->kind == W_CHECK)
+		return (r->type == REDIS_REPLY_INTEGER ? 0 : -1);
+	if (q->kind == W_WATCH)
+		return (r->type == REDIS_REPLY_STATUS ? 0 : -1);
+	if (r->type != REDIS_REPLY_ARRAY ||
+	    r->elements != (q->kind == W_TIME ? 2 : 3))
+		return (-1);
+	if (q->kind == W_RECORD) {
+		pipeline_classify(&b->c[q->ci], r->element);
+		return (0);
+	}
+	if (r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[1]->type != REDIS_REPLY_STRING)
+		return (-1);
+	b->now_ms = strtoll(r->element[0]->str, NULL, 10) * 1000 +
+	    strtoll(r->element[1]->str, NULL, 10) / 1000;
+	return (0);
+}
+
+/* A reply of the first write round; the last one sends the second. */
+static void
+pipeline_watch_cb(void *r, void *arg)
+{
+	struct ctxreq *q = arg;
+	struct batch *b = q->b;
+
+	b->pending--;
+	if (pipeline_watch_reply(b, q, r) == -1)
+		b->ctx_failed = 1;
+	if (b->pending > 0)
+		return;
+	if (b->ctx_failed) {
+		pipeline_tx_release(b, 1);
 		b->state = B_TEMPFAIL;
 		pipeline_step(b);
 		return;
 	}
-	for (i = 0; i < b->n; i++)
-		b->c[i].written = reply->element[i]->type == REDIS_REPLY_INTEGER
-		    ? (int)reply->element[i]->integer
-		    : 0;
-	b->state = B_DONE;
-	pipeline_step(b);
+	pipeline_commit(b);
 }
 
 /* Log every outcome, count it, free the batch and read more. */
@@ -955,14 +1665,6 @@ pipeline_tempfail(struct batch *b)
 		b->retry_ms = PIPELINE_RETRY_MAX;
 }
 
-/* Ignore the reply to a touch. */
-static void
-pipeline_touch_cb(void *r, void *arg)
-{
-	(void)r;
-	(void)arg;
-}
-
 /*
  * Keep a batch that keeps failing its own: once it has waited half of
  * queue.claim_idle_ms, reset its entries' idle time (XCLAIM ... JUSTID,
@@ -990,7 +1692,7 @@ pipeline_touch(struct batch *b)
 	for (i = 0; i < b->n; i++)
 		redis_args_adds(&a, b->c[i].sid);
 	redis_args_adds(&a, "JUSTID");
-	redis_cmd(&a, pipeline_touch_cb, NULL);
+	redis_cmd(&a, pipeline_ignore_cb, NULL);
 	redis_args_free(&a);
 	b->started = now;
 }
@@ -1045,6 +1747,7 @@ pipeline_free(struct batch *b)
 {
 	size_t i;
 
+	pipeline_tx_release(b, 1);
 	TAILQ_REMOVE(&pl.batches, b, entry);
 	pl.inflight -= b->n;
 	for (i = 0; i < b->n; i++)
@@ -1052,6 +1755,7 @@ pipeline_free(struct batch *b)
 	free(b->c);
 	free(b->nums);
 	free(b->reqs);
+	free(b->keys.buf);
 	if (b->retry != NULL)
 		event_free(b->retry);
 	rules_unref(b->rules);

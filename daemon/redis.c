@@ -1,14 +1,17 @@
 /*
- * redis.c -- owns both hiredis connections and everything about them:
+ * redis.c -- owns the three hiredis connections and everything about them:
  * connecting, the handshake (AUTH, SELECT, FUNCTION LOAD REPLACE, consumer
  * group), request deadlines (hiredis 0.14 has no timeouts), and reconnecting
  * with capped exponential back-off and jitter.
  *
  * The intake connection only ever carries the blocking XREADGROUP; the
- * command connection carries everything else, pipelined.  The two live and
- * die together: when either fails both are torn down, every pending callback
- * runs with a NULL reply, and both are reconnected.  Teardown and reconnect
- * always run from a timer, never inside a hiredis callback.
+ * write connection carries the decisions (WATCH ... EXEC transactions and
+ * modq_decide), so that a transaction's round trip never waits behind
+ * other traffic; the command connection carries everything else,
+ * pipelined.  The three live and die together: when one fails all are torn
+ * down, every pending callback runs with a NULL reply, and all are
+ * reconnected.  Teardown and reconnect always run from a timer, never
+ * inside a hiredis callback.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +30,8 @@
 
 #define REDIS_INTAKE 0
 #define REDIS_COMMAND 1
+#define REDIS_WRITE 2
+#define REDIS_NCONN 3
 #define REDIS_BACKOFF_MIN 100 /* ms */
 #define REDIS_BACKOFF_MAX 10000
 
@@ -60,7 +65,7 @@ struct rreq {
 static struct {
 	struct event_base *base;
 	const struct conf *conf; /* borrowed from server.c */
-	struct rconn conn[2];
+	struct rconn conn[REDIS_NCONN];
 	enum redis_state state;
 	int handshake; /* handshake replies still awaited */
 	struct event *retry; /* reconnect timer */
@@ -97,7 +102,7 @@ static void redis_schedule(void);
 static char *redis_library(const struct conf *);
 static char *redis_subst(const char *, const char *, const char *);
 
-/* Set up both connections; the first attempt starts from the loop. */
+/* Set up the connections; the first attempt starts from the loop. */
 void
 redis_init(struct event_base *base, const struct conf *conf)
 {
@@ -110,7 +115,8 @@ redis_init(struct event_base *base, const struct conf *conf)
 	rd.backoff = REDIS_BACKOFF_MIN;
 	rd.conn[REDIS_INTAKE].name = "intake";
 	rd.conn[REDIS_COMMAND].name = "command";
-	for (i = 0; i < 2; i++)
+	rd.conn[REDIS_WRITE].name = "write";
+	for (i = 0; i < REDIS_NCONN; i++)
 		rd.conn[i].timer =
 		    evtimer_new(base, redis_timer_cb, &rd.conn[i]);
 	rd.retry = evtimer_new(base, redis_retry_cb, NULL);
@@ -127,7 +133,7 @@ redis_set_timeout(long ms)
 	rd.timeout = ms;
 }
 
-/* Tell whether both connections are up and set up. */
+/* Tell whether the connections are up and set up. */
 int
 redis_up(void)
 {
@@ -168,7 +174,7 @@ redis_library(const struct conf *conf)
 	return (b);
 }
 
-/* Reconnect timer: open both connections and start the handshake. */
+/* Reconnect timer: open the connections and start the handshake. */
 static void
 redis_retry_cb(evutil_socket_t fd, short events, void *arg)
 {
@@ -179,7 +185,8 @@ redis_retry_cb(evutil_socket_t fd, short events, void *arg)
 		return;
 	rd.state = REDIS_HANDSHAKE;
 	if (redis_open(&rd.conn[REDIS_INTAKE]) == -1 ||
-	    redis_open(&rd.conn[REDIS_COMMAND]) == -1)
+	    redis_open(&rd.conn[REDIS_COMMAND]) == -1 ||
+	    redis_open(&rd.conn[REDIS_WRITE]) == -1)
 		return; /* redis_open() failed Redis: a retry is scheduled */
 	redis_handshake();
 }
@@ -215,7 +222,7 @@ redis_open(struct rconn *rc)
 }
 
 /*
- * Queue the handshake on both connections: AUTH and SELECT where
+ * Queue the handshake on every connection: AUTH and SELECT where
  * configured, a PING on intake, the Functions library and the consumer
  * group on command.  hiredis sends them as soon as the socket connects; the
  * deadline of the first doubles as the connect timeout.
@@ -229,7 +236,7 @@ redis_handshake(void)
 	int i;
 
 	rd.handshake = 0;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < REDIS_NCONN; i++) {
 		if (c->redis_password != NULL) {
 			redis_args_init(&a);
 			redis_args_adds(&a, "AUTH");
@@ -341,7 +348,7 @@ redis_disconnect_cb(const redisAsyncContext *ac, int status)
 }
 
 /*
- * Mark Redis down and schedule the teardown of both connections; pending
+ * Mark Redis down and schedule the teardown of every connection; pending
  * callbacks then run with NULL replies and a reconnect follows.
  */
 static void
@@ -378,7 +385,7 @@ redis_free_conn(struct rconn *rc)
 	redisAsyncFree(ac);
 }
 
-/* Teardown timer: free both connections, then schedule a reconnect. */
+/* Teardown timer: free the connections, then schedule a reconnect. */
 static void
 redis_teardown_cb(evutil_socket_t fd, short events, void *arg)
 {
@@ -387,6 +394,7 @@ redis_teardown_cb(evutil_socket_t fd, short events, void *arg)
 	(void)arg;
 	redis_free_conn(&rd.conn[REDIS_INTAKE]);
 	redis_free_conn(&rd.conn[REDIS_COMMAND]);
+	redis_free_conn(&rd.conn[REDIS_WRITE]);
 	if (rd.state == REDIS_DOWN)
 		redis_schedule();
 }
@@ -510,6 +518,33 @@ redis_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	free(q);
 }
 
+/* Send a command on the write connection. */
+int
+redis_write(struct redis_args *a, redis_cb cb, void *arg)
+{
+	if (rd.state != REDIS_UP)
+		return (-1);
+	return (redis_send(&rd.conn[REDIS_WRITE], a, 0, cb, arg));
+}
+
+/*
+ * Send a command on the write connection whose reply nobody reads: a
+ * command queued inside MULTI, whose outcome comes with the EXEC that must
+ * follow it (and whose deadline covers it).
+ */
+int
+redis_write_noreply(struct redis_args *a)
+{
+	struct rconn *rc = &rd.conn[REDIS_WRITE];
+
+	if (rd.state != REDIS_UP || rc->ac == NULL)
+		return (-1);
+	if (redisAsyncCommandArgv(
+	        rc->ac, NULL, NULL, a->argc, a->argv, a->len) != REDIS_OK)
+		return (-1);
+	return (0);
+}
+
 /* Send a blocking read on the intake connection. */
 int
 redis_read(struct redis_args *a, long block_ms, redis_cb cb, void *arg)
@@ -573,14 +608,14 @@ redis_stop_intake(void)
 	redis_free_conn(&rd.conn[REDIS_INTAKE]);
 }
 
-/* Drop both connections and start over (the group or stream vanished). */
+/* Drop the connections and start over (the group or stream vanished). */
 void
 redis_reset(const char *why)
 {
 	redis_fail("%s; reconnecting", why);
 }
 
-/* Close both connections for good. */
+/* Close the connections for good. */
 void
 redis_close(void)
 {
@@ -589,6 +624,7 @@ redis_close(void)
 	evtimer_del(rd.teardown);
 	redis_free_conn(&rd.conn[REDIS_INTAKE]);
 	redis_free_conn(&rd.conn[REDIS_COMMAND]);
+	redis_free_conn(&rd.conn[REDIS_WRITE]);
 	free(rd.lib);
 	rd.lib = NULL;
 }

@@ -83,6 +83,8 @@ void redis_close(void);
 int redis_up(void);
 int redis_read(struct redis_args *, long, redis_cb, void *);
 int redis_cmd(struct redis_args *, redis_cb, void *);
+int redis_write(struct redis_args *, redis_cb, void *);
+int redis_write_noreply(struct redis_args *);
 void redis_reload_functions(void);
 void redis_stop_intake(void);
 void redis_reset(const char *);

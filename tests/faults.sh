@@ -743,7 +743,7 @@ scenario_stall() {
 	check_eq "loader: every chunk accepted" "$(cat "$D2/feed.failed" 2>/dev/null | wc -l)" 0
 	wait_all "$N2" 60000 || not_ok "section 2: not everything processed in time"
 	for k in 1 2; do
-		check_log "${DLOG[$k]}" "redis: (intake|command) connection: no reply within 500 ms" 1
+		check_log "${DLOG[$k]}" "redis: (intake|command|write) connection: no reply within 500 ms" 1
 		check_range "daemon $k reconnected after the stall" \
 		    "$(grep -c 'redis: connected to' "${DLOG[$k]}")" 2 999
 	done

@@ -216,6 +216,25 @@ check_eq "author u-r counters after the id moved to u-s" \
 check_eq "author u-s counters" \
     "$(rcli --raw HMGET modq:author:u-s approved held rejected | paste -sd' ' -)" "  1"
 check_decisions re1 "held/watch/modqd;approved//modqd;rejected/slurs/modqd"
+# Two entries of one id in one batch (the daemon was down while the site
+# resent it): decided in stream order, the newer replaces the older, and
+# the counters move with it.
+stop_modqd
+P0=$(rcli --raw HGET modq:stats processed)
+xadd id tw1 author u-tw body "what a traitor"
+xadd id tw2 author u-tw body "a neighbour in the batch"
+xadd id tw1 author u-tw body "sorry, all fine"
+start_modqd "$TMP/out.conf" "$TMP/out3.log" || exit 1 # one batch
+check_decision tw1 approved "" ""
+check_decision tw2 approved "" ""
+check_field tw1 body "sorry, all fine"
+check_field tw1 stream_id "${SID[tw1]}"
+check_decisions tw1 "held/watch/modqd;approved//modqd"
+check_eq "tw1 is not in the held queue" "$(rcli ZSCORE modq:held tw1)" ""
+check_eq "author u-tw counters: two approved, none held" \
+    "$(rcli --raw HMGET modq:author:u-tw approved held rejected | paste -sd' ' -)" "2 0 "
+check_stats processed=$((P0 + 3))
+check_no_pending
 
 # An acknowledged entry can never be delivered again: XCLAIM (and so
 # XAUTOCLAIM) returns nothing for it, so a duplicate delivery of a decided
@@ -646,24 +665,21 @@ queue: { claim_idle_ms = 300; consumer = "rp-1"; };
 rates: ( { name = "author-flood"; per = "author"; limit = 1; window = 3600; action = "hold"; } );
 EOF
 # modqd records rp1's context (its rate event), then its decision fails
-# (the test swaps modq_decide for one that errors) so it retries, and dies
-# by kill -9 before any decision: rp1 stays pending with its rate event
-# recorded, maybe several times over.  The restarted daemon takes it back;
-# with limit = 1, rp1 must still be approved: counted once.
+# (the test turns modq:decisions into a string, so that every write fails
+# with WRONGTYPE) so it retries, and dies by kill -9 before any decision:
+# rp1 stays pending with its rate event recorded, maybe several times
+# over.  The restarted daemon takes it back; with limit = 1, rp1 must still
+# be approved: counted once.
 start_modqd "$TMP/replay.conf" "$TMP/replay.log" || exit 1
-LIB=$(rcli --raw FUNCTION LIST WITHCODE LIBRARYNAME modq |
-    awk 'f { print } $0 == "library_code" { f = 1 }')
-BROKEN=$(printf '%s\n' "$LIB" | sed -E "s/register_function\\((['\"])modq_decide(['\"]), *modq_decide\\)/register_function('modq_decide', function() return redis.error_reply('ERR it: modq_decide disabled') end)/")
-check_ne "modq_decide can be swapped for a failing one" "$BROKEN" "$LIB"
-check_eq "load the failing modq_decide" "$(rcli FUNCTION LOAD REPLACE "$BROKEN")" modq
+check_eq "break the decisions stream" "$(rcli SET modq:decisions broken)" OK
 xadd id rp1 author rp-a body hello
-wait_log_count "$TMP/replay.log" "modq_decide: ERR it: modq_decide disabled" 2
+wait_log_count "$TMP/replay.log" "modq_decide: WRONGTYPE" 2
 check_range "the batch was retried from its context" \
-    "$(grep -c "modq_decide: ERR it: modq_decide disabled" "$TMP/replay.log")" 2 99
+    "$(grep -c "modq_decide: WRONGTYPE" "$TMP/replay.log")" 2 99
 kill9_modqd
 check_eq "rp1 is pending, undecided" \
     "$(rcli XPENDING modq:incoming modqd | head -1) $(rcli EXISTS modq:c:rp1)" "1 0"
-check_eq "restore modq_decide" "$(rcli FUNCTION LOAD REPLACE "$LIB")" modq
+check_eq "mend the decisions stream" "$(rcli DEL modq:decisions)" 1
 start_modqd "$TMP/replay.conf" "$TMP/replay2.log" || exit 1
 check_log "$TMP/replay2.log" "intake: took 1 of our own pending entries"
 check_decision rp1 approved ""
@@ -677,12 +693,12 @@ check_no_pending
 # recorded too.  The retried q2 must still count q1 before it.
 xadd id q1 author qa body one
 check_decision q1 approved ""
-check_eq "load the failing modq_decide again" "$(rcli FUNCTION LOAD REPLACE "$BROKEN")" modq
+check_eq "break the decisions stream again" "$(rcli SET modq:decisions broken)" OK
 xadd id q2 author qa body two
-wait_log "$TMP/replay2.log" "batch of 1 from ${SID[q2]}: modq_decide: ERR it"
+wait_log "$TMP/replay2.log" "batch of 1 from ${SID[q2]}: modq_decide: WRONGTYPE"
 xadd id q3 author qa body three
-wait_log "$TMP/replay2.log" "batch of 1 from ${SID[q3]}: modq_decide: ERR it"
-check_eq "restore modq_decide again" "$(rcli FUNCTION LOAD REPLACE "$LIB")" modq
+wait_log "$TMP/replay2.log" "batch of 1 from ${SID[q3]}: modq_decide: WRONGTYPE"
+check_eq "mend the decisions stream again" "$(rcli DEL modq:decisions)" 1
 check_decision q3 held author-flood
 # regression (fixed): a retried or redelivered comment is recounted against a rate window trimmed to limit + 1 records: the records before it are gone, so the rule no longer fires (modq.lua rate_count)
 check_decision q2 held author-flood
@@ -691,10 +707,10 @@ check_no_pending
 # belongs to a live daemon: modqd must not take its own in-flight entries
 # back as "idle" (each time counting a delivery), and once Redis accepts
 # the decision the comment is decided, not dead-lettered.
-check_eq "load the failing modq_decide once more" "$(rcli FUNCTION LOAD REPLACE "$BROKEN")" modq
+check_eq "break the decisions stream once more" "$(rcli SET modq:decisions broken)" OK
 NL0=$(wc -l <"$TMP/replay2.log")
 xadd id sl1 author sla body "slow to decide"
-wait_log "$TMP/replay2.log" "batch of 1 from ${SID[sl1]}: modq_decide: ERR it"
+wait_log "$TMP/replay2.log" "batch of 1 from ${SID[sl1]}: modq_decide: WRONGTYPE"
 deadline 3000 # ten claim_idle_ms
 until tail -n +"$NL0" "$TMP/replay2.log" | grep -q "took [0-9]* idle pending entries" || expired; do
 	sleep 0.05
@@ -702,7 +718,7 @@ done
 # regression (fixed): modqd XAUTOCLAIMs its own in-flight (retrying) entries as idle: the batch runs twice at once and each claim counts a delivery
 check_eq "no idle claim while only this daemon runs" \
     "$(tail -n +"$NL0" "$TMP/replay2.log" | grep -c "took [0-9]* idle pending entries")" 0
-check_eq "restore modq_decide once more" "$(rcli FUNCTION LOAD REPLACE "$LIB")" modq
+check_eq "mend the decisions stream once more" "$(rcli DEL modq:decisions)" 1
 check_no_pending
 # However the copies race, sl1 has one outcome: a decision or a dead letter.
 wait_decided sl1 3000
@@ -739,7 +755,7 @@ start_modqd "$TMP/restart.conf" "$TMP/restart.log" || exit 1
 xadd id rs1 author u-1 body before
 check_decision rs1 approved ""
 stop_redis
-check_log "$TMP/restart.log" "redis: (intake|command) connection lost"
+check_log "$TMP/restart.log" "redis: (intake|command|write) connection lost"
 check_log "$TMP/restart.log" "redis: reconnecting in [0-9]+ ms"
 # Let modqd meet the missing server at least once before it comes back.
 wait_log "$TMP/restart.log" "No such file or directory|Connection refused|cannot connect" 3000
@@ -772,7 +788,7 @@ wait_log "$TMP/stop.log" "no reply within 500 ms" 8000
 # Keep it stopped until a reconnect attempt has also timed out.
 wait_log_count "$TMP/stop.log" "no reply within 500 ms" 3 6000
 kill -CONT "$REDIS_PID"
-check_log "$TMP/stop.log" "redis: (intake|command) connection: no reply within 500 ms"
+check_log "$TMP/stop.log" "redis: (intake|command|write) connection: no reply within 500 ms"
 check_log "$TMP/stop.log" "redis: reconnecting in"
 wait_log_count "$TMP/stop.log" "redis: connected to" 2
 check_eq "reconnected after the stall" "$(grep -c "redis: connected to" "$TMP/stop.log")" 2
@@ -797,7 +813,7 @@ check_decisions fl1 "held/watch/modqd;approved/watch/alice"
 check_no_pending
 # 5f. The connections drop (CLIENT KILL): modqd reconnects and goes on.
 NLOST=$(grep -c "connection lost" "$MODQD_LOG")
-check_eq "CLIENT KILL drops modqd's two connections" "$(rcli CLIENT KILL TYPE normal)" 2
+check_eq "CLIENT KILL drops modqd's three connections" "$(rcli CLIENT KILL TYPE normal)" 3
 wait_log_count "$MODQD_LOG" "redis: connected to" 2
 xadd id fl3 body "after the drop"
 check_decision fl3 approved ""
@@ -994,7 +1010,7 @@ write_conf "$TMP/down.conf" <<EOF
 redis: { unix = "$SOCK"; timeout_ms = 500; };
 EOF
 spawn_modqd "$TMP/down.conf" "$TMP/down.log"
-wait_log "$TMP/down.log" "redis: (intake|command) connection to" 5000
+wait_log "$TMP/down.log" "redis: (intake|command|write) connection to" 5000
 wait_log "$TMP/down.log" "reconnecting in" 2000
 check_running "modqd keeps running without Redis" "$MODQD_PID"
 check_log "$TMP/down.log" "redis: reconnecting in [0-9]+ ms"
@@ -1077,11 +1093,43 @@ write_conf "$TMP/acl.conf" <<EOF
 redis: { unix = "$SOCK"; user = "modqd-it"; password_file = "pass.txt"; timeout_ms = 1000; };
 EOF
 start_modqd "$TMP/acl.conf" "$TMP/acl.log" || exit 1
-check_eq "both connections authenticate as the ACL user" \
-    "$(rcli CLIENT LIST | grep -c 'user=modqd-it')" 2
+check_eq "all three connections authenticate as the ACL user" \
+    "$(rcli CLIENT LIST | grep -c 'user=modqd-it')" 3
 xadd id ac1 body hello
 check_decision ac1 approved ""
 stop_modqd
+# The commands modqd.conf(5) lists for redis.user are enough: a user with
+# only those, and only the modq: keys, decides every way, counts a rate
+# rule and writes dead letters.
+rcli ACL SETUSER modqd-min reset on '>s3cret pass' '~modq:*' resetchannels \
+    -@all +ping +select '+function|load' +fcall +time '+xgroup|create' \
+    +xreadgroup +xpending +xclaim +xack +xadd +xlen +hget +hmget +hset \
+    +hincrby +expire +pexpire +zadd +zcount +zcard +zremrangebyscore \
+    +watch +unwatch +multi +exec +del +hdel +zrem +type +xautoclaim >/dev/null
+write_conf "$TMP/aclmin.conf" <<EOF
+redis: { unix = "$SOCK"; user = "modqd-min"; password_file = "pass.txt"; timeout_ms = 1000; };
+keywords: ( { name = "watch"; action = "hold"; words = [ "traitor" ]; },
+            { name = "slurs"; action = "reject"; words = [ "shit" ]; } );
+rates: ( { name = "author-flood"; per = "author"; limit = 1; window = 3600; action = "hold"; } );
+EOF
+start_modqd "$TMP/aclmin.conf" "$TMP/aclmin.log" || exit 1
+xadd id am1 author u-am body hello
+check_decision am1 approved ""
+xadd id am2 body "you traitor"
+check_decision am2 held watch
+xadd id am3 body "shit"
+check_decision am3 rejected slurs
+xadd id am4 author u-am body "again"
+check_decision am4 held author-flood
+xadd id am1 author u-am2 body "hello, edited"
+check_decision am1 approved ""
+xadd author u-am body "no id"
+wait_dead 1
+check_no_pending
+check_nolog "$TMP/aclmin.log" "NOPERM"
+stop_modqd
+check_eq "exit status" "$MODQD_RC" 0
+rcli ACL DELUSER modqd-min >/dev/null
 printf 'wrong\n' >"$TMP/pass.txt"
 spawn_modqd "$TMP/acl.conf" "$TMP/acl2.log"
 check_log "$TMP/acl2.log" "redis: AUTH: WRONGPASS"
