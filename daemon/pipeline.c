@@ -8,8 +8,10 @@
  *   B_CONTEXT  plain pipelined commands: author trust, thread mode,
  *              reputation, rate windows (recorded once per stream entry)
  *   B_DECIDE   rules_decide() for every comment (pure C)
- *   B_WRITE    WATCH every comment hash and read it (one batch at a
- *              time is between WATCH and EXEC; the others wait here)
+ *   B_WRITE    WATCH every comment hash and read it, on a write
+ *              connection of its own (a batch waits here until one is
+ *              free; when one is free at B_CONTEXT, this round goes
+ *              along with the context and B_WRITE goes straight on)
  *   B_COMMIT   MULTI ... EXEC: hashes, decisions stream, held set,
  *              counters, stats and XACK of every new decision, atomic;
  *              FCALL modq_decide for dead letters, replaced records and
@@ -119,6 +121,10 @@ struct batch {
 	char *nums; /* owned: formatted numbers of the current call */
 	struct ctxreq *reqs; /* owned: context commands in flight */
 	size_t nreqs;
+	struct ctxreq *wreqs; /* owned: the write round's reads in flight */
+	size_t nwreqs;
+	int w_ready; /* the write round's reads are in: commit at B_WRITE */
+	int wconn; /* the write connection it holds, or -1 */
 	int ctx_failed; /* a context reply was missing or an error */
 	int w_failed; /* a write reply was missing or an error */
 	int w_lua; /* a shared key has the wrong type: all to modq_decide */
@@ -152,7 +158,8 @@ struct pipeline_stat {
 
 static struct {
 	struct batch_list batches;
-	struct batch *tx; /* the batch between its WATCH and EXEC */
+	struct batch *tx[REDIS_NWRITE]; /* per write connection: the batch
+	                                  between its WATCH and EXEC */
 	size_t inflight; /* comments in live batches */
 	unsigned long long processed;
 	unsigned long long counts[3];
@@ -184,8 +191,10 @@ static void pipeline_record_fields(
 static long pipeline_hist_days(const struct batch *);
 static int pipeline_send_lua(struct batch *, const uint32_t *, size_t);
 static void pipeline_lua_cb(void *, void *);
+static int pipeline_send_reads(struct batch *);
 static int pipeline_send_dead(struct batch *);
 static void pipeline_ignore_cb(void *, void *);
+static int pipeline_tx_take(struct batch *);
 static void pipeline_tx_release(struct batch *, int);
 static int pipeline_sid_older(const char *, const char *);
 static int pipeline_ckey_cmp(const void *, const void *);
@@ -246,6 +255,7 @@ pipeline_batch_new(struct ruleset *rules, size_t cap)
 	b->cap = cap > 0 ? cap : 1;
 	b->c = xcalloc(b->cap, sizeof *b->c);
 	b->retry_ms = PIPELINE_RETRY_MIN;
+	b->wconn = -1;
 	gettimeofday(&b->started, NULL);
 	pipeline_batch_keys(b);
 	return (b);
@@ -518,17 +528,24 @@ static void
 pipeline_ctx_send(struct batch *b, struct redis_args *a, uint32_t ci,
     uint8_t kind, uint8_t rule)
 {
-	struct ctxreq *q = &b->reqs[b->nreqs];
+	struct ctxreq *q;
+	int rc;
 
+	q = kind >= W_TIME ? &b->wreqs[b->nwreqs] : &b->reqs[b->nreqs];
 	q->b = b;
 	q->ci = ci;
 	q->kind = kind;
 	q->rule = rule;
-	if ((kind >= W_TIME ? redis_write(a, pipeline_watch_cb, q)
-	                    : redis_cmd(a, pipeline_context_cb, q)) == 0) {
-		b->nreqs++;
+	if (kind >= W_TIME) {
+		rc = redis_write(b->wconn, a, pipeline_watch_cb, q);
+		b->nwreqs += rc == 0;
+	} else {
+		rc = redis_cmd(a, pipeline_context_cb, q);
+		b->nreqs += rc == 0;
+	}
+	if (rc == 0)
 		b->pending++;
-	} else
+	else
 		b->ctx_failed = 1;
 	redis_args_free(a);
 }
@@ -721,8 +738,13 @@ pipeline_send_context(struct batch *b)
 		pipeline_ctx_reads(b, (uint32_t)i, hist, nhist);
 		pipeline_ctx_rates(b, (uint32_t)i, &num);
 	}
+	/* a write connection is free: the write round's reads go along */
+	b->w_ready = 0;
+	if (!b->ctx_failed && pipeline_tx_take(b) == 0)
+		pipeline_send_reads(b);
 	if (b->pending > 0)
 		return (0);
+	pipeline_tx_release(b, 1);
 	return (b->ctx_failed ? -1 : 1);
 }
 
@@ -771,7 +793,14 @@ pipeline_context_cb(void *r, void *arg)
 		pipeline_copy_context(c, q, reply);
 	if (b->pending > 0)
 		return;
-	b->state = b->ctx_failed ? B_TEMPFAIL : B_DECIDE;
+	if (b->ctx_failed) {
+		pipeline_tx_release(b, 1);
+		b->w_ready = 0;
+		b->state = B_TEMPFAIL;
+	} else {
+		b->w_ready = b->wconn >= 0;
+		b->state = B_DECIDE;
+	}
 	pipeline_step(b);
 }
 
@@ -959,7 +988,7 @@ pipeline_send_lua(struct batch *b, const uint32_t *ci, size_t n)
 	redis_args_addf(&a, "%s:dead", conf->prefix);
 	for (i = 0; i < n; i++, p += 2 * PIPELINE_NUM)
 		pipeline_add_item(b, &a, &b->c[ci[i]], p);
-	rc = redis_write(&a, pipeline_lua_cb, lc);
+	rc = redis_cmd(&a, pipeline_lua_cb, lc);
 	redis_args_free(&a);
 	free(nums);
 	if (rc == 0)
@@ -997,34 +1026,51 @@ pipeline_lua_cb(void *r, void *arg)
 }
 
 /*
- * The write phase, first round.  Decisions go in MULTI/EXEC, plain commands
- * that Redis runs several times cheaper than a Function, guarded by WATCH
- * on every comment hash: WATCH, TIME (the decision time), and each hash's
- * status, author and stream id.  Only one batch at a time is between its
- * WATCH and its EXEC on the command connection; the others wait their
- * turn.  Batches of dead letters only go straight to modq_decide.  Returns
- * 0 when replies are awaited or the batch waits its turn, -1 when nothing
- * could be sent.
+ * The write phase.  Decisions go in MULTI/EXEC, plain commands that Redis
+ * runs several times cheaper than a Function, guarded by WATCH on every
+ * comment hash; the first round (pipeline_send_reads()) watches and reads
+ * the hashes, unless it already ran beside the context.  A batch holds a
+ * write connection of its own from its WATCH to its EXEC; when all are
+ * taken it waits here for one.  Batches of dead letters only go straight
+ * to modq_decide.  Returns 0 when replies are awaited or the batch waits
+ * its turn, -1 when nothing could be sent.
  */
 static int
 pipeline_send_write(struct batch *b)
 {
+	b->w_failed = 0;
+	if (b->njudge == 0)
+		return (pipeline_send_dead(b));
+	if (b->w_ready) {
+		b->w_ready = 0;
+		pipeline_commit(b);
+		return (0);
+	}
+	if (b->wconn < 0 && pipeline_tx_take(b) == -1)
+		return (0); /* pipeline_tx_release() starts it */
+	b->ctx_failed = 0;
+	return (pipeline_send_reads(b));
+}
+
+/*
+ * The write phase's first round, on the batch's write connection: WATCH,
+ * TIME, a type check of the shared keys (one of the wrong type would fail
+ * the transaction half-way), and each comment hash's status, author and
+ * stream id.  Returns 0 when replies are awaited, -1 when nothing could
+ * be sent.
+ */
+static int
+pipeline_send_reads(struct batch *b)
+{
 	struct redis_args a;
 	size_t i;
 
-	b->w_failed = 0;
 	b->w_lua = 0;
 	for (i = 0; i < b->n; i++)
 		b->c[i].old = W_NEW;
-	if (b->njudge == 0)
-		return (pipeline_send_dead(b));
-	if (pl.tx != NULL && pl.tx != b)
-		return (0); /* pipeline_tx_release() starts it */
-	pl.tx = b;
-	free(b->reqs);
-	b->reqs = xcalloc(b->n + 4, sizeof *b->reqs);
-	b->nreqs = 0;
-	b->ctx_failed = 0;
+	free(b->wreqs);
+	b->wreqs = xcalloc(b->n + 4, sizeof *b->wreqs);
+	b->nwreqs = 0;
 	redis_args_init(&a);
 	redis_args_adds(&a, "WATCH");
 	for (i = 0; i < b->n; i++)
@@ -1086,9 +1132,28 @@ pipeline_ignore_cb(void *r, void *arg)
 }
 
 /*
- * Let the next batch waiting for its WATCH go, once b has sent its EXEC or
- * given up (then with UNWATCH, so that its keys don't abort the next
- * transaction).
+ * Give b a write connection of its own for its WATCH ... EXEC, if one is
+ * free; returns 0, or -1 if all are taken.
+ */
+static int
+pipeline_tx_take(struct batch *b)
+{
+	int w;
+
+	for (w = 0; w < REDIS_NWRITE; w++) {
+		if (pl.tx[w] == NULL) {
+			pl.tx[w] = b;
+			b->wconn = w;
+			return (0);
+		}
+	}
+	return (-1);
+}
+
+/*
+ * Give b's write connection to the next batch waiting for one, once b has
+ * sent its EXEC or given up (then with UNWATCH, so that its keys don't
+ * abort the next transaction there).
  */
 static void
 pipeline_tx_release(struct batch *b, int unwatch)
@@ -1096,18 +1161,19 @@ pipeline_tx_release(struct batch *b, int unwatch)
 	struct redis_args a;
 	struct batch *w;
 
-	if (pl.tx != b)
+	if (b->wconn < 0)
 		return;
-	pl.tx = NULL;
 	if (unwatch && redis_up()) {
 		redis_args_init(&a);
 		redis_args_adds(&a, "UNWATCH");
-		redis_write(&a, pipeline_ignore_cb, NULL);
+		redis_write(b->wconn, &a, pipeline_ignore_cb, NULL);
 		redis_args_free(&a);
 	}
+	pl.tx[b->wconn] = NULL;
+	b->wconn = -1;
 	TAILQ_FOREACH(w, &pl.batches, entry)
 	{
-		if (w != b && w->state == B_WRITE) {
+		if (w != b && w->state == B_WRITE && w->wconn < 0) {
 			pipeline_step(w);
 			return;
 		}
@@ -1214,7 +1280,7 @@ pipeline_stat_queue(struct batch *b, const char *f, size_t n)
 static void
 pipeline_queue(struct batch *b, struct redis_args *a)
 {
-	if (redis_write_noreply(a) == -1)
+	if (redis_write_noreply(b->wconn, a) == -1)
 		b->w_failed = 1;
 	redis_args_free(a);
 }
@@ -1400,7 +1466,7 @@ pipeline_send_tx(struct batch *b)
 	pipeline_stat_queue(b, "processed", nwrite + nsuper);
 	redis_args_init(&a);
 	redis_args_adds(&a, "EXEC");
-	if (redis_write(&a, pipeline_exec_cb, b) == 0)
+	if (redis_write(b->wconn, &a, pipeline_exec_cb, b) == 0)
 		b->pending++;
 	else
 		b->w_failed = 1;
@@ -1576,9 +1642,12 @@ pipeline_watch_cb(void *r, void *arg)
 		pipeline_tx_release(b, 1);
 		b->state = B_TEMPFAIL;
 		pipeline_step(b);
-		return;
-	}
-	pipeline_commit(b);
+	} else if (b->state == B_CONTEXT) {
+		b->w_ready = 1; /* ran beside the context */
+		b->state = B_DECIDE;
+		pipeline_step(b);
+	} else
+		pipeline_commit(b);
 }
 
 /* Log every outcome, count it, free the batch and read more. */
@@ -1755,6 +1824,7 @@ pipeline_free(struct batch *b)
 	free(b->c);
 	free(b->nums);
 	free(b->reqs);
+	free(b->wreqs);
 	free(b->keys.buf);
 	if (b->retry != NULL)
 		event_free(b->retry);

@@ -1,14 +1,14 @@
 /*
- * redis.c -- owns the three hiredis connections and everything about them:
+ * redis.c -- owns the hiredis connections and everything about them:
  * connecting, the handshake (AUTH, SELECT, FUNCTION LOAD REPLACE, consumer
  * group), request deadlines (hiredis 0.14 has no timeouts), and reconnecting
  * with capped exponential back-off and jitter.
  *
- * The intake connection only ever carries the blocking XREADGROUP; the
- * write connection carries the decisions (WATCH ... EXEC transactions and
- * modq_decide), so that a transaction's round trip never waits behind
- * other traffic; the command connection carries everything else,
- * pipelined.  The three live and die together: when one fails all are torn
+ * The intake connection only ever carries the blocking XREADGROUP; each
+ * of the REDIS_NWRITE write connections carries one batch's WATCH ...
+ * EXEC transaction at a time (WATCH belongs to a connection, and EXEC ends
+ * every WATCH on it); the command connection carries everything else,
+ * pipelined.  They live and die together: when one fails all are torn
  * down, every pending callback runs with a NULL reply, and all are
  * reconnected.  Teardown and reconnect always run from a timer, never
  * inside a hiredis callback.
@@ -30,8 +30,8 @@
 
 #define REDIS_INTAKE 0
 #define REDIS_COMMAND 1
-#define REDIS_WRITE 2
-#define REDIS_NCONN 3
+#define REDIS_WRITE 2 /* the first of REDIS_NWRITE */
+#define REDIS_NCONN (REDIS_WRITE + REDIS_NWRITE)
 #define REDIS_BACKOFF_MIN 100 /* ms */
 #define REDIS_BACKOFF_MAX 10000
 
@@ -115,7 +115,8 @@ redis_init(struct event_base *base, const struct conf *conf)
 	rd.backoff = REDIS_BACKOFF_MIN;
 	rd.conn[REDIS_INTAKE].name = "intake";
 	rd.conn[REDIS_COMMAND].name = "command";
-	rd.conn[REDIS_WRITE].name = "write";
+	for (i = REDIS_WRITE; i < REDIS_NCONN; i++)
+		rd.conn[i].name = "write";
 	for (i = 0; i < REDIS_NCONN; i++)
 		rd.conn[i].timer =
 		    evtimer_new(base, redis_timer_cb, &rd.conn[i]);
@@ -178,16 +179,18 @@ redis_library(const struct conf *conf)
 static void
 redis_retry_cb(evutil_socket_t fd, short events, void *arg)
 {
+	int i;
+
 	(void)fd;
 	(void)events;
 	(void)arg;
 	if (rd.state != REDIS_DOWN)
 		return;
 	rd.state = REDIS_HANDSHAKE;
-	if (redis_open(&rd.conn[REDIS_INTAKE]) == -1 ||
-	    redis_open(&rd.conn[REDIS_COMMAND]) == -1 ||
-	    redis_open(&rd.conn[REDIS_WRITE]) == -1)
-		return; /* redis_open() failed Redis: a retry is scheduled */
+	for (i = 0; i < REDIS_NCONN; i++)
+		if (redis_open(&rd.conn[i]) == -1)
+			return; /* redis_open() failed Redis: a retry is
+			           scheduled */
 	redis_handshake();
 }
 
@@ -389,12 +392,13 @@ redis_free_conn(struct rconn *rc)
 static void
 redis_teardown_cb(evutil_socket_t fd, short events, void *arg)
 {
+	int i;
+
 	(void)fd;
 	(void)events;
 	(void)arg;
-	redis_free_conn(&rd.conn[REDIS_INTAKE]);
-	redis_free_conn(&rd.conn[REDIS_COMMAND]);
-	redis_free_conn(&rd.conn[REDIS_WRITE]);
+	for (i = 0; i < REDIS_NCONN; i++)
+		redis_free_conn(&rd.conn[i]);
 	if (rd.state == REDIS_DOWN)
 		redis_schedule();
 }
@@ -518,13 +522,13 @@ redis_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	free(q);
 }
 
-/* Send a command on the write connection. */
+/* Send a command on write connection w (0 to REDIS_NWRITE - 1). */
 int
-redis_write(struct redis_args *a, redis_cb cb, void *arg)
+redis_write(int w, struct redis_args *a, redis_cb cb, void *arg)
 {
-	if (rd.state != REDIS_UP)
+	if (rd.state != REDIS_UP || w < 0 || w >= REDIS_NWRITE)
 		return (-1);
-	return (redis_send(&rd.conn[REDIS_WRITE], a, 0, cb, arg));
+	return (redis_send(&rd.conn[REDIS_WRITE + w], a, 0, cb, arg));
 }
 
 /*
@@ -533,9 +537,9 @@ redis_write(struct redis_args *a, redis_cb cb, void *arg)
  * follow it (and whose deadline covers it).
  */
 int
-redis_write_noreply(struct redis_args *a)
+redis_write_noreply(int w, struct redis_args *a)
 {
-	struct rconn *rc = &rd.conn[REDIS_WRITE];
+	struct rconn *rc = &rd.conn[REDIS_WRITE + w];
 
 	if (rd.state != REDIS_UP || rc->ac == NULL)
 		return (-1);
@@ -619,12 +623,13 @@ redis_reset(const char *why)
 void
 redis_close(void)
 {
+	int i;
+
 	rd.state = REDIS_CLOSED;
 	evtimer_del(rd.retry);
 	evtimer_del(rd.teardown);
-	redis_free_conn(&rd.conn[REDIS_INTAKE]);
-	redis_free_conn(&rd.conn[REDIS_COMMAND]);
-	redis_free_conn(&rd.conn[REDIS_WRITE]);
+	for (i = 0; i < REDIS_NCONN; i++)
+		redis_free_conn(&rd.conn[i]);
 	free(rd.lib);
 	rd.lib = NULL;
 }

@@ -49,6 +49,9 @@ struct conf {
 	struct rules_spec rules;
 };
 
+/* Connections for decision transactions, each one batch's at a time. */
+#define REDIS_NWRITE 4
+
 /* A redis reply callback: reply is NULL when the command failed. */
 typedef void (*redis_cb)(void *, void *);
 
@@ -83,8 +86,8 @@ void redis_close(void);
 int redis_up(void);
 int redis_read(struct redis_args *, long, redis_cb, void *);
 int redis_cmd(struct redis_args *, redis_cb, void *);
-int redis_write(struct redis_args *, redis_cb, void *);
-int redis_write_noreply(struct redis_args *);
+int redis_write(int, struct redis_args *, redis_cb, void *);
+int redis_write_noreply(int, struct redis_args *);
 void redis_reload_functions(void);
 void redis_stop_intake(void);
 void redis_reset(const char *);

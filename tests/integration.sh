@@ -813,7 +813,7 @@ check_decisions fl1 "held/watch/modqd;approved/watch/alice"
 check_no_pending
 # 5f. The connections drop (CLIENT KILL): modqd reconnects and goes on.
 NLOST=$(grep -c "connection lost" "$MODQD_LOG")
-check_eq "CLIENT KILL drops modqd's three connections" "$(rcli CLIENT KILL TYPE normal)" 3
+check_eq "CLIENT KILL drops modqd's six connections" "$(rcli CLIENT KILL TYPE normal)" 6
 wait_log_count "$MODQD_LOG" "redis: connected to" 2
 xadd id fl3 body "after the drop"
 check_decision fl3 approved ""
@@ -1093,8 +1093,8 @@ write_conf "$TMP/acl.conf" <<EOF
 redis: { unix = "$SOCK"; user = "modqd-it"; password_file = "pass.txt"; timeout_ms = 1000; };
 EOF
 start_modqd "$TMP/acl.conf" "$TMP/acl.log" || exit 1
-check_eq "all three connections authenticate as the ACL user" \
-    "$(rcli CLIENT LIST | grep -c 'user=modqd-it')" 3
+check_eq "all six connections authenticate as the ACL user" \
+    "$(rcli CLIENT LIST | grep -c 'user=modqd-it')" 6
 xadd id ac1 body hello
 check_decision ac1 approved ""
 stop_modqd
