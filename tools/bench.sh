@@ -18,6 +18,7 @@
 # environment (defaults in brackets):
 #   BENCH_N [200000] BENCH_RUNS [3] BENCH_RATE [10000] BENCH_LAT_N [50000]
 #   BENCH_AUTHORS [20000] BENCH_THREADS [200]
+#   BENCH_RATES [1] 0 leaves the three rate rules out (what they cost)
 #   BENCH_TIMEOUT [600] seconds a throughput run may take
 #   BENCH_STALL [30] seconds without progress before a run is given up
 #   BENCH_LAT_TIMEOUT [60] seconds to wait for decisions after the last XADD
@@ -41,6 +42,7 @@ STALL=${BENCH_STALL:-30}
 LAT_TIMEOUT=${BENCH_LAT_TIMEOUT:-60}
 MODQD_FLAGS=${BENCH_MODQD_FLAGS:-}
 KEEP=${BENCH_KEEP:-0}
+RATES=${BENCH_RATES:-1}
 MODQD=${MODQD:-$root/build/modqd}
 CSV=${BENCH_CSV:-$shared/corpus/davidson_labeled_data.csv}
 WORDS=${BENCH_WORDS:-$shared/corpus/perf/words_400.txt}
@@ -216,6 +218,8 @@ keywords: (
 	{ name = "watch"; action = "hold";
 	  words = [ "traitor", "idiot", "moron", "scum", "vermin" ]; }
 );
+EOF
+	[ "$RATES" = 0 ] || cat >>"$tmp/modqd.conf" <<EOF
 rates: (
 	{ name = "author-flood"; per = "author"; limit = $alim; window = 60;
 	  action = "hold"; },
@@ -302,6 +306,17 @@ redis_cpu() {
 	    END { printf "%.6f\n", s }'
 }
 
+# Print the eight commands that took Redis the most time since CONFIG
+# RESETSTAT, in microseconds per comment ("exec" and "fcall" include the
+# commands they run, which are listed on their own too).
+redis_commands() {
+	rcli INFO commandstats | tr -d '\r' | awk -F'[:,=]' -v n="$N" '
+	    /^cmdstat_/ { sub(/^cmdstat_/, "", $1)
+		printf "%s %.2f\n", $1, $5 / n }' |
+	    sort -k2 -nr | head -n 8 | awk '{ printf "%s%s=%s", \
+	    (NR > 1 ? " " : ""), $1, $2 } END { print "" }'
+}
+
 # Print "VmHWM VmRSS" in kB of a process, or "- -".
 proc_mem() {
 	awk '$1 == "VmHWM:" { h = $2 } $1 == "VmRSS:" { r = $2 }
@@ -325,11 +340,13 @@ throughput_run() {
 	    fail "run $r: fill failed"
 	msg "run $r: $out"
 	fill=$(kv rate "$out")
+	rcli CONFIG RESETSTAT >/dev/null
 	c0=$(redis_cpu)
 	start_decider "decider.$r"
 	run_loader -T "$TIMEOUT" -I "$STALL" -P "$decider_pid" wait "$N" ||
 	    fail "run $r: the decider did not finish: $out$(zero_hint "$out")"
 	c1=$(redis_cpu)
+	cmds+=("$(redis_commands)")
 	read -r hwm rss <<<"$(proc_mem "$decider_pid")"
 	cpu=$(proc_cpu "$decider_pid")
 	if [ "$fake" = 1 ]; then
@@ -375,13 +392,15 @@ latency_run() {
 
 # Print the summary block.
 summary() {
-	local what=modqd line k
+	local what=modqd line k r
 	[ "$fake" = 0 ] || what="fake decider (--loader-only)"
 	echo "=== modq bench: $what ==="
 	echo "n=$N runs=$RUNS authors=$AUTHORS threads=$THREADS" \
-	    "corpus=$(basename "$CSV") words=$(basename "$WORDS")"
-	for line in "${results[@]}"; do
-		echo "throughput $line"
+	    "corpus=$(basename "$CSV") words=$(basename "$WORDS")" \
+	    "rate_rules=$([ "$RATES" = 0 ] && echo 0 || echo 3)"
+	for r in "${!results[@]}"; do
+		echo "throughput ${results[$r]}"
+		echo "  redis_us_per_comment_by_command ${cmds[$r]}"
 	done
 	echo "throughput_median=$(median "${rates[@]}") comments/s"
 	echo "redis vmhwm_kb=$(proc_mem "$redis_pid" | cut -d' ' -f1)"
@@ -395,6 +414,7 @@ summary() {
 main() {
 	local r
 	results=()
+	cmds=()
 	rates=()
 	latency=
 	out=
