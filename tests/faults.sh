@@ -744,6 +744,10 @@ scenario_stall() {
 	wait_all "$N2" 60000 || not_ok "section 2: not everything processed in time"
 	for k in 1 2; do
 		check_log "${DLOG[$k]}" "redis: (intake|command|write) connection: no reply within 500 ms" 1
+		# the back-off after a 10 s stall reaches several seconds: the
+		# other daemon may have decided everything before this one is
+		# back, so wait for its reconnect (the cap is 10 s)
+		wait_log_count "${DLOG[$k]}" "redis: connected to" 2 15000
 		check_range "daemon $k reconnected after the stall" \
 		    "$(grep -c 'redis: connected to' "${DLOG[$k]}")" 2 999
 	done
