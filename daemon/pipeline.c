@@ -43,6 +43,7 @@
 #define PIPELINE_RETRY_MAX 5000
 #define PIPELINE_NUM 24 /* bytes for one formatted number */
 #define PIPELINE_REFRESH_SLOTS 65536 /* rate keys remembered */
+#define PIPELINE_TX_MAX 256 /* most comments in one transaction */
 
 enum batch_state {
 	B_NEW = 0,
@@ -322,8 +323,24 @@ pipeline_reject_last(struct batch *b, char *error)
 void
 pipeline_start(struct batch *b)
 {
+	struct batch *rest;
 	size_t i;
 
+	/*
+	 * Redis 7.0's WATCH takes time that grows with the square of the keys
+	 * a connection watches (71 ms of Redis for 4,096): a large read goes
+	 * on as several batches of at most PIPELINE_TX_MAX comments.
+	 */
+	if (b->n > PIPELINE_TX_MAX) {
+		rest = pipeline_batch_new(b->rules, b->n - PIPELINE_TX_MAX);
+		memcpy(rest->c, b->c + PIPELINE_TX_MAX,
+		    (b->n - PIPELINE_TX_MAX) * sizeof *b->c);
+		rest->n = b->n - PIPELINE_TX_MAX;
+		b->n = PIPELINE_TX_MAX;
+		pipeline_start(b);
+		pipeline_start(rest);
+		return;
+	}
 	for (i = 0; i < b->n; i++)
 		b->njudge += b->c[i].error == NULL;
 	TAILQ_INSERT_TAIL(&pl.batches, b, entry);

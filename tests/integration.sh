@@ -654,6 +654,35 @@ check_decisions k2090 "held/watch/modqd"
 check_decisions k2099 "approved//modqd"
 check_nolog "$TMP/kill2.log" "comment k[0-9]+ \([0-9-]+\): (approved|held|rejected)" # log.decisions = false
 stop_modqd
+# A read larger than one transaction (queue.batch = 600) goes on as
+# batches of at most 256 comments: Redis 7.0's WATCH costs the square of
+# its keys.  Three WATCHes, every comment decided once.
+fresh
+write_conf "$TMP/big.conf" <<EOF
+redis: { unix = "$SOCK"; };
+queue: { batch = 600; max_inflight = 1024; };
+keywords: ( { name = "slurs"; action = "reject"; words = [ "shit" ]; } );
+log: { decisions = false; };
+EOF
+awk 'function arg(s) { return "$" length(s) "\r\n" s "\r\n" }
+BEGIN {
+	for (i = 1; i <= 600; i++)
+		printf "*7\r\n%s%s%s%s%s%s%s", arg("XADD"), arg("modq:incoming"),
+		    arg("*"), arg("id"), arg("bg" i), arg("body"),
+		    arg(i % 3 == 0 ? "shit " i : "fine " i)
+}' >"$TMP/big.resp"
+rcli --pipe <"$TMP/big.resp" >"$TMP/big.out" 2>&1
+rcli CONFIG RESETSTAT >/dev/null
+start_modqd "$TMP/big.conf" "$TMP/big.log" || exit 1
+check_eq "all 600 processed" "$(wait_hash modq:stats processed 600 30000)" 600
+check_no_pending "nothing pending after the large read"
+check_stats approved=400 rejected=200
+check_eq "decisions: entries, distinct ids, ids decided twice" \
+    "$(rcli --raw EVAL "$LUA_DECISION_COUNTS" 1 modq:decisions)" "600 600 0"
+check_eq "three transactions of at most 256" \
+    "$(rcli INFO commandstats | tr -d '\r' | grep -o 'cmdstat_watch:calls=[0-9]*')" \
+    "cmdstat_watch:calls=3"
+stop_modqd
 
 # --- 5a'/6. a redelivered comment is not counted twice by rate rules ---------
 
