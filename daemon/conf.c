@@ -85,6 +85,7 @@ static const struct conf_opt conf_opts[] = {
         1, NULL},
     {"queue", "shutdown_timeout_ms", CONF_INT, OFF(shutdown_timeout_ms), 0,
         600000, 10000, NULL, 1, NULL},
+    {"queue", "trim", CONF_BOOL, OFF(trim), 0, 1, 1, NULL, 1, NULL},
     {"decisions", "ttl_days", CONF_INT, OFF(ttl_days), 1, 3650, 30, NULL, 1,
         NULL},
     {"decisions", "maxlen", CONF_INT, OFF(maxlen), 1000, 1000000000, 1000000,

@@ -20,6 +20,7 @@
 #include "xmalloc.h"
 
 #define INTAKE_BLOCK_MS 2000 /* XREADGROUP BLOCK */
+#define INTAKE_TRIM_MS 1000 /* modq_trim at most this often */
 
 enum intake_claim {
 	CLAIM_NONE = 0,
@@ -35,6 +36,9 @@ static struct {
 	char own_start[64];
 	char idle_start[64];
 	struct timeval last_idle; /* last XAUTOCLAIM pass that finished */
+	struct timeval last_trim; /* last modq_trim sent */
+	int trimming; /* a modq_trim is outstanding */
+	char *trim_error; /* owned: the last modq_trim error logged */
 	struct timeval hold_until; /* after an error reply: wait until then */
 	long backoff_ms; /* the current wait after an error reply */
 	unsigned long long redeliveries;
@@ -46,6 +50,8 @@ static void intake_error(const char *, const char *);
 static void intake_read_cb(void *, void *);
 static void intake_claim(enum intake_claim);
 static void intake_claim_cb(void *, void *);
+static void intake_trim(void);
+static void intake_trim_cb(void *, void *);
 static int intake_entry(struct batch *, const redisReply *, long);
 
 /* Redis is up: take back our own pending entries, then read new ones. */
@@ -343,6 +349,8 @@ intake_tick(void)
 	struct timeval now, d;
 	long ms;
 
+	if (in.started && !server_stopping())
+		intake_trim();
 	if (!in.started || server_stopping() || in.claiming != CLAIM_NONE ||
 	    intake_holding())
 		return;
@@ -358,6 +366,60 @@ intake_tick(void)
 	if (strcmp(in.idle_start, "0-0") == 0 && ms >= conf->claim_idle_ms / 4)
 		in.last_idle = now;
 	intake_rearm();
+}
+
+/*
+ * Once a second (queue.trim), remove the stream entries that every group
+ * has acknowledged: the stream would otherwise keep every comment ever
+ * sent.
+ */
+static void
+intake_trim(void)
+{
+	const struct conf *conf = server_conf();
+	struct redis_args a;
+	struct timeval now, d;
+
+	if (!conf->trim || in.trimming)
+		return;
+	gettimeofday(&now, NULL);
+	timersub(&now, &in.last_trim, &d);
+	if (d.tv_sec * 1000 + d.tv_usec / 1000 < INTAKE_TRIM_MS)
+		return;
+	in.last_trim = now;
+	redis_args_init(&a);
+	redis_args_adds(&a, "FCALL");
+	redis_args_adds(&a, "modq_trim");
+	redis_args_adds(&a, "0");
+	redis_args_addf(&a, "%s:%s", conf->prefix, conf->stream);
+	if (redis_cmd(&a, intake_trim_cb, NULL) == 0)
+		in.trimming = 1;
+	redis_args_free(&a);
+}
+
+/* Log what modq_trim removed, or its error once until it changes. */
+static void
+intake_trim_cb(void *r, void *arg)
+{
+	redisReply *reply = r;
+	const char *err;
+
+	(void)arg;
+	in.trimming = 0;
+	if (reply == NULL)
+		return;
+	if (redis_reply_error(reply, &err)) {
+		if (in.trim_error == NULL || strcmp(in.trim_error, err) != 0)
+			log_warnx("intake: cannot trim the stream: %s", err);
+		free(in.trim_error);
+		in.trim_error = xstrdup(err);
+		return;
+	}
+	free(in.trim_error);
+	in.trim_error = NULL;
+	if (reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
+		log_debug("intake: trimmed %lld acknowledged entries",
+		    reply->integer);
 }
 
 /* Count entries taken back or claimed (redeliveries). */

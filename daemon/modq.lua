@@ -8,7 +8,7 @@
 -- moderator action changes the record, the queue, the counters and the
 -- audit log together or not at all.
 --
--- Daemon functions: modq_decide, modq_claim.  (What modqd only reads, and
+-- Daemon functions: modq_decide, modq_claim, modq_trim.  (What modqd only reads, and
 -- rate windows, which need no more than one command's atomicity, are plain
 -- pipelined commands: Redis runs those several times cheaper.  So is the
 -- common decision, a comment without a record yet, written by modqd in a
@@ -522,8 +522,50 @@ local function modq_thread(keys, a)
 	    { open = 1, premod = 1, closed = 1 }, 'open')
 end
 
+--
+-- modq_trim stream: remove the stream's entries that every consumer group
+-- on it has read and acknowledged (older than the group's oldest pending
+-- entry, and not newer than the last one delivered to it).  A decided
+-- comment lives on in its record, a dead letter in the dead-letter
+-- stream.  Returns the number of entries removed.
+--
+local function modq_trim(keys, a)
+	local stream = a[1]
+	local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', stream)
+	local floor
+	if not ok or type(groups) ~= 'table' or #groups == 0 then
+		return 0
+	end
+	for _, g in ipairs(groups) do
+		local name, pending, keep
+		for i = 1, #g - 1, 2 do
+			if g[i] == 'name' then
+				name = g[i + 1]
+			elseif g[i] == 'pending' then
+				pending = g[i + 1]
+			elseif g[i] == 'last-delivered-id' then
+				keep = g[i + 1]
+			end
+		end
+		if not name or not keep then
+			return 0
+		end
+		if pending and pending > 0 then
+			keep = redis.call('XPENDING', stream, name)[2]
+		end
+		if not floor or sid_older(keep, floor) then
+			floor = keep
+		end
+	end
+	if not floor or floor == '0-0' then
+		return 0
+	end
+	return redis.call('XTRIM', stream, 'MINID', floor)
+end
+
 redis.register_function('modq_decide', modq_decide)
 redis.register_function('modq_claim', modq_claim)
+redis.register_function('modq_trim', modq_trim)
 redis.register_function('modq_approve', modq_approve)
 redis.register_function('modq_reject', modq_reject)
 redis.register_function('modq_author', modq_author)

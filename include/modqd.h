@@ -39,6 +39,7 @@ struct conf {
 	long max_deliveries;
 	long max_inflight;
 	long shutdown_timeout_ms;
+	long trim; /* remove entries every group has acknowledged */
 
 	long ttl_days;
 	long maxlen;

@@ -202,9 +202,10 @@ feed_repair() {
 daemon_conf() {
 	local k=$1 timeout=$2 extra=${3:-} rate=${4:-}
 	DCONF[$k]=$TMP/d$k.conf
+	# trim = false: the checks compare every key with the whole stream
 	write_conf "${DCONF[$k]}" <<EOF
 redis: { unix = "$SOCK"; timeout_ms = $timeout; };
-queue: { consumer = "f-$k"; claim_idle_ms = 1000; max_deliveries = 100; $extra };
+queue: { consumer = "f-$k"; claim_idle_ms = 1000; max_deliveries = 100; trim = false; $extra };
 keywords: (
   { name = "slurs"; action = "reject"; words = [ "bitch", "bitches", "faggot" ]; },
   { name = "watch"; action = "hold"; words = [ "hoe", "hoes", "trash", "pussy" ]; }

@@ -639,7 +639,8 @@ rcli XREADGROUP GROUP modqd k-1 COUNT 30 STREAMS modq:incoming '>' >/dev/null
 start_modqd "$TMP/kill.conf" "$TMP/kill2.log" || exit 1
 check_log "$TMP/kill2.log" "intake: took [0-9]+ of our own pending entries"
 check_log "$TMP/kill2.log" "intake: took [0-9]+ idle pending entries"
-check_eq "every comment was added" "$(rcli XLEN modq:incoming)" $N
+check_eq "every comment was added" \
+    "$(rcli XINFO STREAM modq:incoming | grep -A1 -x entries-added | tail -1)" $N
 check_eq "all processed" "$(wait_hash modq:stats processed $N 30000)" $N
 check_eq "decisions: entries, distinct ids, ids decided twice" \
     "$(rcli --raw EVAL "$LUA_DECISION_COUNTS" 1 modq:decisions)" "$N $N 0"
@@ -1134,7 +1135,8 @@ rcli ACL SETUSER modqd-min reset on '>s3cret pass' '~modq:*' resetchannels \
     -@all +ping +select '+function|load' +fcall +time '+xgroup|create' \
     +xreadgroup +xpending +xclaim +xack +xadd +xlen +hget +hmget +hset \
     +hincrby +expire +pexpire +zadd +zcount +zcard +zremrangebyscore \
-    +watch +unwatch +multi +exec +del +hdel +zrem +type +xautoclaim >/dev/null
+    +watch +unwatch +multi +exec +del +hdel +zrem +type +xautoclaim \
+    '+xinfo|groups' +xtrim >/dev/null
 write_conf "$TMP/aclmin.conf" <<EOF
 redis: { unix = "$SOCK"; user = "modqd-min"; password_file = "pass.txt"; timeout_ms = 1000; };
 keywords: ( { name = "watch"; action = "hold"; words = [ "traitor" ]; },
@@ -1155,6 +1157,7 @@ check_decision am1 approved ""
 xadd author u-am body "no id"
 wait_dead 1
 check_no_pending
+sleep 1.2 # a trim
 check_nolog "$TMP/aclmin.log" "NOPERM"
 stop_modqd
 check_eq "exit status" "$MODQD_RC" 0
@@ -1169,6 +1172,53 @@ check_nolog "$TMP/acl2.log" "wrong"
 stop_modqd
 check_eq "exit status" "$MODQD_RC" 0
 rcli ACL DELUSER modqd-it >/dev/null
+
+section "9d. queue.trim: entries every group acknowledged leave the stream"
+fresh
+# Print the stream's length once it is $1, or after 5 s whatever it is.
+xlen_becomes() {
+	local DEADLINE n
+	deadline 5000
+	while :; do
+		n=$(rcli XLEN modq:incoming)
+		[ "$n" = "$1" ] && break
+		expired && break
+		sleep 0.05
+	done
+	echo "$n"
+}
+rcli XGROUP CREATE modq:incoming other 0 MKSTREAM >/dev/null
+write_conf "$TMP/trim.conf" <<EOF
+redis: { unix = "$SOCK"; };
+EOF
+start_modqd "$TMP/trim.conf" "$TMP/trim.log" || exit 1
+for i in 1 2 3 4 5; do xadd id tr$i body "hello $i"; done
+check_decision tr5 approved ""
+sleep 1.5 # a trim or two
+check_eq "a group that has read nothing keeps every entry" "$(rcli XLEN modq:incoming)" 5
+rcli XREADGROUP GROUP other o1 COUNT 3 STREAMS modq:incoming '>' >/dev/null
+rcli XACK modq:incoming other "${SID[tr1]}" "${SID[tr2]}" "${SID[tr3]}" >/dev/null
+check_eq "entries both groups acknowledged go" "$(xlen_becomes 3)" 3
+check_eq "the oldest left is the other group's last read" \
+    "$(rcli XRANGE modq:incoming - + COUNT 1 | head -1)" "${SID[tr3]}"
+rcli XREADGROUP GROUP other o1 COUNT 2 STREAMS modq:incoming '>' >/dev/null
+rcli XACK modq:incoming other "${SID[tr5]}" >/dev/null
+check_eq "a pending entry stays, with all after it" "$(xlen_becomes 2)" 2
+rcli XGROUP DESTROY modq:incoming other >/dev/null
+check_eq "with modqd's group alone, its last read stays" "$(xlen_becomes 1)" 1
+check_field tr1 body "hello 1"
+check_nolog "$TMP/trim.log" "cannot trim"
+stop_modqd
+write_conf "$TMP/notrim.conf" <<EOF
+redis: { unix = "$SOCK"; };
+queue: { trim = false; };
+EOF
+start_modqd "$TMP/notrim.conf" "$TMP/notrim.log" || exit 1
+xadd id tr6 body "hello 6"
+check_decision tr6 approved ""
+sleep 1.5
+check_eq "trim = false keeps the stream" "$(rcli XLEN modq:incoming)" 2
+stop_modqd
 
 echo "integration: $(($(date +%s) - STARTED)) s"
 summary

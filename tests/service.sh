@@ -102,8 +102,10 @@ redis-cli -s "$SOCK" FLUSHALL >/dev/null
 PORT=
 for try in 1 2 3 4 5; do
 	port=$((20000 + RANDOM % 30000))
+	# trim = false: the stream length gauge is checked below
 	write_conf "$TMP/metrics.conf" <<EOF
 redis: { unix = "$SOCK"; };
+queue: { trim = false; };
 metrics: { listen = "127.0.0.1:$port"; };
 keywords: (
   { name = "slurs"; action = "reject"; words = [ "ass" ]; },

@@ -213,6 +213,7 @@ test_defaults(void **state)
 	assert_int_equal(c.max_deliveries, 5);
 	assert_int_equal(c.max_inflight, 1024);
 	assert_int_equal(c.shutdown_timeout_ms, 10000);
+	assert_int_equal(c.trim, 1);
 	assert_int_equal(c.ttl_days, 30);
 	assert_int_equal(c.maxlen, 1000000);
 	assert_null(c.metrics_listen);
@@ -509,6 +510,22 @@ test_log_decisions(void **state)
 	    "@:2: log.decisions: must be true or false");
 	conf_fails("log: { decisions = \"yes\"; };\n",
 	    "@:1: log.decisions: must be true or false");
+}
+
+static void
+test_queue_trim(void **state)
+{
+	struct conf c;
+
+	(void)state;
+	conf_ok("queue: { trim = false; };\n", &c);
+	assert_int_equal(c.trim, 0);
+	conf_free(&c);
+	conf_ok("queue: { trim = true; };\n", &c);
+	assert_int_equal(c.trim, 1);
+	conf_free(&c);
+	conf_fails("queue: {\n  batch = 8;\n  trim = 0;\n};\n",
+	    "@:3: queue.trim: must be true or false");
 }
 
 static void
@@ -1909,6 +1926,7 @@ main(void)
 	    cmocka_unit_test(test_integer_type_errors),
 	    cmocka_unit_test(test_string_type_errors),
 	    cmocka_unit_test(test_log_decisions),
+	    cmocka_unit_test(test_queue_trim),
 	    cmocka_unit_test(test_name_options),
 	    cmocka_unit_test(test_unknown_option),
 	    cmocka_unit_test(test_unknown_in_each_group),
