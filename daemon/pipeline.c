@@ -27,6 +27,7 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +132,7 @@ struct batch {
 	int w_lua; /* a shared key has the wrong type: all to modq_decide */
 	long long now_ms; /* the decision time, from Redis TIME */
 	struct {
-		char *stream, *held, *decisions, *stats; /* in buf */
+		char *stream, *held, *decisions, *stats, *dead; /* in buf */
 		char *buf; /* owned */
 	} keys;
 	struct event *retry;
@@ -202,6 +203,8 @@ static int pipeline_ckey_cmp(const void *, const void *);
 static void pipeline_mark_twins(struct batch *);
 static void pipeline_stat_add(struct pipeline_stat **, size_t *, const char *);
 static void pipeline_queue(struct batch *, struct redis_args *);
+static void pipeline_queuel(struct batch *, const char *, ...)
+    __attribute__((sentinel));
 static void pipeline_stat_queue(struct batch *, const char *, size_t);
 static void pipeline_queue_decision(
     struct batch *, struct comment *, const struct txstr *);
@@ -226,12 +229,12 @@ static void pipeline_comment_free(struct comment *);
 static int pipeline_error_reply(
     struct batch *, const redisReply *, const char *);
 
-/* Build the batch's shared keys: stream, held set, decisions, stats. */
+/* Build the batch's shared keys: stream, held set, decisions, stats, dead. */
 static void
 pipeline_batch_keys(struct batch *b)
 {
 	const struct conf *conf = server_conf();
-	size_t n = 4 * strlen(conf->prefix) + strlen(conf->stream) + 40;
+	size_t n = 5 * strlen(conf->prefix) + strlen(conf->stream) + 48;
 	char *p;
 
 	p = b->keys.buf = xmalloc(n);
@@ -242,7 +245,9 @@ pipeline_batch_keys(struct batch *b)
 	b->keys.decisions = p;
 	p += sprintf(p, "%s:decisions", conf->prefix) + 1;
 	b->keys.stats = p;
-	sprintf(p, "%s:stats", conf->prefix);
+	p += sprintf(p, "%s:stats", conf->prefix) + 1;
+	b->keys.dead = p;
+	sprintf(p, "%s:dead", conf->prefix);
 }
 
 /* Create an empty batch judged by rules (a reference is taken). */
@@ -994,15 +999,15 @@ pipeline_send_lua(struct batch *b, const uint32_t *ci, size_t n)
 	redis_args_adds(&a, "FCALL");
 	redis_args_adds(&a, "modq_decide");
 	redis_args_adds(&a, "0");
-	redis_args_addf(&a, "%s:%s", conf->prefix, conf->stream);
+	redis_args_adds(&a, b->keys.stream);
 	redis_args_adds(&a, conf->group);
 	redis_args_addf(&a, "%ld", conf->ttl_days * 86400);
 	redis_args_addf(&a, "%ld", conf->maxlen);
 	redis_args_addf(&a, "%ld", pipeline_hist_days(b));
-	redis_args_addf(&a, "%s:held", conf->prefix);
-	redis_args_addf(&a, "%s:decisions", conf->prefix);
-	redis_args_addf(&a, "%s:stats", conf->prefix);
-	redis_args_addf(&a, "%s:dead", conf->prefix);
+	redis_args_adds(&a, b->keys.held);
+	redis_args_adds(&a, b->keys.decisions);
+	redis_args_adds(&a, b->keys.stats);
+	redis_args_adds(&a, b->keys.dead);
 	for (i = 0; i < n; i++, p += 2 * PIPELINE_NUM)
 		pipeline_add_item(b, &a, &b->c[ci[i]], p);
 	rc = redis_cmd(&a, pipeline_lua_cb, lc);
@@ -1279,17 +1284,26 @@ pipeline_stat_add(struct pipeline_stat **st, size_t *n, const char *f)
 static void
 pipeline_stat_queue(struct batch *b, const char *f, size_t n)
 {
-	struct redis_args a;
 	char cnt[PIPELINE_NUM];
 
 	if (n == 0)
 		return;
 	snprintf(cnt, sizeof cnt, "%zu", n);
+	pipeline_queuel(b, "HINCRBY", b->keys.stats, f, cnt, NULL);
+}
+
+/* Queue a command of the NULL-terminated arguments inside MULTI. */
+static void
+pipeline_queuel(struct batch *b, const char *arg, ...)
+{
+	struct redis_args a;
+	va_list ap;
+
 	redis_args_init(&a);
-	redis_args_adds(&a, "HINCRBY");
-	redis_args_adds(&a, b->keys.stats);
-	redis_args_adds(&a, f);
-	redis_args_adds(&a, cnt);
+	va_start(ap, arg);
+	for (; arg != NULL; arg = va_arg(ap, const char *))
+		redis_args_adds(&a, arg);
+	va_end(ap);
 	pipeline_queue(b, &a);
 }
 
@@ -1319,45 +1333,15 @@ pipeline_queue_decision(
 	redis_args_adds(&a, c->ckey);
 	pipeline_record_fields(b, &a, c, tx->now);
 	pipeline_queue(b, &a);
-	if (c->d.verdict != RULES_HOLD) {
-		redis_args_init(&a);
-		redis_args_adds(&a, "EXPIRE");
-		redis_args_adds(&a, c->ckey);
-		redis_args_adds(&a, tx->ttl);
-		pipeline_queue(b, &a);
-	}
-	redis_args_init(&a);
-	redis_args_adds(&a, "XADD");
-	redis_args_adds(&a, b->keys.decisions);
-	redis_args_adds(&a, "MAXLEN");
-	redis_args_adds(&a, "~");
-	redis_args_adds(&a, tx->maxlen);
-	redis_args_adds(&a, "*");
-	redis_args_adds(&a, "id");
-	redis_args_adds(&a, c->id);
-	redis_args_adds(&a, "status");
-	redis_args_adds(&a, st);
-	redis_args_adds(&a, "reasons");
-	redis_args_adds(&a, c->d.reasons);
-	redis_args_adds(&a, "by");
-	redis_args_adds(&a, "modqd");
-	pipeline_queue(b, &a);
-	if (c->d.verdict == RULES_HOLD) {
-		redis_args_init(&a);
-		redis_args_adds(&a, "ZADD");
-		redis_args_adds(&a, b->keys.held);
-		redis_args_adds(&a, tx->now);
-		redis_args_adds(&a, c->id);
-		pipeline_queue(b, &a);
-	}
-	if (*c->akey != '\0') {
-		redis_args_init(&a);
-		redis_args_adds(&a, "HINCRBY");
-		redis_args_adds(&a, c->akey);
-		redis_args_adds(&a, st);
-		redis_args_adds(&a, "1");
-		pipeline_queue(b, &a);
-	}
+	if (c->d.verdict != RULES_HOLD)
+		pipeline_queuel(b, "EXPIRE", c->ckey, tx->ttl, NULL);
+	pipeline_queuel(b, "XADD", b->keys.decisions, "MAXLEN", "~", tx->maxlen,
+	    "*", "id", c->id, "status", st, "reasons", c->d.reasons, "by",
+	    "modqd", NULL);
+	if (c->d.verdict == RULES_HOLD)
+		pipeline_queuel(b, "ZADD", b->keys.held, tx->now, c->id, NULL);
+	if (*c->akey != '\0')
+		pipeline_queuel(b, "HINCRBY", c->akey, st, "1", NULL);
 	if (*c->hkey != '\0' && tx->day[0] != NULL)
 		pipeline_queue_history(b, c, tx);
 }
@@ -1371,33 +1355,12 @@ pipeline_queue_history(
     struct batch *b, const struct comment *c, const struct txstr *tx)
 {
 	const char *const *day = tx->day;
-	struct redis_args a;
 
-	redis_args_init(&a);
-	redis_args_adds(&a, "HINCRBY");
-	redis_args_adds(&a, c->hkey);
-	redis_args_adds(&a, day[0]);
-	redis_args_adds(&a, "1");
-	pipeline_queue(b, &a);
-	if (c->d.verdict == RULES_REJECT) {
-		redis_args_init(&a);
-		redis_args_adds(&a, "HINCRBY");
-		redis_args_adds(&a, c->hkey);
-		redis_args_adds(&a, day[1]);
-		redis_args_adds(&a, "1");
-		pipeline_queue(b, &a);
-	}
-	redis_args_init(&a);
-	redis_args_adds(&a, "HDEL");
-	redis_args_adds(&a, c->hkey);
-	redis_args_adds(&a, day[2]);
-	redis_args_adds(&a, day[3]);
-	pipeline_queue(b, &a);
-	redis_args_init(&a);
-	redis_args_adds(&a, "PEXPIRE");
-	redis_args_adds(&a, c->hkey);
-	redis_args_adds(&a, tx->hist_ttl);
-	pipeline_queue(b, &a);
+	pipeline_queuel(b, "HINCRBY", c->hkey, day[0], "1", NULL);
+	if (c->d.verdict == RULES_REJECT)
+		pipeline_queuel(b, "HINCRBY", c->hkey, day[1], "1", NULL);
+	pipeline_queuel(b, "HDEL", c->hkey, day[2], day[3], NULL);
+	pipeline_queuel(b, "PEXPIRE", c->hkey, tx->hist_ttl, NULL);
 }
 
 /* Format the numbers a transaction writes, from the decision time. */
@@ -1450,9 +1413,7 @@ pipeline_send_tx(struct batch *b)
 	size_t i, k, nst = 0, nwrite = 0, nsuper = 0;
 
 	pipeline_tx_strings(b, &tx);
-	redis_args_init(&a);
-	redis_args_adds(&a, "MULTI");
-	pipeline_queue(b, &a);
+	pipeline_queuel(b, "MULTI", NULL);
 	for (i = 0; i < b->n; i++) {
 		c = &b->c[i];
 		if (!pipeline_in_tx(c) || c->old == W_SAME)
