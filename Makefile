@@ -85,7 +85,7 @@ unit: $(TEST_BINS)
 # replays files, so make check runs every seed and regression input.
 FUZZ_TARGETS = entry conf wordlist
 REPLAY_BINS = $(FUZZ_TARGETS:%=$(B)/tests/replay_%)
-$(B)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(RULES_OBJS) \
+$(B)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(RULES_OBJS) \
     $(COMMON_OBJS) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay.c \

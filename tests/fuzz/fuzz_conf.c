@@ -17,6 +17,8 @@
 #include "rules.h"
 #include "xmalloc.h"
 
+#include "fuzz.h"
+
 /* Files made next to the config, relative to the private directory. */
 struct fuzz_file {
 	const char *name;
@@ -26,7 +28,6 @@ struct fuzz_file {
 int LLVMFuzzerInitialize(int *, char ***);
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static void fuzz_write(const char *, const void *, size_t);
 static void fuzz_cleanup(void);
 static void fuzz_check_conf(const struct conf *);
 static void fuzz_rules(const struct conf *);
@@ -51,28 +52,6 @@ static const char *const fuzz_texts[] = {"a perfectly fine comment",
 static char fuzz_dir[] = "/tmp/modq-fuzz-conf-XXXXXX";
 static char *fuzz_path; /* owned: the config file */
 static int fuzz_known; /* $FUZZ_KNOWN set: tolerate reported bugs */
-
-/* Write len bytes to path, replacing it; any failure ends the run. */
-static void
-fuzz_write(const char *path, const void *p, size_t len)
-{
-	ssize_t w;
-	int fd;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1) {
-		perror(path);
-		abort();
-	}
-	while (len > 0) {
-		if ((w = write(fd, p, len)) <= 0) {
-			perror(path);
-			abort();
-		}
-		p = (const char *)p + w;
-		len -= (size_t)w;
-	}
-	close(fd);
-}
 
 /* Remove the private directory at exit. */
 static void
@@ -103,10 +82,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	if (mkdtemp(fuzz_dir) == NULL) {
-		perror("mkdtemp");
-		abort();
-	}
+	fuzz_mkdtemp(fuzz_dir);
 	for (i = 0; i < FUZZ_NFILES; i++) {
 		xasprintf(&p, "%s/%s", fuzz_dir, fuzz_files[i].name);
 		if (fuzz_files[i].text == NULL) {

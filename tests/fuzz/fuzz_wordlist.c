@@ -21,12 +21,13 @@
 #include "rules.h"
 #include "xmalloc.h"
 
+#include "fuzz.h"
+
 #define FUZZ_MAX_HITS 65536 /* keyword.c's KW_MAX_HITS */
 
 int LLVMFuzzerInitialize(int *, char ***);
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static void fuzz_write(const char *, const void *, size_t);
 static void fuzz_cleanup(void);
 static void fuzz_check_entries(const struct rules_entry *, size_t);
 static int fuzz_regex(const char *);
@@ -55,28 +56,6 @@ static int fuzz_known; /* $FUZZ_KNOWN set: tolerate reported bugs */
 static char *fuzz_path; /* owned: the word-list file */
 static struct norm fuzz_norm;
 
-/* Write len bytes to path, replacing it; any failure ends the run. */
-static void
-fuzz_write(const char *path, const void *p, size_t len)
-{
-	ssize_t w;
-	int fd;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1) {
-		perror(path);
-		abort();
-	}
-	while (len > 0) {
-		if ((w = write(fd, p, len)) <= 0) {
-			perror(path);
-			abort();
-		}
-		p = (const char *)p + w;
-		len -= (size_t)w;
-	}
-	close(fd);
-}
-
 /* Remove the private directory at exit. */
 static void
 fuzz_cleanup(void)
@@ -93,10 +72,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (mkdtemp(fuzz_dir) == NULL) {
-		perror("mkdtemp");
-		abort();
-	}
+	fuzz_mkdtemp(fuzz_dir);
 	xasprintf(&fuzz_path, "%s/list.txt", fuzz_dir);
 	fuzz_known = getenv("FUZZ_KNOWN") != NULL;
 	normalize_init(&fuzz_norm);
