@@ -157,18 +157,33 @@ feed_wait() {
 	untrack_pid "$FEED_PID"
 }
 
-# Lua: the comment ids in the incoming stream, one a line.
-LUA_IDS='local o, start = {}, "-"
-while true do
-	local page = redis.call("XRANGE", KEYS[1], start, "+", "COUNT", 100)
-	if #page == 0 then break end
-	for _, e in ipairs(page) do
-		for i = 1, #e[2], 2 do
-			if e[2][i] == "id" then o[#o + 1] = e[2][i + 1] end
-		end
+# Lua put before each script that reads the stream KEYS[1]:
+# each_entry(fn) calls fn(stream id, fields) for every entry, in stream
+# order, a page at a time; field(fields, name) gives the value of a field
+# (the last one of that name) or nil.
+LUA_WALK='local function each_entry(fn)
+	local start = "-"
+	while true do
+		local page = redis.call("XRANGE", KEYS[1], start, "+", "COUNT", 100)
+		if #page == 0 then break end
+		for _, e in ipairs(page) do fn(e[1], e[2]) end
+		start = "(" .. page[#page][1]
 	end
-	start = "(" .. page[#page][1]
 end
+local function field(f, name)
+	local v
+	for i = 1, #f, 2 do
+		if f[i] == name then v = f[i + 1] end
+	end
+	return v
+end
+'
+
+# Lua: the comment ids in the incoming stream, one a line.
+LUA_IDS="$LUA_WALK"'local o = {}
+each_entry(function(sid, f)
+	o[#o + 1] = field(f, "id")
+end)
 return table.concat(o, "\n")'
 
 # Feed again the comments of a feed file that are not in the stream (its
@@ -257,18 +272,10 @@ dkill() {
 
 # SIGTERM daemon K and wait (bounded) for it; check it was alive and exits 0.
 dstop() {
-	local k=$1 p=${DPID[$1]} DEADLINE rc
+	local k=$1 p=${DPID[$1]}
 	check_running "daemon $k alive before its stop" "$p"
-	kill -TERM "$p" 2>/dev/null
-	deadline 20000
-	while kill -0 "$p" 2>/dev/null && ! expired; do
-		sleep 0.05
-	done
-	kill -0 "$p" 2>/dev/null && kill -KILL "$p"
-	wait "$p" 2>/dev/null
-	rc=$?
-	untrack_pid "$p"
-	check_eq "daemon $k exits 0 on SIGTERM" "$rc" 0
+	term_wait "$p" 20000
+	check_eq "daemon $k exits 0 on SIGTERM" "$STOP_RC" 0
 }
 
 # Check a daemon log for sanitizer reports (comment bodies aside).
@@ -291,19 +298,9 @@ dstop_both() {
 # Stop redis-server with SIGTERM (it writes and syncs its AOF) and wait,
 # bounded, for it to leave.
 redis_term() {
-	local DEADLINE
 	kill -CONT "$REDIS_PID" 2>/dev/null
-	kill -TERM "$REDIS_PID" 2>/dev/null
-	deadline 20000
-	while kill -0 "$REDIS_PID" 2>/dev/null && ! expired; do
-		sleep 0.05
-	done
-	kill -0 "$REDIS_PID" 2>/dev/null && {
-		echo "faults: redis-server did not stop, SIGKILL" >&2
-		kill -KILL "$REDIS_PID"
-	}
-	wait "$REDIS_PID" 2>/dev/null
-	untrack_pid "$REDIS_PID"
+	term_wait "$REDIS_PID" 20000 ||
+	    echo "faults: redis-server did not stop, SIGKILL" >&2
 }
 
 # Start redis-server with the append-only file and extra arguments, and
@@ -367,42 +364,26 @@ rss_kb() {
 
 # Lua: walk the incoming stream (in pages) and count entries, entries
 # without a decided hash, hashes with another stream id, unknown statuses.
-LUA_ONCE='local n, miss, wrong, bad, start = 0, 0, 0, 0, "-"
+LUA_ONCE="$LUA_WALK"'local n, miss, wrong, bad = 0, 0, 0, 0
 local ok = { approved = 1, held = 1, rejected = 1 }
-while true do
-	local page = redis.call("XRANGE", KEYS[1], start, "+", "COUNT", 100)
-	if #page == 0 then break end
-	for _, e in ipairs(page) do
-		local id
-		for i = 1, #e[2], 2 do
-			if e[2][i] == "id" then id = e[2][i + 1] end
-		end
-		n = n + 1
-		local h = redis.call("HMGET", ARGV[1] .. id, "status", "stream_id")
-		if not h[1] then miss = miss + 1
-		elseif h[2] ~= e[1] then wrong = wrong + 1
-		elseif not ok[h[1]] then bad = bad + 1 end
-	end
-	start = "(" .. page[#page][1]
-end
+each_entry(function(sid, f)
+	local id = field(f, "id")
+	n = n + 1
+	local h = redis.call("HMGET", ARGV[1] .. id, "status", "stream_id")
+	if not h[1] then miss = miss + 1
+	elseif h[2] ~= sid then wrong = wrong + 1
+	elseif not ok[h[1]] then bad = bad + 1 end
+end)
 return n .. " " .. miss .. " " .. wrong .. " " .. bad'
 
 # Lua: per author named in the stream, its comments against the sum of
 # approved + held + rejected in modq:author:<author>.  Returns "authors
 # mismatched sum".
-LUA_AUTHORS='local cnt, start = {}, "-"
-while true do
-	local page = redis.call("XRANGE", KEYS[1], start, "+", "COUNT", 100)
-	if #page == 0 then break end
-	for _, e in ipairs(page) do
-		for i = 1, #e[2], 2 do
-			if e[2][i] == "author" then
-				cnt[e[2][i + 1]] = (cnt[e[2][i + 1]] or 0) + 1
-			end
-		end
-	end
-	start = "(" .. page[#page][1]
-end
+LUA_AUTHORS="$LUA_WALK"'local cnt = {}
+each_entry(function(sid, f)
+	local a = field(f, "author")
+	if a then cnt[a] = (cnt[a] or 0) + 1 end
+end)
 local na, bad, sum = 0, 0, 0
 for a, c in pairs(cnt) do
 	local h = redis.call("HMGET", ARGV[1] .. a, "approved", "held", "rejected")
@@ -419,7 +400,7 @@ return na .. " " .. bad .. " " .. sum'
 # (8 bytes big-endian ms, 4 bytes big-endian seq) of the stream entries
 # with that field value.  Returns "keys records expected duplicates
 # strangers missing misaligned".
-LUA_RATES='local function rec(sid)
+LUA_RATES="$LUA_WALK"'local function rec(sid)
 	local ms, seq = string.match(sid, "^(%d+)%-(%d+)$")
 	ms, seq = tonumber(ms), tonumber(seq)
 	local b = {}
@@ -427,21 +408,14 @@ LUA_RATES='local function rec(sid)
 	for i = 3, 0, -1 do b[#b + 1] = string.char(math.floor(seq / 2 ^ (8 * i)) % 256) end
 	return table.concat(b)
 end
-local want, start = {}, "-"
-while true do
-	local page = redis.call("XRANGE", KEYS[1], start, "+", "COUNT", 100)
-	if #page == 0 then break end
-	for _, e in ipairs(page) do
-		for i = 1, #e[2], 2 do
-			if e[2][i] == ARGV[3] then
-				local v = e[2][i + 1]
-				want[v] = want[v] or {}
-				want[v][rec(e[1])] = true
-			end
-		end
+local want = {}
+each_entry(function(sid, f)
+	local v = field(f, ARGV[3])
+	if v then
+		want[v] = want[v] or {}
+		want[v][rec(sid)] = true
 	end
-	start = "(" .. page[#page][1]
-end
+end)
 local nk, nr, ne, dup, strange, miss, odd = 0, 0, 0, 0, 0, 0, 0
 for v, set in pairs(want) do
 	local k = ARGV[1] .. ARGV[2] .. ":" .. v
@@ -469,35 +443,18 @@ end
 return nk .. " " .. nr .. " " .. ne .. " " .. dup .. " " .. strange .. " " .. miss .. " " .. odd'
 
 # Lua: "id status" of every stream entry, in stream order.
-LUA_STATUSES='local o, start = {}, "-"
-while true do
-	local page = redis.call("XRANGE", KEYS[1], start, "+", "COUNT", 100)
-	if #page == 0 then break end
-	for _, e in ipairs(page) do
-		local id
-		for i = 1, #e[2], 2 do
-			if e[2][i] == "id" then id = e[2][i + 1] end
-		end
-		o[#o + 1] = id .. " " .. (redis.call("HGET", ARGV[1] .. id, "status") or "-")
-	end
-	start = "(" .. page[#page][1]
-end
+LUA_STATUSES="$LUA_WALK"'local o = {}
+each_entry(function(sid, f)
+	local id = field(f, "id")
+	o[#o + 1] = id .. " " .. (redis.call("HGET", ARGV[1] .. id, "status") or "-")
+end)
 return table.concat(o, "\n")'
 
 # Lua: the stream ids of one author's entries, one a line.
-LUA_AUTHOR_SIDS='local o, start = {}, "-"
-while true do
-	local page = redis.call("XRANGE", KEYS[1], start, "+", "COUNT", 100)
-	if #page == 0 then break end
-	for _, e in ipairs(page) do
-		for i = 1, #e[2], 2 do
-			if e[2][i] == "author" and e[2][i + 1] == ARGV[1] then
-				o[#o + 1] = e[1]
-			end
-		end
-	end
-	start = "(" .. page[#page][1]
-end
+LUA_AUTHOR_SIDS="$LUA_WALK"'local o = {}
+each_entry(function(sid, f)
+	if field(f, "author") == ARGV[1] then o[#o + 1] = sid end
+end)
 return table.concat(o, "\n")'
 
 # Judge DIR/bodies offline (modqd -e: keyword rules only, which is the

@@ -154,19 +154,28 @@ start_modqd() {
 	return 1
 }
 
+# SIGTERM process PID (one this shell started) and wait for it, at most
+# MS milliseconds; one still there then gets SIGKILL.  Sets STOP_RC to its
+# exit status (137 after SIGKILL); returns 1 if it had to be killed.
+term_wait() {
+	local p=$1 DEADLINE killed=0
+	kill -TERM "$p" 2>/dev/null
+	deadline "$2"
+	while kill -0 "$p" 2>/dev/null && ! expired; do
+		sleep 0.05
+	done
+	kill -0 "$p" 2>/dev/null && kill -KILL "$p" && killed=1
+	wait "$p" 2>/dev/null
+	STOP_RC=$?
+	untrack_pid "$p"
+	return $killed
+}
+
 # Stop the last modqd started with SIGTERM and wait for it (bounded: a
 # modqd that does not leave within the deadline gets SIGKILL and rc 137).
 stop_modqd() {
-	local DEADLINE
-	kill -TERM "$MODQD_PID" 2>/dev/null
-	deadline $((WAIT_MS + 5000))
-	while kill -0 "$MODQD_PID" 2>/dev/null && ! expired; do
-		sleep 0.05
-	done
-	kill -0 "$MODQD_PID" 2>/dev/null && kill -KILL "$MODQD_PID"
-	wait "$MODQD_PID" 2>/dev/null
-	MODQD_RC=$?
-	untrack_pid "$MODQD_PID"
+	term_wait "$MODQD_PID" $((WAIT_MS + 5000))
+	MODQD_RC=$STOP_RC
 }
 
 # Wait (bounded) for the last modqd to leave by itself; sets MODQD_RC.
