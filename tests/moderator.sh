@@ -192,7 +192,7 @@ start_redis "$TMP" "$SOCK" || {
 
 write_conf "$TMP/mod.conf" <<EOF
 redis: { unix = "$SOCK"; timeout_ms = 2000; };
-queue: { claim_idle_ms = 1000; };
+queue: { claim_idle_ms = 1000; trim = false; }; # "stats queue" compares XLEN
 keywords: (
   { name = "slurs"; action = "reject"; words = [ "ass", "shit" ]; },
   { name = "watch"; action = "hold";   words = [ "traitor" ]; },
