@@ -6,7 +6,10 @@
  * can be fuzzed on its own.  Each kind of problem has its own dead-letter
  * reason.
  */
+#include <netinet/in.h>
 #include <arpa/inet.h>
+
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +19,7 @@
 #include "modqd.h"
 #include "xmalloc.h"
 
-#define ENTRY_MAX_EXTRA 32 /* fields besides id body author ip thread */
+#define ENTRY_SLOTS 128 /* duplicate check: > 2 * ENTRY_MAX_PAIRS, power of 2 */
 #define ENTRY_MAX_ID 128
 #define ENTRY_MAX_NAME 128 /* bytes of author and thread */
 #define ENTRY_MAX_FIELD 64 /* bytes of a field name */
@@ -29,6 +32,10 @@ static const char *const entry_reserved[] = {"status", "reasons", "matched",
 
 static int entry_name_ok(const char *, size_t);
 static char *entry_check_field(const char *, const char *, size_t, long);
+static unsigned int entry_known(const char *);
+static char *entry_check_size(char **, size_t, size_t);
+static char *entry_check_total(char **, const size_t *, size_t, long);
+static int entry_duplicate(char **, size_t *, size_t, uint32_t *, size_t);
 
 /*
  * Check that len bytes are valid UTF-8: no overlong forms, no surrogates,
@@ -107,17 +114,20 @@ entry_name_ok(const char *s, size_t len)
 	return (1);
 }
 
-/* Check one known field's value; returns the dead-letter reason or NULL. */
+/*
+ * Check one field's value; returns the dead-letter reason or NULL.  With v
+ * NULL only its size len is checked (an entry modq_read cut: see
+ * entry_cut_reason()), and each check looks at the size before it reads.
+ */
 static char *
 entry_check_field(const char *name, const char *v, size_t len, long max_body)
 {
-	unsigned char addr[16];
 	char buf[64], *err;
 	size_t bad;
 
 	if (strcmp(name, "id") == 0) {
 		if (len == 0 || len > ENTRY_MAX_ID ||
-		    strspn(v, ENTRY_ID_CHARS) != len)
+		    (v != NULL && strspn(v, ENTRY_ID_CHARS) != len))
 			return (xstrdup("bad id: must be 1 to 128 characters "
 			                "of A-Z a-z 0-9 . _ : -"));
 	} else if (strcmp(name, "body") == 0) {
@@ -128,13 +138,14 @@ entry_check_field(const char *name, const char *v, size_t len, long max_body)
 			    len, max_body);
 			return (err);
 		}
-		if (entry_utf8(v, len, &bad) == -1) {
+		if (v != NULL && entry_utf8(v, len, &bad) == -1) {
 			xasprintf(
 			    &err, "body is not valid UTF-8 (at byte %zu)", bad);
 			return (err);
 		}
 	} else if (strcmp(name, "author") == 0 || strcmp(name, "thread") == 0) {
-		if (!entry_name_ok(v, len)) {
+		if (len == 0 || len > ENTRY_MAX_NAME ||
+		    (v != NULL && !entry_name_ok(v, len))) {
 			xasprintf(&err,
 			    "bad %s: must be 1 to %d bytes of "
 			    "UTF-8 without spaces or control characters",
@@ -143,12 +154,8 @@ entry_check_field(const char *name, const char *v, size_t len, long max_body)
 		}
 	} else if (strcmp(name, "ip") == 0) {
 		if (len == 0 || len >= sizeof buf ||
-		    memchr(v, '\0', len) != NULL)
-			return (xstrdup("bad ip: not an IPv4 or IPv6 address"));
-		memcpy(buf, v, len);
-		buf[len] = '\0';
-		if (inet_pton(AF_INET, buf, addr) != 1 &&
-		    inet_pton(AF_INET6, buf, addr) != 1)
+		    (v != NULL &&
+		        entry_ip_canon(v, len, buf, sizeof buf) == -1))
 			return (xstrdup("bad ip: not an IPv4 or IPv6 address"));
 	} else if (len > (size_t)max_body) {
 		xasprintf(&err, "field %s too large: %zu bytes", name, len);
@@ -157,16 +164,113 @@ entry_check_field(const char *name, const char *v, size_t len, long max_body)
 	return (NULL);
 }
 
+/* The bit of a field name the contract knows (id ... thread), or 0. */
+static unsigned int
+entry_known(const char *name)
+{
+	static const char *const known[] = {
+	    "id", "body", "author", "ip", "thread"};
+	unsigned int k;
+
+	for (k = 0; k < sizeof known / sizeof known[0]; k++)
+		if (strcmp(name, known[k]) == 0)
+			return (1u << k);
+	return (0);
+}
+
 /*
- * Check a stream entry before it is used: field count, names, duplicates,
- * id, body size and UTF-8, author, thread and ip, delivery count.  Returns
- * NULL when it can be judged, else the dead-letter reason (allocated).
+ * Check the number of fields before anything looks at their names or
+ * values, so the work below is bounded whatever arrives: at most
+ * ENTRY_MAX_EXTRA fields besides the five known ones (each known name
+ * counted once: its duplicates are extras).
+ */
+static char *
+entry_check_size(char **fv, size_t n, size_t ntotal)
+{
+	size_t i, known = 0;
+	unsigned int seen = 0, bit;
+	char *err;
+
+	for (i = 0; i < n; i += 2) {
+		bit = entry_known(fv[i]);
+		if (bit != 0 && (seen & bit) == 0) {
+			seen |= bit;
+			known++;
+		}
+	}
+	if (ntotal / 2 - known > ENTRY_MAX_EXTRA) {
+		xasprintf(&err,
+		    "too many fields (%zu besides id, body, author, "
+		    "ip and thread; at most %d)",
+		    ntotal / 2 - known, ENTRY_MAX_EXTRA);
+		return (err);
+	}
+	return (NULL);
+}
+
+/*
+ * Check that the values of the extra fields (those besides id, body,
+ * author, ip and thread, which have limits of their own) take at most
+ * max_body bytes together, or ENTRY_EXTRA_MIN with a smaller max_body, so
+ * a whole entry stays within max_body + max(max_body, ENTRY_EXTRA_MIN)
+ * and a few KiB.
+ */
+static char *
+entry_check_total(char **fv, const size_t *fvlen, size_t n, long max_body)
+{
+	size_t i, extra = 0, limit = (size_t)max_body;
+	char *err;
+
+	if (limit < ENTRY_EXTRA_MIN)
+		limit = ENTRY_EXTRA_MIN;
+	for (i = 0; i < n; i += 2)
+		if (entry_known(fv[i]) == 0)
+			extra += fvlen[i + 1];
+	if (extra <= limit)
+		return (NULL);
+	xasprintf(&err,
+	    "extra fields too large: %zu bytes in all (at most %zu)", extra,
+	    limit);
+	return (err);
+}
+
+/*
+ * Tell whether field name i repeats an earlier one, in one pass: names are
+ * hashed into a table twice the size of the (already bounded) field count.
+ */
+static int
+entry_duplicate(
+    char **fv, size_t *fvlen, size_t i, uint32_t *slot, size_t nslot)
+{
+	uint32_t h = 2166136261u;
+	size_t k, j;
+
+	for (k = 0; k < fvlen[i]; k++)
+		h = (h ^ (unsigned char)fv[i][k]) * 16777619u;
+	for (j = h & (nslot - 1);; j = (j + 1) & (nslot - 1)) {
+		if (slot[j] == 0) {
+			slot[j] = (uint32_t)i + 1;
+			return (0);
+		}
+		k = slot[j] - 1;
+		if (fvlen[k] == fvlen[i] && memcmp(fv[k], fv[i], fvlen[i]) == 0)
+			return (1);
+	}
+}
+
+/*
+ * Check a stream entry before it is used: delivery count and field count
+ * first (so the rest is bounded), then names, duplicates, id, body size
+ * and UTF-8, author, thread and ip, and the size of all the fields
+ * besides the body.  Returns NULL when it can be judged, else
+ * the dead-letter reason (allocated).
  */
 char *
 entry_validate(char **fv, size_t *fvlen, size_t n, long deliveries,
     long max_deliveries, long max_body)
 {
-	size_t i, j, k, known = 0;
+	uint32_t slot[ENTRY_SLOTS];
+	size_t i, k;
 	int have_id = 0, have_body = 0;
 	char *err;
 
@@ -179,17 +283,17 @@ entry_validate(char **fv, size_t *fvlen, size_t n, long deliveries,
 	}
 	if (n % 2 != 0)
 		return (xstrdup("malformed entry: odd number of fields"));
+	if ((err = entry_check_size(fv, n, n)) != NULL)
+		return (err);
+	memset(slot, 0, sizeof slot);
 	for (i = 0; i < n; i += 2) {
 		if (fvlen[i] == 0 || fvlen[i] > ENTRY_MAX_FIELD ||
 		    strspn(fv[i], ENTRY_ID_CHARS) != fvlen[i])
 			return (xstrdup("bad field name: must be 1 to 64 "
 			                "characters of A-Z a-z 0-9 . _ : -"));
-		for (j = 0; j < i; j += 2) {
-			if (fvlen[j] == fvlen[i] &&
-			    memcmp(fv[j], fv[i], fvlen[i]) == 0) {
-				xasprintf(&err, "duplicate field: %s", fv[i]);
-				return (err);
-			}
+		if (entry_duplicate(fv, fvlen, i, slot, ENTRY_SLOTS)) {
+			xasprintf(&err, "duplicate field: %s", fv[i]);
+			return (err);
 		}
 		for (k = 0;
 		     k < sizeof entry_reserved / sizeof entry_reserved[0];
@@ -199,26 +303,80 @@ entry_validate(char **fv, size_t *fvlen, size_t n, long deliveries,
 				return (err);
 			}
 		}
-		if (strcmp(fv[i], "id") == 0 || strcmp(fv[i], "body") == 0 ||
-		    strcmp(fv[i], "author") == 0 || strcmp(fv[i], "ip") == 0 ||
-		    strcmp(fv[i], "thread") == 0)
-			known++;
 		have_id |= strcmp(fv[i], "id") == 0;
 		have_body |= strcmp(fv[i], "body") == 0;
 		if ((err = entry_check_field(
 		         fv[i], fv[i + 1], fvlen[i + 1], max_body)) != NULL)
 			return (err);
 	}
-	if (n / 2 - known > ENTRY_MAX_EXTRA) {
-		xasprintf(&err,
-		    "too many fields (%zu besides id, body, author, "
-		    "ip and thread; at most %d)",
-		    n / 2 - known, ENTRY_MAX_EXTRA);
+	if ((err = entry_check_total(fv, fvlen, n, max_body)) != NULL)
 		return (err);
-	}
 	if (!have_id)
 		return (xstrdup("missing field: id"));
 	if (!have_body)
 		return (xstrdup("missing field: body"));
 	return (NULL);
+}
+
+/*
+ * The reason for an entry that modq_read or modq_claim cut before handing
+ * it over (see modq.lua): ntotal strings in all, and len[i] the size each
+ * of the n kept strings fv[i] had before it was cut.  The checks are those
+ * of entry_validate() that need only sizes, in the same order, so the
+ * reason is the same as for the whole entry.
+ */
+char *
+entry_cut_reason(
+    char **fv, const size_t *len, size_t n, size_t ntotal, long max_body)
+{
+	size_t i;
+	char *err;
+
+	if ((err = entry_check_size(fv, n, ntotal)) != NULL)
+		return (err);
+	for (i = 0; i + 1 < n; i += 2) {
+		if (len[i] == 0 || len[i] > ENTRY_MAX_FIELD)
+			return (xstrdup("bad field name: must be 1 to 64 "
+			                "characters of A-Z a-z 0-9 . _ : -"));
+		if ((err = entry_check_field(
+		         fv[i], NULL, len[i + 1], max_body)) != NULL)
+			return (err);
+	}
+	if ((err = entry_check_total(fv, len, n, max_body)) != NULL)
+		return (err);
+	/* the fields past the ones kept made it too large */
+	xasprintf(&err, "extra fields too large: more than %ld bytes in all",
+	    max_body > ENTRY_EXTRA_MIN ? max_body : (long)ENTRY_EXTRA_MIN);
+	return (err);
+}
+
+/*
+ * Write the canonical text of an IPv4 or IPv6 address (an IPv4-mapped
+ * IPv6 address as IPv4) into out, so that one address always keys the
+ * same rate window however the site spelled it.  Returns -1 if v is not
+ * an address.
+ */
+int
+entry_ip_canon(const char *v, size_t len, char *out, size_t outlen)
+{
+	unsigned char a[16];
+	char buf[64];
+
+	if (len == 0 || len >= sizeof buf || memchr(v, '\0', len) != NULL)
+		return (-1);
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	if (inet_pton(AF_INET, buf, a) == 1)
+		return (inet_ntop(AF_INET, a, out, (socklen_t)outlen) == NULL
+		        ? -1
+		        : 0);
+	if (inet_pton(AF_INET6, buf, a) != 1)
+		return (-1);
+	if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a))
+		return (
+		    inet_ntop(AF_INET, a + 12, out, (socklen_t)outlen) == NULL
+		        ? -1
+		        : 0);
+	return (
+	    inet_ntop(AF_INET6, a, out, (socklen_t)outlen) == NULL ? -1 : 0);
 }

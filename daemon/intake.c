@@ -1,6 +1,9 @@
 /*
- * intake.c -- owns the reading side of the queue: the blocking XREADGROUP
- * on the intake connection, taking back this consumer's own pending entries
+ * intake.c -- owns the reading side of the queue: modq_read (XREADGROUP in
+ * Redis, every entry bounded there before it is sent: see modq.lua) on the
+ * intake connection, asked again at once while it finds entries and after
+ * 1 to 10 ms when the stream is empty; taking back this consumer's own
+ * pending entries
  * after a (re)connect, claiming entries other consumers left idle
  * (XAUTOCLAIM, from the housekeeping tick), and back-pressure (never more
  * than queue.max_inflight comments in flight).  Every entry is checked by
@@ -13,13 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <hiredis/hiredis.h>
 
 #include "log.h"
 #include "modqd.h"
 #include "xmalloc.h"
 
-#define INTAKE_BLOCK_MS 2000 /* XREADGROUP BLOCK */
+#define INTAKE_POLL_MIN_MS 1 /* an empty read: ask again after this, */
+#define INTAKE_POLL_MAX_MS 10 /* doubling up to this */
 #define INTAKE_TRIM_MS 1000 /* modq_trim at most this often */
 
 enum intake_claim {
@@ -30,7 +35,9 @@ enum intake_claim {
 
 static struct {
 	int started; /* Redis is up and we may read */
-	int reading; /* an XREADGROUP is outstanding */
+	int reading; /* a modq_read is outstanding */
+	struct event *poll; /* the wait after an empty read */
+	long poll_ms; /* its length; 0 after a read that found entries */
 	enum intake_claim claiming; /* a modq_claim is outstanding */
 	int recovering; /* own pending entries not all taken back yet */
 	char own_start[64];
@@ -52,6 +59,10 @@ static void intake_claim(enum intake_claim);
 static void intake_claim_cb(void *, void *);
 static void intake_trim(void);
 static void intake_trim_cb(void *, void *);
+static void intake_poll_cb(evutil_socket_t, short, void *);
+static void intake_wait(void);
+static size_t *intake_cut_sizes(
+    const redisReply *, const size_t *, size_t, size_t *);
 static int intake_entry(struct batch *, const redisReply *, long);
 
 /* Redis is up: take back our own pending entries, then read new ones. */
@@ -77,6 +88,10 @@ void
 intake_stop(void)
 {
 	in.started = 0;
+	if (in.poll != NULL) {
+		event_free(in.poll);
+		in.poll = NULL;
+	}
 }
 
 /*
@@ -127,7 +142,12 @@ intake_space(void)
 	return (room < (size_t)conf->batch ? room : (size_t)conf->batch);
 }
 
-/* Send the next XREADGROUP if there is room and none is outstanding. */
+/*
+ * Send the next modq_read if there is room and none is outstanding.  A
+ * blocking XREADGROUP would hand over entries of any size; modq_read cuts
+ * them in Redis but cannot block, so an empty stream is asked again after
+ * a short wait instead.
+ */
 void
 intake_rearm(void)
 {
@@ -141,29 +161,52 @@ intake_rearm(void)
 	if ((room = intake_space()) == 0)
 		return;
 	redis_args_init(&a);
-	redis_args_adds(&a, "XREADGROUP");
-	redis_args_adds(&a, "GROUP");
+	redis_args_adds(&a, "FCALL");
+	redis_args_adds(&a, "modq_read");
+	redis_args_adds(&a, "0");
+	redis_args_addf(&a, "%s:%s", conf->prefix, conf->stream);
 	redis_args_adds(&a, conf->group);
 	redis_args_adds(&a, conf->consumer);
-	redis_args_adds(&a, "COUNT");
 	redis_args_addf(&a, "%zu", room);
-	redis_args_adds(&a, "BLOCK");
-	redis_args_addf(&a, "%d", INTAKE_BLOCK_MS);
-	redis_args_adds(&a, "STREAMS");
-	redis_args_addf(&a, "%s:%s", conf->prefix, conf->stream);
-	redis_args_adds(&a, ">");
-	if (redis_read(&a, INTAKE_BLOCK_MS, intake_read_cb, NULL) == 0) {
+	redis_args_addf(&a, "%ld", conf->max_body);
+	if (redis_read(&a, 0, intake_read_cb, NULL) == 0) {
 		in.reading = 1;
 		server_intake_running();
 	}
 	redis_args_free(&a);
 }
 
-/* Turn an XREADGROUP reply into a batch. */
+/* The wait after an empty read is over: read again. */
+static void
+intake_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	intake_rearm();
+}
+
+/* Wait before the next read: the stream was empty. */
+static void
+intake_wait(void)
+{
+	struct timeval tv;
+
+	in.poll_ms = in.poll_ms == 0 ? INTAKE_POLL_MIN_MS : in.poll_ms * 2;
+	if (in.poll_ms > INTAKE_POLL_MAX_MS)
+		in.poll_ms = INTAKE_POLL_MAX_MS;
+	if (in.poll == NULL)
+		in.poll = evtimer_new(server_base(), intake_poll_cb, NULL);
+	tv.tv_sec = 0;
+	tv.tv_usec = in.poll_ms * 1000;
+	evtimer_add(in.poll, &tv);
+}
+
+/* Turn a modq_read reply into a batch. */
 static void
 intake_read_cb(void *r, void *arg)
 {
-	redisReply *reply = r, *entries;
+	redisReply *reply = r;
 	struct batch *b;
 	const char *err;
 	size_t i;
@@ -173,42 +216,41 @@ intake_read_cb(void *r, void *arg)
 	if (reply == NULL)
 		return; /* Redis is down; redis.c reconnects */
 	if (redis_reply_error(reply, &err)) {
-		if (strncmp(err, "NOGROUP", 7) == 0)
+		if (strstr(err, "NOGROUP") != NULL)
 			redis_reset("the stream or consumer group vanished");
-		else
-			intake_error("XREADGROUP", err); /* the tick re-arms */
+		else {
+			if (strstr(err, "Function not found") != NULL)
+				redis_reload_functions();
+			intake_error("modq_read", err); /* the tick re-arms */
+		}
 		return;
 	}
 	in.backoff_ms = 0;
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0 ||
-	    reply->element[0]->type != REDIS_REPLY_ARRAY ||
-	    reply->element[0]->elements != 2) {
-		intake_rearm(); /* BLOCK expired */
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
+		intake_wait();
 		return;
 	}
-	entries = reply->element[0]->element[1];
-	if (entries->type != REDIS_REPLY_ARRAY || entries->elements == 0) {
-		intake_rearm();
-		return;
-	}
-	b = pipeline_batch_new(server_rules(), entries->elements);
-	for (i = 0; i < entries->elements; i++)
-		intake_entry(b, entries->element[i], 1);
+	in.poll_ms = 0;
+	b = pipeline_batch_new(server_rules(), reply->elements);
+	for (i = 0; i < reply->elements; i++)
+		intake_entry(b, reply->element[i], 1);
 	pipeline_start(b);
 	intake_rearm();
 }
 
 /*
- * Add one stream entry [id, [field, value, ...]] to the batch, checked;
- * deliveries is how often the group has handed it out.
+ * Add one stream entry [id, [field, value, ...] [, cut]] to the batch,
+ * checked; deliveries is how often the group has handed it out.  cut,
+ * when modq_read or modq_claim cut the entry, is [strings in all, size of
+ * each kept string...]: such an entry is a dead letter.
  */
 static int
 intake_entry(struct batch *b, const redisReply *e, long deliveries)
 {
 	const struct conf *conf = server_conf();
-	const redisReply *fields;
+	const redisReply *fields, *cut = NULL;
 	char **fv, *error;
-	size_t *fvlen, i, n = 0;
+	size_t *fvlen, *olen = NULL, i, n = 0, ntotal;
 
 	if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
 	    e->element[0]->type != REDIS_REPLY_STRING)
@@ -216,6 +258,8 @@ intake_entry(struct batch *b, const redisReply *e, long deliveries)
 	fields = e->element[1];
 	if (fields->type == REDIS_REPLY_ARRAY)
 		n = fields->elements;
+	if (n > 2 * ENTRY_MAX_PAIRS)
+		n = 2 * ENTRY_MAX_PAIRS; /* modq_read sends no more */
 	fv = xcalloc(n + 1, sizeof *fv);
 	fvlen = xcalloc(n + 1, sizeof *fvlen);
 	for (i = 0; i < n; i++) {
@@ -224,18 +268,56 @@ intake_entry(struct batch *b, const redisReply *e, long deliveries)
 		fv[i] = fields->element[i]->str;
 		fvlen[i] = fields->element[i]->len;
 	}
-	if (i < n)
-		n = i;
-	pipeline_add(b, e->element[0]->str, e->element[0]->len, fv, fvlen, n);
-	error = entry_validate(
-	    fv, fvlen, n, deliveries, conf->max_deliveries, conf->max_body);
+	n = i;
+	ntotal = fields->type == REDIS_REPLY_ARRAY ? fields->elements : 0;
+	if (e->elements > 2 && e->element[2]->type == REDIS_REPLY_ARRAY &&
+	    e->element[2]->elements == n + 1)
+		cut = e->element[2];
+	if (cut != NULL || ntotal > n) {
+		olen = intake_cut_sizes(cut, fvlen, n, &ntotal);
+		error = entry_cut_reason(fv, olen, n, ntotal, conf->max_body);
+	} else
+		error = entry_validate(fv, fvlen, n, deliveries,
+		    conf->max_deliveries, conf->max_body);
+	pipeline_add(b, e->element[0]->str, e->element[0]->len, fv, fvlen, n,
+	    olen, ntotal);
 	if (error == NULL && fields->type != REDIS_REPLY_ARRAY)
 		error = xstrdup("entry has no fields");
 	if (error != NULL)
 		pipeline_reject_last(b, error);
+	free(olen);
 	free(fv);
 	free(fvlen);
 	return (0);
+}
+
+/*
+ * Read the sizes of a cut entry, [strings in all, size of each...], or
+ * when cut is NULL (more fields than modq_read ever sends) take them from
+ * fvlen.
+ */
+static size_t *
+intake_cut_sizes(
+    const redisReply *cut, const size_t *fvlen, size_t n, size_t *ntotal)
+{
+	size_t *olen, i;
+	long long v;
+
+	olen = xcalloc(n + 1, sizeof *olen);
+	if (cut == NULL) {
+		memcpy(olen, fvlen, n * sizeof *olen);
+		return (olen);
+	}
+	for (i = 0; i <= n; i++) {
+		v = cut->element[i]->type == REDIS_REPLY_INTEGER
+		    ? cut->element[i]->integer
+		    : 0;
+		if (i == 0)
+			*ntotal = v > 0 ? (size_t)v : 0;
+		else
+			olen[i - 1] = v > 0 ? (size_t)v : 0;
+	}
+	return (olen);
 }
 
 /* Send modq_claim for our own pending entries or other consumers' idle ones. */
@@ -259,6 +341,7 @@ intake_claim(enum intake_claim kind)
 	redis_args_addf(&a, "%ld", conf->claim_idle_ms);
 	redis_args_adds(&a, kind == CLAIM_OWN ? in.own_start : in.idle_start);
 	redis_args_addf(&a, "%zu", room);
+	redis_args_addf(&a, "%ld", conf->max_body);
 	if (redis_cmd(&a, intake_claim_cb, NULL) == 0)
 		in.claiming = kind;
 	redis_args_free(&a);
@@ -268,7 +351,7 @@ intake_claim(enum intake_claim kind)
 static void
 intake_claim_cb(void *r, void *arg)
 {
-	redisReply *reply = r, *entries, *e, entry, *pair[2];
+	redisReply *reply = r, *entries, *e, entry, *part[3];
 	enum intake_claim kind = in.claiming;
 	struct batch *b = NULL;
 	const char *err, *next;
@@ -299,7 +382,7 @@ intake_claim_cb(void *r, void *arg)
 	entries = reply->element[1];
 	for (i = 0; i < entries->elements; i++) {
 		e = entries->element[i];
-		if (e->type != REDIS_REPLY_ARRAY || e->elements != 3 ||
+		if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
 		    e->element[1]->type != REDIS_REPLY_INTEGER ||
 		    e->element[0]->type != REDIS_REPLY_STRING)
 			continue;
@@ -308,11 +391,12 @@ intake_claim_cb(void *r, void *arg)
 		if (b == NULL)
 			b = pipeline_batch_new(
 			    server_rules(), entries->elements);
-		pair[0] = e->element[0];
-		pair[1] = e->element[2];
+		part[0] = e->element[0];
+		part[1] = e->element[2];
+		part[2] = e->elements > 3 ? e->element[3] : NULL;
 		entry.type = REDIS_REPLY_ARRAY;
-		entry.elements = 2;
-		entry.element = pair;
+		entry.elements = part[2] != NULL ? 3 : 2;
+		entry.element = part;
 		intake_entry(b, &entry, (long)e->element[1]->integer);
 	}
 	if (b != NULL) {

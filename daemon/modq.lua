@@ -8,7 +8,7 @@
 -- moderator action changes the record, the queue, the counters and the
 -- audit log together or not at all.
 --
--- Daemon functions: modq_decide, modq_claim, modq_trim.  (What modqd only reads, and
+-- Daemon functions: modq_read, modq_decide, modq_claim, modq_trim.  (What modqd only reads, and
 -- rate windows, which need no more than one command's atomicity, are plain
 -- pipelined commands: Redis runs those several times cheaper.  So is the
 -- common decision, a comment without a record yet, written by modqd in a
@@ -26,6 +26,11 @@ local MAXLEN = '@MAXLEN@'
 local HIST_DAYS = @HISTDAYS@
 local TTL_S = @TTLS@ -- decisions.ttl_days in seconds
 local DAY_MS = 86400000
+local ENTRY_MAX_PAIRS = 37 -- fields an entry may have (include/modqd.h)
+local CUT_KEEP = 4096 -- bytes of a field that a cut entry keeps
+local CUT_TOTAL = 32768 -- bytes a cut entry keeps in all
+local CUT_SLACK = 4096 -- id, author, ip, thread and names: under 3 KiB
+local EXTRA_MIN = 8192 -- extra fields' bytes with a small max_body
 
 
 local function now_ms()
@@ -83,10 +88,21 @@ local function sid_older(a, b)
 	return tonumber(as) < tonumber(bs)
 end
 
--- Write an entry to the dead-letter stream k.
-local function dead_letter(k, maxlen, sid, err, fields, f0, f1, stats)
-	redis.call('XADD', k, 'MAXLEN', '~', maxlen, '*', 'error', err,
-	    'stream_id', sid, unpack(fields, f0, f1))
+-- Write an entry to the dead-letter stream k, with a note of what it does
+-- not keep when it was cut.  modqd sends at most ENTRY_MAX_PAIRS fields,
+-- each cut to a few KiB; the bound here only keeps unpack() within Lua's
+-- stack whatever a caller sends.
+local function dead_letter(k, maxlen, sid, err, cut, fields, f0, f1, stats)
+	if f1 - f0 + 1 > 2 * ENTRY_MAX_PAIRS then
+		f1 = f0 + 2 * ENTRY_MAX_PAIRS - 1
+	end
+	if cut ~= '' then
+		redis.call('XADD', k, 'MAXLEN', '~', maxlen, '*', 'error', err,
+		    'stream_id', sid, 'cut', cut, unpack(fields, f0, f1))
+	else
+		redis.call('XADD', k, 'MAXLEN', '~', maxlen, '*', 'error', err,
+		    'stream_id', sid, unpack(fields, f0, f1))
+	end
 	stats.dead = (stats.dead or 0) + 1
 end
 
@@ -95,7 +111,7 @@ end
 --   stats_key dead_key, then items:
 --   d stream_id comment_key id status reasons author_key hist_key
 --     nstats stat... nhash field value...
---   x stream_id error nfields field value...
+--   x stream_id error cut nfields field value...
 -- For 'd' the hash fields are ready to write; their last pair is
 -- decided_at, whose value is set here from the server's clock.  A 'd' item
 -- whose comment hash already carries its stream id was decided before (by
@@ -139,7 +155,7 @@ local function modq_decide(keys, a)
 				-- not a hash: never overwrite what is not ours
 				dead_letter(dead, maxlen, sid,
 				    'cannot write the decision: ' .. ckey ..
-				    ' is not a hash', a, h0, hlast - 14, stats)
+				    ' is not a hash', '', a, h0, hlast - 14, stats)
 				processed = processed + 1
 				out[#out + 1] = 1
 			elseif old[3] == sid then
@@ -182,14 +198,15 @@ local function modq_decide(keys, a)
 				out[#out + 1] = 1
 			end
 		elseif kind == 'x' then
-			local err = a[i + 2]
-			local nf = tonumber(a[i + 3])
-			local f0 = i + 4
+			local err, cut = a[i + 2], a[i + 3]
+			local nf = tonumber(a[i + 4])
+			local f0 = i + 5
 			i = f0 + 2 * nf
 			if redis.call('XACK', stream, group, sid) == 0 then
 				out[#out + 1] = 0
 			else
-				dead_letter(dead, maxlen, sid, err, a, f0, i - 1, stats)
+				dead_letter(dead, maxlen, sid, err, cut, a, f0, i - 1,
+				    stats)
 				processed = processed + 1
 				out[#out + 1] = 1
 			end
@@ -209,35 +226,102 @@ local function modq_decide(keys, a)
 	return out
 end
 
--- Add the delivery count of each claimed entry: { id, count, fields }.
-local function with_counts(stream, group, entries)
+-- Bound what an entry hands to modqd.  An entry within the bounds (at
+-- most ENTRY_MAX_PAIRS fields, no string over max_body bytes (or 128, the
+-- limit of ids, authors and threads, if that is more), all of them
+-- together at most max_body + max(max_body, EXTRA_MIN) + CUT_SLACK: the
+-- body, the extra fields' values, the short known fields and the names)
+-- goes whole; any other,
+-- which modqd would refuse anyway, is cut to what its
+-- dead letter keeps (the first CUT_KEEP bytes of each string, CUT_TOTAL
+-- in all), followed by { strings in all, size of each kept string }, so
+-- modqd can say why without ever holding more than that.
+local function bounded(e, max_body)
+	local f = e[2] or {}
+	local max_len = math.max(max_body, 128) -- ids, authors: 128 bytes
+	local max_total = max_body + math.max(max_body, EXTRA_MIN) + CUT_SLACK
+	local n, total, over = #f, 0, #f > 2 * ENTRY_MAX_PAIRS
+	for j = 1, n do
+		if over then
+			break
+		end
+		local l = #f[j]
+		total = total + l
+		over = l > max_len or total > max_total
+	end
+	if not over then
+		return { e[1], f }
+	end
+	local kept, info, used = {}, { n }, 0
+	for j = 1, n - 1, 2 do
+		if j > 2 * ENTRY_MAX_PAIRS or used >= CUT_TOTAL then
+			break
+		end
+		for k = j, j + 1 do
+			kept[k] = string.sub(f[k], 1, CUT_KEEP)
+			info[k + 1] = #f[k]
+			used = used + #kept[k]
+		end
+	end
+	return { e[1], kept, info }
+end
+
+-- Add the delivery count of each claimed entry, bounded:
+-- { id, count, fields [, cut] }.
+local function with_counts(stream, group, entries, max_body)
 	local out = {}
 	for _, e in ipairs(entries) do
-		local p = redis.call('XPENDING', stream, group, e[1], e[1], 1)
-		local count = 1
-		if p[1] then
-			count = p[1][4]
+		if type(e) == 'table' then -- not an entry deleted meanwhile
+			local p = redis.call('XPENDING', stream, group, e[1], e[1], 1)
+			local count = 1
+			if p[1] then
+				count = p[1][4]
+			end
+			local b = bounded(e, max_body)
+			out[#out + 1] = { b[1], count, b[2], b[3] }
 		end
-		out[#out + 1] = { e[1], count, e[2] or {} }
 	end
 	return out
 end
 
 --
--- modq_claim stream group consumer mode min_idle_ms start count
+-- modq_read stream group consumer count max_body
+-- XREADGROUP of up to count new entries, each bounded (see bounded()), so
+-- modqd never reads more than count * (2 * max_body + a little) whatever
+-- the site or an attacker added to the stream.  Returns
+-- { { id, { field, value... } [, cut] }... }.
+--
+local function modq_read(keys, a)
+	local stream, group, consumer = a[1], a[2], a[3]
+	local count, max_body = a[4], tonumber(a[5])
+	local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT',
+	    count, 'STREAMS', stream, '>')
+	local out = {}
+	if r and r[1] then
+		for _, e in ipairs(r[1][2]) do
+			out[#out + 1] = bounded(e, max_body)
+		end
+	end
+	return out
+end
+
+--
+-- modq_claim stream group consumer mode min_idle_ms start count max_body
 -- mode "idle": take over entries other consumers left idle (XAUTOCLAIM);
 -- mode "own": take back this consumer's own pending entries (at start and
 -- after a reconnect).  Both count a delivery.  Returns
--- { next_start, { id, deliveries, { field, value... } }... }, next_start
+-- { next_start, { id, deliveries, { field, value... } [, cut] }... },
+-- each entry bounded as by modq_read; next_start
 -- "0-0" when the pending list has been walked to its end.
 --
 local function modq_claim(keys, a)
 	local stream, group, consumer, mode = a[1], a[2], a[3], a[4]
 	local idle, start, count = a[5], a[6], tonumber(a[7])
+	local max_body = tonumber(a[8])
 	if mode == 'idle' then
 		local r = redis.call('XAUTOCLAIM', stream, group, consumer, idle,
 		    start, 'COUNT', count)
-		return { r[1], with_counts(stream, group, r[2]) }
+		return { r[1], with_counts(stream, group, r[2], max_body) }
 	end
 	local p = redis.call('XPENDING', stream, group, 'IDLE', 0, start, '+',
 	    count, consumer)
@@ -254,7 +338,7 @@ local function modq_claim(keys, a)
 	if #p < count then
 		nextstart = '0-0'
 	end
-	return { nextstart, with_counts(stream, group, claimed) }
+	return { nextstart, with_counts(stream, group, claimed, max_body) }
 end
 
 -- Check the arguments every moderator function shares.
@@ -565,6 +649,7 @@ end
 
 redis.register_function('modq_decide', modq_decide)
 redis.register_function('modq_claim', modq_claim)
+redis.register_function('modq_read', modq_read)
 redis.register_function('modq_trim', modq_trim)
 redis.register_function('modq_approve', modq_approve)
 redis.register_function('modq_reject', modq_reject)

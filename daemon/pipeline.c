@@ -45,6 +45,7 @@
 #define PIPELINE_NUM 24 /* bytes for one formatted number */
 #define PIPELINE_REFRESH_SLOTS 65536 /* rate keys remembered */
 #define PIPELINE_TX_MAX 256 /* most comments in one transaction */
+#define PIPELINE_DEAD_KEEP 4096 /* bytes a dead letter keeps of a field */
 
 enum batch_state {
 	B_NEW = 0,
@@ -66,8 +67,11 @@ struct comment {
 	const char *body;
 	size_t bodylen;
 	const char *author;
-	const char *ip;
+	const char *ip; /* the canonical address (ipbuf) if it is one */
 	const char *thread;
+	char ipbuf[ENTRY_IP_MAX];
+	size_t *olen; /* owned: sizes before modq_read cut them, or NULL */
+	size_t ntotal; /* strings the entry had, cut ones included */
 	char *error; /* owned: why it is dead-lettered, or NULL */
 	char *keys; /* owned: the Redis keys below, built once */
 	const char *ckey; /* borrowed from keys: <prefix>:c:<id> */
@@ -172,7 +176,10 @@ static struct {
 static void pipeline_step(struct batch *);
 static void pipeline_batch_keys(struct batch *);
 static void pipeline_keys(struct batch *, struct comment *);
+static void pipeline_fields(struct comment *);
 static void pipeline_stat_names(struct comment *);
+static size_t pipeline_dead_len(const struct comment *, size_t);
+static char *pipeline_dead_note(const struct comment *);
 static void pipeline_match(struct batch *);
 static int pipeline_send_context(struct batch *);
 static void pipeline_be64(char *, unsigned long long);
@@ -269,12 +276,14 @@ pipeline_batch_new(struct ruleset *rules, size_t cap)
 
 /*
  * Copy one stream entry into the batch: its stream id and its nfv field and
- * value strings fv (the reply they come from dies on return).  Mark it a
- * dead letter afterwards with pipeline_reject_last().
+ * value strings fv (the reply they come from dies on return).  olen, when
+ * not NULL, gives the sizes the strings had before modq_read cut them, and
+ * ntotal how many strings the entry had in all.  Mark it a dead letter
+ * afterwards with pipeline_reject_last().
  */
 void
 pipeline_add(struct batch *b, const char *sid, size_t sidlen, char **fv,
-    size_t *fvlen, size_t nfv)
+    size_t *fvlen, size_t nfv, const size_t *olen, size_t ntotal)
 {
 	struct comment *c;
 	size_t i, total = 0;
@@ -300,9 +309,25 @@ pipeline_add(struct batch *b, const char *sid, size_t sidlen, char **fv,
 		c->fvlen[i] = fvlen[i];
 		p += fvlen[i] + 1;
 	}
+	if (nfv == 0)
+		c->fv[0] = p;
 	c->nfv = nfv;
+	c->ntotal = ntotal > nfv ? ntotal : nfv;
+	if (olen != NULL) {
+		c->olen = xcalloc(nfv + 1, sizeof *c->olen);
+		memcpy(c->olen, olen, nfv * sizeof *olen);
+	}
+	pipeline_fields(c);
+}
+
+/* Point the comment at its known fields; the ip in canonical form. */
+static void
+pipeline_fields(struct comment *c)
+{
+	size_t i;
+
 	c->id = c->author = c->ip = c->thread = c->body = "";
-	for (i = 0; i + 1 < nfv; i += 2) {
+	for (i = 0; i + 1 < c->nfv; i += 2) {
 		if (strcmp(c->fv[i], "id") == 0)
 			c->id = c->fv[i + 1];
 		else if (strcmp(c->fv[i], "body") == 0) {
@@ -310,9 +335,12 @@ pipeline_add(struct batch *b, const char *sid, size_t sidlen, char **fv,
 			c->bodylen = c->fvlen[i + 1];
 		} else if (strcmp(c->fv[i], "author") == 0)
 			c->author = c->fv[i + 1];
-		else if (strcmp(c->fv[i], "ip") == 0)
+		else if (strcmp(c->fv[i], "ip") == 0) {
 			c->ip = c->fv[i + 1];
-		else if (strcmp(c->fv[i], "thread") == 0)
+			if (entry_ip_canon(c->ip, c->fvlen[i + 1], c->ipbuf,
+			        sizeof c->ipbuf) == 0)
+				c->ip = c->ipbuf;
+		} else if (strcmp(c->fv[i], "thread") == 0)
 			c->thread = c->fv[i + 1];
 	}
 }
@@ -472,30 +500,39 @@ pipeline_keys(struct batch *b, struct comment *c)
 #undef KEY
 }
 
-/* Turn the decision's reasons into the stats fields "rule:<name>". */
+/*
+ * Turn the decision's reasons into the stats fields "rule:<name>", then the
+ * status: each name of n bytes takes n + 6 ("rule:" and a NUL), so the
+ * buffer is sized from the names, not from the reasons string.
+ */
 static void
 pipeline_stat_names(struct comment *c)
 {
 	const char *p = c->d.reasons, *sp;
-	size_t len = 0, n;
+	const char *status = rules_status_name(c->d.verdict);
+	size_t len = 0, n, size = strlen(status) + 1;
 
-	free(c->stats);
-	c->stats = xmalloc(strlen(p) * 2 + 16);
-	c->nstats = 0;
-	while (*p != '\0') {
-		sp = strchr(p, ' ');
-		n = sp != NULL ? (size_t)(sp - p) : strlen(p);
-		if (n > 0) {
-			len += (size_t)sprintf(
-			           c->stats + len, "rule:%.*s", (int)n, p) +
-			    1;
-			c->nstats++;
-		}
-		p += n;
+	for (p = c->d.reasons; *p != '\0'; p += n) {
 		while (*p == ' ')
 			p++;
+		n = strcspn(p, " ");
+		size += n > 0 ? n + sizeof "rule:" : 0;
 	}
-	strcpy(c->stats + len, rules_status_name(c->d.verdict));
+	free(c->stats);
+	c->stats = xmalloc(size);
+	c->nstats = 0;
+	for (p = c->d.reasons; *p != '\0'; p += n) {
+		while (*p == ' ')
+			p++;
+		if ((n = strcspn(p, " ")) == 0)
+			continue;
+		sp = p;
+		len += (size_t)snprintf(c->stats + len, size - len, "rule:%.*s",
+		           (int)n, sp) +
+		    1;
+		c->nstats++;
+	}
+	memcpy(c->stats + len, status, strlen(status) + 1);
 	c->nstats++;
 }
 
@@ -905,10 +942,13 @@ pipeline_add_item(
 		redis_args_adds(a, "x");
 		redis_args_adds(a, c->sid);
 		redis_args_adds(a, c->error);
+		free(c->stats); /* unused by dead letters: holds the note */
+		c->stats = pipeline_dead_note(c);
+		redis_args_adds(a, c->stats);
 		n = (size_t)snprintf(num, PIPELINE_NUM, "%zu", c->nfv / 2);
 		redis_args_add(a, num, n);
-		for (i = 0; i < c->nfv; i++)
-			redis_args_add(a, c->fv[i], c->fvlen[i]);
+		for (i = 0; i < c->nfv / 2 * 2; i++)
+			redis_args_add(a, c->fv[i], pipeline_dead_len(c, i));
 		return;
 	}
 	pipeline_stat_names(c);
@@ -928,6 +968,58 @@ pipeline_add_item(
 	n = (size_t)snprintf(num, PIPELINE_NUM, "%zu", c->nfv / 2 + 7);
 	redis_args_add(a, num, n);
 	pipeline_record_fields(b, a, c, "0"); /* decided_at set in Redis */
+}
+
+/*
+ * How much of string i a dead letter keeps: at most PIPELINE_DEAD_KEEP
+ * bytes, cut before a UTF-8 sequence rather than inside one.
+ */
+static size_t
+pipeline_dead_len(const struct comment *c, size_t i)
+{
+	size_t n = c->fvlen[i];
+
+	if (n <= PIPELINE_DEAD_KEEP)
+		return (n);
+	n = PIPELINE_DEAD_KEEP;
+	while (n > PIPELINE_DEAD_KEEP - 4 &&
+	    ((unsigned char)c->fv[i][n] & 0xc0) == 0x80)
+		n--;
+	return (n);
+}
+
+/*
+ * Say what a dead letter does not keep: "" when it keeps the entry whole,
+ * else which values were cut (with their sizes) and how many fields were
+ * left out.  Names come from the stream: the note is data, never logged.
+ */
+static char *
+pipeline_dead_note(const struct comment *c)
+{
+	char *note = xstrdup(""), *t;
+	size_t i, size;
+
+	for (i = 0; i < c->nfv / 2 * 2; i++) {
+		size = c->olen != NULL ? c->olen[i] : c->fvlen[i];
+		if (pipeline_dead_len(c, i) == size)
+			continue;
+		if (i % 2 == 0)
+			xasprintf(&t, "%s%sa field name (%zu bytes)", note,
+			    *note != '\0' ? ", " : "cut to 4096 bytes: ", size);
+		else
+			xasprintf(&t, "%s%s%.64s (%zu bytes)", note,
+			    *note != '\0' ? ", " : "cut to 4096 bytes: ",
+			    c->fv[i - 1], size);
+		free(note);
+		note = t;
+	}
+	if (c->ntotal > c->nfv) {
+		xasprintf(&t, "%s%skept %zu of %zu fields", note,
+		    *note != '\0' ? "; " : "", c->nfv / 2, c->ntotal / 2);
+		free(note);
+		note = t;
+	}
+	return (note);
 }
 
 /*
@@ -1781,6 +1873,7 @@ pipeline_comment_free(struct comment *c)
 		free(c->fv[0]);
 	free(c->fv);
 	free(c->fvlen);
+	free(c->olen);
 	free(c->error);
 	free(c->keys);
 	free(c->stats);

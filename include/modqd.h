@@ -109,14 +109,20 @@ void intake_rearm(void);
 void intake_tick(void);
 unsigned long long intake_redeliveries(void);
 
-/* entry.c */
+/* entry.c: the bounds of a stream entry */
+#define ENTRY_MAX_EXTRA 32 /* fields besides id body author ip thread */
+#define ENTRY_MAX_PAIRS (ENTRY_MAX_EXTRA + 5) /* fields in all */
+#define ENTRY_EXTRA_MIN 8192 /* extra values' bytes with a small max_body */
+#define ENTRY_IP_MAX 46 /* INET6_ADDRSTRLEN */
 int entry_utf8(const char *, size_t, size_t *);
 char *entry_validate(char **, size_t *, size_t, long, long, long);
+char *entry_cut_reason(char **, const size_t *, size_t, size_t, long);
+int entry_ip_canon(const char *, size_t, char *, size_t);
 
 /* pipeline.c */
 struct batch *pipeline_batch_new(struct ruleset *, size_t);
-void pipeline_add(
-    struct batch *, const char *, size_t, char **, size_t *, size_t);
+void pipeline_add(struct batch *, const char *, size_t, char **, size_t *,
+    size_t, const size_t *, size_t);
 void pipeline_reject_last(struct batch *, char *);
 void pipeline_start(struct batch *);
 size_t pipeline_inflight(void);

@@ -511,8 +511,12 @@ dead "bad field name: must be 1 to 64 characters of A-Z a-z 0-9 . _ : -" \
 dead "field sig too large: 65 bytes" id d-sig body x sig "$(rep s 65)"
 EXTRA=()
 for i in $(seq 1 33); do EXTRA+=("e$i" "v$i"); done
-dead "too many fields (33 besides id, body, author, ip and thread; at most 32)" \
-    id d-many author u-1 ip 192.0.2.1 thread t body x "${EXTRA[@]}"
+# A dead letter keeps at most 37 fields, and says what it left out.
+xadd id d-many author u-1 ip 192.0.2.1 thread t body x "${EXTRA[@]}"
+KEPT=""
+for i in $(seq 1 32); do KEPT="$KEPT|e$i=v$i"; done
+DEAD[$LAST_SID]="error=too many fields (33 besides id, body, author, ip and thread; at most 32)|stream_id=$LAST_SID|cut=kept 37 of 38 fields|id=d-many|author=u-1|ip=192.0.2.1|thread=t|body=x$KEPT"
+ND=$((ND + 1))
 # The limits themselves are accepted.
 xadd id "$ID128" body "$(rep b 64)"
 xadd id ok-32 author u-1 ip 192.0.2.1 thread t body x "${EXTRA[@]:0:64}"

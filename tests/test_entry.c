@@ -755,6 +755,144 @@ test_bug_author_c1_control(void **state)
 	    5, REASON_THREAD); /* CSI */
 }
 
+/*
+ * 60,000 fields: the count is checked before names and duplicates, so the
+ * answer is "too many fields" whatever the names are (they all repeat one
+ * name here, which the duplicate check would also catch, quadratically in
+ * the old order).
+ */
+static void
+test_huge_field_count(void **state)
+{
+	size_t n = 120000, i;
+	char **fv = calloc(n, sizeof *fv);
+	size_t *len = calloc(n, sizeof *len);
+	char *err;
+
+	(void)state;
+	assert_non_null(fv);
+	assert_non_null(len);
+	for (i = 0; i < n; i += 2) {
+		fv[i] = (char *)(uintptr_t)(i == 0 ? "id" : "x");
+		len[i] = strlen(fv[i]);
+		fv[i + 1] = (char *)(uintptr_t) "1";
+		len[i + 1] = 1;
+	}
+	err = entry_validate(fv, len, n, 1, 5, 65536);
+	assert_string_equal(err,
+	    "too many fields (59999 besides id, body, author, ip and thread; "
+	    "at most 32)");
+	free(err);
+	free(fv);
+	free(len);
+}
+
+/* The duplicate check finds a repeat anywhere among the 37 fields. */
+static void
+test_duplicate_last(void **state)
+{
+	char names[40][8];
+	struct fld f[80];
+	size_t n = 0, i;
+
+	(void)state;
+	f[n++] = (struct fld)S("id");
+	f[n++] = (struct fld)S("1");
+	f[n++] = (struct fld)S("body");
+	f[n++] = (struct fld)S("t");
+	for (i = 0; i < 31; i++) {
+		snprintf(names[i], sizeof names[i], "x%zu", i);
+		f[n].p = names[i];
+		f[n++].len = strlen(names[i]);
+		f[n++] = (struct fld)S("v");
+	}
+	f[n++] = (struct fld)S("x0");
+	f[n++] = (struct fld)S("w");
+	expect_reason(f, n, "duplicate field: x0");
+	f[n - 2] = (struct fld)S("x31");
+	assert_null(check(f, n));
+}
+
+/* The extra fields' values together: at most max_body (8 KiB at least). */
+static void
+test_extra_total(void **state)
+{
+	static char big[6000];
+	struct fld f[8] = {S("id"), S("1"), S("body"), S("t")};
+	char *err;
+
+	(void)state;
+	memset(big, 'v', sizeof big);
+	f[4] = (struct fld)S("a");
+	f[5] = (struct fld){big, 5000};
+	f[6] = (struct fld)S("b");
+	f[7] = (struct fld){big, 3192};
+	assert_null(check(f, 8));
+	assert_null(validate(f, 8, 1, 5, 6000));
+	f[7].len = 3193;
+	assert_null(check(f, 8)); /* max_body 64 KiB allows 64 KiB */
+	err = validate(f, 8, 1, 5, 6000);
+	assert_string_equal(
+	    err, "extra fields too large: 8193 bytes in all (at most 8192)");
+	free(err);
+	err = validate(f, 8, 1, 5, 4096);
+	assert_string_equal(err, "field a too large: 5000 bytes");
+	free(err);
+}
+
+/* An entry modq_read cut: the reason from sizes alone. */
+static void
+test_cut_reason(void **state)
+{
+	char *fv[6] = {(char *)(uintptr_t) "id", (char *)(uintptr_t) "big",
+	    (char *)(uintptr_t) "author", (char *)(uintptr_t) "u",
+	    (char *)(uintptr_t) "body", (char *)(uintptr_t) "aaaa"};
+	size_t len[6] = {2, 3, 6, 1, 4, 52428800};
+	char *err;
+
+	(void)state;
+	err = entry_cut_reason(fv, len, 6, 6, 65536);
+	assert_string_equal(
+	    err, "body too large: 52428800 bytes (queue.max_body is 65536)");
+	free(err);
+	err = entry_cut_reason(fv, len, 6, 200002, 65536);
+	assert_string_equal(err,
+	    "too many fields (99998 besides id, body, author, ip and thread; "
+	    "at most 32)");
+	free(err);
+	len[3] = 9000; /* an author cut for its size */
+	err = entry_cut_reason(fv, len, 6, 6, 65536);
+	assert_string_equal(err,
+	    "bad author: must be 1 to 128 bytes of UTF-8 without spaces or "
+	    "control characters");
+	free(err);
+}
+
+/* One address, one text: the canonical form of IPv4 and IPv6. */
+static void
+test_ip_canon(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} t[] = {{"192.0.2.7", "192.0.2.7"}, {"::ffff:192.0.2.7", "192.0.2.7"},
+	    {"2001:DB8::1", "2001:db8::1"},
+	    {"2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"},
+	    {"::1", "::1"}, {"fe80:0:0:0:0:0:0:a", "fe80::a"}};
+	char out[ENTRY_IP_MAX];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof t / sizeof t[0]; i++) {
+		assert_int_equal(
+		    entry_ip_canon(t[i].in, strlen(t[i].in), out, sizeof out),
+		    0);
+		assert_string_equal(out, t[i].out);
+	}
+	assert_int_equal(entry_ip_canon("1.2.3", 5, out, sizeof out), -1);
+	assert_int_equal(entry_ip_canon("::1\0x", 5, out, sizeof out), -1);
+	assert_int_equal(entry_ip_canon("", 0, out, sizeof out), -1);
+}
+
 int
 main(void)
 {
@@ -797,6 +935,11 @@ main(void)
 	    cmocka_unit_test(test_extra_field_too_large),
 	    cmocka_unit_test(test_first_problem_wins),
 	    cmocka_unit_test(test_bug_author_c1_control),
+	    cmocka_unit_test(test_huge_field_count),
+	    cmocka_unit_test(test_duplicate_last),
+	    cmocka_unit_test(test_extra_total),
+	    cmocka_unit_test(test_cut_reason),
+	    cmocka_unit_test(test_ip_canon),
 	};
 
 	log_init(LOG_TO_STDERR, 0);
