@@ -36,7 +36,7 @@ RULES_SRCS = rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c \
 COMMON_SRCS = daemon/log.c daemon/xmalloc.c daemon/conf.c daemon/entry.c
 DAEMON_SRCS = daemon/main.c daemon/server.c daemon/redis.c \
 	daemon/intake.c daemon/pipeline.c daemon/notify.c daemon/metrics.c
-TESTS = test_rules test_conf test_entry test_cases
+TESTS = test_rules test_conf test_entry test_cases test_log
 
 RULES_OBJS = $(RULES_SRCS:%.c=$(B)/%.o)
 COMMON_OBJS = $(COMMON_SRCS:%.c=$(B)/%.o)

@@ -490,6 +490,9 @@ dead "missing field: body" id d2 author u-1
 dead "$BADID" id "bad id!" body x
 dead "$BADID" id "a${ID128}" body x
 dead "$BADID" id "" body x
+# A newline in an id must not start a log line of its own (under systemd
+# "<2>" would set its priority): the log escapes it.
+dead "$BADID" id $'a\n<2>x' body x
 dead "body too large: 65 bytes (queue.max_body is 64)" id d-big body "$(rep b 65)"
 dead "body is not valid UTF-8 (at byte 2)" id d-utf body $'ab\xffcd'
 dead "body is not valid UTF-8 (at byte 1)" id d-over body $'x\xc0\xaf'
@@ -545,6 +548,8 @@ check_no_pending "every dead letter is acknowledged"
 check_stats dead=$ND processed=$((ND + 6)) approved=6
 check_log "$TMP/dead.log" "comment gd2 \(${SID[gd2]}\): dead letter: too many deliveries"
 check_log "$TMP/dead.log" "comment - \([0-9-]+\): dead letter: missing field: id"
+check_log "$TMP/dead.log" 'comment a\\n<2>x \([0-9-]+\): dead letter: bad id'
+check_nolog "$TMP/dead.log" '^<2>x'
 # A NUL byte cannot pass as part of an address (redis-cli turns \x00 into
 # one byte when it reads commands from stdin).
 printf '%s\n' 'XADD modq:incoming * id d-nul ip "192.0.2.1\x00junk" body x' | rcli_stdin >/dev/null
