@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libconfig.h>
@@ -21,6 +22,7 @@
 #include "modqd.h"
 #include "xmalloc.h"
 
+#define CONF_PASSWORD_MAX 1024 /* bytes in the Redis password */
 #define CONF_NAME_CHARS \
 	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-"
 
@@ -127,6 +129,9 @@ static void conf_hold_if_rejected(struct conf_ctx *, const config_setting_t *);
 static void conf_rule_name(
     struct conf_ctx *, const config_setting_t *, const char *);
 static void conf_finish(struct conf_ctx *, config_setting_t *);
+static void conf_password_mode(struct conf_ctx *, const config_setting_t *,
+    const char *, const struct stat *);
+static ssize_t conf_password_read(int, char *, size_t, const char **);
 static void conf_password(struct conf_ctx *, config_setting_t *);
 
 /* Check a name used in Redis keys: 1-64 bytes of [A-Za-z0-9._:-]. */
@@ -669,34 +674,110 @@ conf_authors(struct conf_ctx *cx, const config_setting_t *g)
 	}
 }
 
-/* Read the password from redis.password_file (first line). */
+/*
+ * Warn when the password file is open to others, writable by its group,
+ * readable by a group other than modqd's own (root:modq 0640 is the
+ * intended set-up), or owned by someone but root or modqd's user.
+ */
+static void
+conf_password_mode(struct conf_ctx *cx, const config_setting_t *s,
+    const char *path, const struct stat *st)
+{
+	mode_t m = st->st_mode & 07777;
+	char who[64];
+
+	if ((m & (S_IROTH | S_IWOTH)) != 0)
+		snprintf(who, sizeof who, "others");
+	else if ((m & S_IWGRP) != 0)
+		snprintf(who, sizeof who, "group %u", (unsigned)st->st_gid);
+	else if ((m & S_IRGRP) != 0 && st->st_gid != getegid())
+		snprintf(who, sizeof who, "group %u (modqd runs as group %u)",
+		    (unsigned)st->st_gid, (unsigned)getegid());
+	else
+		who[0] = '\0';
+	if (who[0] != '\0')
+		log_warnx("%s:%d: redis.password_file: %s: mode %04o lets %s "
+		          "read or write it; make it 0600, or 0640 with "
+		          "modqd's group",
+		    conf_file(cx, s), conf_line(s), path, (unsigned)m, who);
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		log_warnx("%s:%d: redis.password_file: %s: owned by uid %u, "
+		          "not by root or by the user modqd runs as (uid %u)",
+		    conf_file(cx, s), conf_line(s), path, (unsigned)st->st_uid,
+		    (unsigned)geteuid());
+}
+
+/*
+ * Read the first line of the password file into buf (size bytes) with
+ * read(2), so no stdio buffer keeps a copy, and drop its line end.
+ * Returns its length (size - 1 when the line goes on past buf), or -1
+ * with *why set.
+ */
+static ssize_t
+conf_password_read(int fd, char *buf, size_t size, const char **why)
+{
+	size_t n = 0, len;
+	ssize_t r;
+	char *nl;
+
+	while (n < size - 1) {
+		if ((r = read(fd, buf + n, size - 1 - n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			*why = strerror(errno);
+			return (-1);
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if ((nl = memchr(buf, '\n', n)) == NULL && n == size - 1)
+		return ((ssize_t)n);
+	len = nl != NULL ? (size_t)(nl - buf) : n;
+	while (len > 0 && buf[len - 1] == '\r')
+		len--;
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len) != NULL) {
+		*why = "NUL byte in the password";
+		return (-1);
+	}
+	return ((ssize_t)len);
+}
+
+/* Read the password from redis.password_file (its first line). */
 static void
 conf_password(struct conf_ctx *cx, config_setting_t *root)
 {
 	struct conf *c = cx->conf;
 	const config_setting_t *s;
-	char *path, buf[1024];
+	char *path, buf[CONF_PASSWORD_MAX + 3]; /* and "\r\n", NUL */
+	const char *why;
+	struct stat st;
 	ssize_t len;
-	FILE *f;
+	int fd;
 
 	if (c->redis_password_file == NULL)
 		return;
 	s = config_setting_lookup(root, "redis.password_file");
 	path = conf_resolve(cx, c->redis_password_file);
-	if ((f = fopen(path, "r")) == NULL) {
-		conf_error(cx, s, "redis.password_file: %s: %s", path,
-		    strerror(errno));
+	if ((fd = rules_open(path, &st, &why)) == -1) {
+		conf_error(cx, s, "redis.password_file: %s: %s", path, why);
 		free(path);
 		return;
 	}
-	len = fgets(buf, sizeof buf, f) != NULL ? (ssize_t)strlen(buf) : 0;
-	fclose(f);
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		buf[--len] = '\0';
-	if (len <= 0)
+	conf_password_mode(cx, s, path, &st);
+	len = conf_password_read(fd, buf, sizeof buf, &why);
+	if (len == -1)
+		conf_error(cx, s, "redis.password_file: %s: %s", path, why);
+	else if (len > CONF_PASSWORD_MAX)
+		conf_error(cx, s,
+		    "redis.password_file: %s: password longer than %d bytes",
+		    path, CONF_PASSWORD_MAX);
+	else if (len == 0)
 		conf_error(cx, s, "redis.password_file: %s: empty", path);
 	else
 		c->redis_password = xstrdup(buf);
+	close(fd);
 	explicit_bzero(buf, sizeof buf);
 	free(path);
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct stat;
+
 #define RULES_MAX_RATES 32 /* rate rules in one ruleset */
 #define RULES_MAX_NAME 64 /* bytes in a rule name */
 #define RULES_STAMP_LEN 12 /* hex digits of the ruleset stamp */
@@ -174,6 +176,7 @@ const char *rules_verdict_name(enum rules_verdict);
 const char *rules_status_name(enum rules_verdict);
 int rules_name_valid(const char *);
 int rules_name_reserved(const char *);
+int rules_open(const char *, struct stat *, const char **);
 int rules_load_list(const char *, struct rules_entry **, size_t *, char **);
 void rules_entries_free(struct rules_entry *, size_t);
 void rules_spec_free(struct rules_spec *);

@@ -2,16 +2,19 @@
  * rules.c -- owns struct ruleset: built once from a rules_spec (word lists
  * read, patterns compiled), shared by reference count between the daemon's
  * current pointer and every comment in flight, never changed after it is
- * built.  Also the verdict precedence (reject over hold over approve) and the
- * word-list file reader.
+ * built.  Also the verdict precedence (reject over hold over approve), the
+ * word-list file reader and rules_open(), the one way files named in the
+ * config are opened.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <utf8proc.h>
 
@@ -372,6 +375,40 @@ rules_list_line(char *s, size_t len, const char *path, int lineno, char **cause)
 }
 
 /*
+ * Open a file named in the config for reading.  A FIFO, a device or a
+ * directory in its place must not block or confuse the reader, so the open
+ * does not wait (O_NONBLOCK, O_NOCTTY) and anything but a regular file is
+ * refused; the descriptor is then made blocking again.  Fills *st; returns
+ * the descriptor, or -1 with *why (static text) set.
+ */
+int
+rules_open(const char *path, struct stat *st, const char **why)
+{
+	int fd, fl;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1) {
+		*why = strerror(errno);
+		return (-1);
+	}
+	if (fstat(fd, st) == -1)
+		goto fail;
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		*why = "not a regular file";
+		return (-1);
+	}
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
+		goto fail;
+	return (fd);
+fail:
+	*why = strerror(errno);
+	close(fd);
+	return (-1);
+}
+
+/*
  * Read a word list: one entry a line, blank lines and lines starting with
  * '#' skipped.  Appends to *entries; returns -1 with *cause on error.
  */
@@ -380,22 +417,25 @@ rules_load_list(
     const char *path, struct rules_entry **entries, size_t *n, char **cause)
 {
 	struct stat st;
+	const char *why;
 	FILE *f;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	int lineno = 0, rc;
+	int fd, lineno = 0, rc;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		xasprintf(cause, "%s: %s", path, strerror(errno));
+	if ((fd = rules_open(path, &st, &why)) == -1) {
+		xasprintf(cause, "%s: %s", path, why);
 		return (-1);
 	}
-	if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > RULES_LIST_MAX) {
-		xasprintf(cause, "%s: %s", path,
-		    !S_ISREG(st.st_mode) ? "not a regular file"
-		                         : "larger than 64 MiB");
-		fclose(f);
+	if (st.st_size > RULES_LIST_MAX) {
+		xasprintf(cause, "%s: larger than 64 MiB", path);
+		close(fd);
+		return (-1);
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		close(fd);
 		return (-1);
 	}
 	while ((len = getline(&line, &cap, f)) != -1) {

@@ -1,8 +1,8 @@
 /*
  * test_conf.c -- good configs load with their defaults; bad ones fail with
  * the expected "file:line: what is wrong", every problem of a file at once.
- * Configs are written to a temp dir; tests/conf/example.conf is DESIGN.md's
- * example with its word list and password file next to it.
+ * Configs are written to a temp dir; tests/conf/example.conf is the example
+ * config with its word list and password file next to it.
  */
 #include <errno.h>
 #include <limits.h>
@@ -1816,6 +1816,198 @@ test_build_empty_entries(void **state)
 }
 
 /*
+ * Files named in the config: a FIFO, a device or a directory in place of
+ * a word list or the password file is refused at once ("not a regular
+ * file"), never waited on.  alarm() bounds each test: a blocking open
+ * would kill the test binary instead of hanging it.
+ */
+
+static int capture_saved = -1; /* stderr while capturing */
+
+/* Start capturing what is logged (journal format) in capture.log. */
+static void
+capture_begin(void)
+{
+	int fd;
+
+	fflush(stderr);
+	capture_saved = dup(2);
+	fd = open(tpath("capture.log"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(capture_saved != -1 && fd != -1);
+	dup2(fd, 2);
+	close(fd);
+	log_init(LOG_TO_JOURNAL, 0);
+}
+
+/* Stop capturing; returns what was logged (allocated). */
+static char *
+capture_end(void)
+{
+	fflush(stderr);
+	log_init(LOG_TO_STDERR, 0);
+	dup2(capture_saved, 2);
+	close(capture_saved);
+	return (read_file(tpath("capture.log")));
+}
+
+static void
+test_keyword_file_fifo(void **state)
+{
+	(void)state;
+	assert_int_equal(mkfifo(tpath("fifo.txt"), 0600), 0);
+	alarm(10);
+	conf_fails("keywords: ( { name = \"k\"; action = \"hold\"; "
+	           "file = \"fifo.txt\"; } );\n",
+	    "@:1: file: ~/fifo.txt: not a regular file");
+	alarm(0);
+}
+
+static void
+test_keyword_file_not_regular(void **state)
+{
+	(void)state;
+	assert_int_equal(mkdir(tpath("dir.txt"), 0700), 0);
+	conf_fails("keywords: ( { name = \"k\"; action = \"hold\"; "
+	           "file = \"dir.txt\"; } );\n",
+	    "@:1: file: ~/dir.txt: not a regular file");
+	alarm(10);
+	conf_fails("keywords: ( { name = \"k\"; action = \"hold\"; "
+	           "file = \"/dev/null\"; } );\n",
+	    "@:1: file: /dev/null: not a regular file");
+	alarm(0);
+}
+
+static void
+test_password_file_not_regular(void **state)
+{
+	(void)state;
+	assert_int_equal(mkfifo(tpath("fifo.pass"), 0600), 0);
+	alarm(10);
+	conf_fails("redis: {\n  password_file = \"fifo.pass\";\n};\n",
+	    "@:2: redis.password_file: ~/fifo.pass: not a regular file");
+	alarm(0);
+	assert_int_equal(mkdir(tpath("dir.pass"), 0700), 0);
+	conf_fails("redis: { password_file = \"dir.pass\"; };\n",
+	    "@:1: redis.password_file: ~/dir.pass: not a regular file");
+}
+
+/* Write a password file of n bytes of 'p' followed by end. */
+static void
+write_password(const char *name, size_t n, const char *end)
+{
+	char *buf = xmalloc(n + strlen(end));
+
+	memset(buf, 'p', n);
+	memcpy(buf + n, end, strlen(end));
+	write_bytes(name, buf, n + strlen(end));
+	free(buf);
+}
+
+static void
+test_password_file_length(void **state)
+{
+	struct conf c;
+
+	(void)state;
+	write_password("max.pass", 1024, "\r\n");
+	conf_ok("redis: { password_file = \"max.pass\"; };\n", &c);
+	assert_int_equal(strlen(c.redis_password), 1024);
+	assert_int_equal(strspn(c.redis_password, "p"), 1024);
+	conf_free(&c);
+	write_password("max2.pass", 1024, "");
+	conf_ok("redis: { password_file = \"max2.pass\"; };\n", &c);
+	assert_int_equal(strlen(c.redis_password), 1024);
+	conf_free(&c);
+	write_password("long.pass", 1025, "\n");
+	conf_fails("redis: {\n  password_file = \"long.pass\";\n};\n",
+	    "@:2: redis.password_file: ~/long.pass: password longer than "
+	    "1024 bytes");
+	write_password("huge.pass", 5000, "");
+	conf_fails("redis: { password_file = \"huge.pass\"; };\n",
+	    "@:1: redis.password_file: ~/huge.pass: password longer than "
+	    "1024 bytes");
+	write_bytes("nul.pass", "ab\0cd\n", 6);
+	conf_fails("redis: { password_file = \"nul.pass\"; };\n",
+	    "@:1: redis.password_file: ~/nul.pass: NUL byte in the password");
+}
+
+/* Load a config naming mode.pass, set to mode; returns what was logged. */
+static char *
+password_mode_log(mode_t mode)
+{
+	struct conf c;
+	char *log;
+
+	assert_int_equal(chmod(tpath("mode.pass"), mode), 0);
+	capture_begin();
+	conf_ok("redis: { password_file = \"mode.pass\"; };\n", &c);
+	log = capture_end();
+	conf_free(&c);
+	return (log);
+}
+
+/* Check one password_mode_log() result against want (expanded). */
+static void
+password_mode_warns(mode_t mode, const char *want)
+{
+	char *log, *w;
+
+	log = password_mode_log(mode);
+	w = expand(want, tpath("t.conf"));
+	assert_string_equal(log, w);
+	free(w);
+	free(log);
+}
+
+static void
+test_password_file_mode(void **state)
+{
+	char *want;
+
+	(void)state;
+	write_conf("mode.pass", "secret\n");
+	password_mode_warns(0644,
+	    "<4>@:1: redis.password_file: ~/mode.pass: mode 0644 lets others "
+	    "read or write it; make it 0600, or 0640 with modqd's group\n");
+	password_mode_warns(0602,
+	    "<4>@:1: redis.password_file: ~/mode.pass: mode 0602 lets others "
+	    "read or write it; make it 0600, or 0640 with modqd's group\n");
+	xasprintf(&want,
+	    "<4>@:1: redis.password_file: ~/mode.pass: mode 0620 lets group "
+	    "%u read or write it; make it 0600, or 0640 with modqd's group\n",
+	    (unsigned)getegid());
+	password_mode_warns(0620, want);
+	free(want);
+	password_mode_warns(0600, "");
+	password_mode_warns(0400, "");
+	password_mode_warns(0640, ""); /* the file's group is modqd's */
+}
+
+/* As root: a file of another user, or readable by a foreign group. */
+static void
+test_password_file_owner(void **state)
+{
+	char *want;
+
+	(void)state;
+	if (geteuid() != 0) {
+		skip();
+		return;
+	}
+	write_conf("mode.pass", "secret\n");
+	assert_int_equal(chown(tpath("mode.pass"), 65534, 65534), 0);
+	xasprintf(&want,
+	    "<4>@:1: redis.password_file: ~/mode.pass: mode 0640 lets group "
+	    "65534 (modqd runs as group %u) read or write it; make it 0600, "
+	    "or 0640 with modqd's group\n"
+	    "<4>@:1: redis.password_file: ~/mode.pass: owned by uid 65534, "
+	    "not by root or by the user modqd runs as (uid 0)\n",
+	    (unsigned)getegid());
+	password_mode_warns(0640, want);
+	free(want);
+}
+
+/*
  * Regression tests: found failing, then fixed.  The last one, under
  * MODQ_KNOWN_BUGS, is a limit of libconfig 1.5 that conf.c cannot see.
  */
@@ -1896,6 +2088,7 @@ static int
 setup(void **state)
 {
 	(void)state;
+	umask(077); /* files the tests write are private, as they should be */
 	return (mkdtemp(tmpdir) == NULL ? -1 : 0);
 }
 
@@ -1980,6 +2173,12 @@ main(void)
 	    cmocka_unit_test(test_carry_unchanged),
 	    cmocka_unit_test(test_build_bad_regex),
 	    cmocka_unit_test(test_build_empty_entries),
+	    cmocka_unit_test(test_keyword_file_fifo),
+	    cmocka_unit_test(test_keyword_file_not_regular),
+	    cmocka_unit_test(test_password_file_not_regular),
+	    cmocka_unit_test(test_password_file_length),
+	    cmocka_unit_test(test_password_file_mode),
+	    cmocka_unit_test(test_password_file_owner),
 	    cmocka_unit_test(test_bug_ratio_integer),
 	    cmocka_unit_test(test_bug_batch_inflight_line),
 	    cmocka_unit_test(test_bug_metrics_listen_v6),
