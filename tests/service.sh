@@ -3,7 +3,8 @@
 # service.sh -- modqd as a service: the systemd notify protocol (READY,
 # STATUS, WATCHDOG, RELOADING with MONOTONIC_USEC, STOPPING) against a
 # NOTIFY_SOCKET of the test's own, the Prometheus endpoint and /healthz,
-# and `make install` into a temporary DESTDIR.
+# and `make install` into a temporary DESTDIR, with the installed unit's
+# bounds and its `systemd-analyze security` exposure (at most 1.0).
 # Usage: tests/service.sh [BUILD_DIR]   (default: build)
 #
 set -u
@@ -214,6 +215,21 @@ check_eq "the unit runs the installed modqd" \
 check_eq "the installed config checks" \
     "$("$DEST/usr/sbin/modqd" -n -c "$DEST/etc/modq/modqd.conf" 2>&1)" \
     "configuration OK"
+# The unit's resource bounds and the Redis paths it must not see (group
+# redis, which the Debian package gives modq for the socket, can read them).
+UNIT=$DEST/lib/systemd/system/modqd.service
+for d in LimitNOFILE=4096 MemoryMax=512M TasksMax=16 \
+    "InaccessiblePaths=-/etc/redis -/var/lib/redis"; do
+	check_eq "the unit sets $d" "$(grep -cxF "$d" "$UNIT")" 1
+done
+if systemd-analyze security --offline=true "$UNIT" >"$TMP/analyze.out" 2>&1; then
+	exposure=$(sed -n 's/^.*Overall exposure level for [^:]*: \([0-9.]*\) .*$/\1/p' \
+	    "$TMP/analyze.out")
+	check_eq "systemd-analyze security: exposure at most 1.0 ($exposure)" \
+	    "$(awk -v e="${exposure:-99}" 'BEGIN { print (e <= 1.0) ? "yes" : "no" }')" yes
+else
+	echo "service: systemd-analyze security --offline is not usable here; static checks only"
+fi
 echo "# the operator's edit" >>"$DEST/etc/modq/modqd.conf"
 make -s -C "$TOP" B="$BUILD" install DESTDIR="$DEST" PREFIX=/usr \
     >"$TMP/install2.log" 2>&1
