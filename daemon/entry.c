@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 
 #include <stdint.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,37 @@
 /* Fields the decision writes; an entry may not bring its own. */
 static const char *const entry_reserved[] = {"status", "reasons", "matched",
     "decided_at", "decided_by", "ruleset", "stream_id", "note", "judged_at"};
+
+/*
+ * Every dead-letter reason as a pattern of its text, and the fixed kind it
+ * is counted under: the metrics label, which never holds anything taken
+ * from the entry (a field name, a size).  "entry has no fields" comes from
+ * intake.c.  Anything else is "other", the last kind.
+ */
+static const struct {
+	const char *pattern; /* fnmatch(3) */
+	const char *kind;
+} entry_kinds[] = {
+    {"too many deliveries (*", "too many deliveries"},
+    {"malformed entry: *", "malformed entry"},
+    {"entry has no fields", "entry has no fields"},
+    {"bad field name: *", "bad field name"},
+    {"duplicate field: *", "duplicate field"},
+    {"reserved field: *", "reserved field"},
+    {"too many fields (*", "too many fields"},
+    {"missing field: *", "missing field"},
+    {"bad id: *", "bad id"},
+    {"bad author: *", "bad author"},
+    {"bad thread: *", "bad thread"},
+    {"bad ip: *", "bad ip"},
+    {"body too large: *", "body too large"},
+    {"body is not valid UTF-8 (*", "body is not valid UTF-8"},
+    {"field * too large: *", "field too large"},
+    {"extra fields too large: *", "extra fields too large"},
+    {NULL, "other"},
+};
+_Static_assert(sizeof entry_kinds / sizeof entry_kinds[0] == ENTRY_KINDS,
+    "ENTRY_KINDS is the number of kinds");
 
 static int entry_name_ok(const char *, size_t);
 static char *entry_check_field(const char *, const char *, size_t, long);
@@ -379,4 +411,24 @@ entry_ip_canon(const char *v, size_t len, char *out, size_t outlen)
 		        : 0);
 	return (
 	    inet_ntop(AF_INET6, a, out, (socklen_t)outlen) == NULL ? -1 : 0);
+}
+
+/* Give the kind of a dead-letter reason: an index below ENTRY_KINDS. */
+size_t
+entry_error_kind(const char *error)
+{
+	size_t i;
+
+	for (i = 0; i < ENTRY_KINDS - 1; i++) {
+		if (fnmatch(entry_kinds[i].pattern, error, 0) == 0)
+			return (i);
+	}
+	return (ENTRY_KINDS - 1);
+}
+
+/* Give the name of a kind of dead-letter reason. */
+const char *
+entry_kind_name(size_t kind)
+{
+	return (entry_kinds[kind < ENTRY_KINDS ? kind : ENTRY_KINDS - 1].kind);
 }

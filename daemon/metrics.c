@@ -41,8 +41,7 @@ static struct {
 	unsigned long long decisions[3];
 	struct metrics_label rules[METRICS_MAX_LABELS];
 	size_t nrules;
-	struct metrics_label dead[METRICS_MAX_LABELS];
-	size_t ndead;
+	unsigned long long dead[ENTRY_KINDS]; /* by entry_error_kind() */
 	unsigned long long buckets[METRICS_NBOUNDS + 1];
 	double latency_sum;
 	unsigned long long latency_count;
@@ -104,9 +103,7 @@ metrics_close(void)
 	mt.http = NULL;
 	for (i = 0; i < mt.nrules; i++)
 		free(mt.rules[i].name);
-	for (i = 0; i < mt.ndead; i++)
-		free(mt.dead[i].name);
-	mt.nrules = mt.ndead = 0;
+	mt.nrules = 0;
 }
 
 /* Count one occurrence of a label value (the first len bytes of name). */
@@ -155,17 +152,13 @@ metrics_decision(enum rules_verdict v, const char *reasons, long long ms)
 }
 
 /*
- * Count a dead letter by the kind of its error: the text before any ':'
- * or " (", so values taken from the entry never become label values.
+ * Count a dead letter by the fixed kind of its error (entry.c's table), so
+ * nothing taken from the entry ever becomes a label value.
  */
 void
 metrics_dead(const char *error)
 {
-	size_t n = strcspn(error, ":(");
-
-	while (n > 0 && error[n - 1] == ' ')
-		n--;
-	metrics_count(mt.dead, &mt.ndead, error, n);
+	mt.dead[entry_error_kind(error)]++;
 }
 
 /* Ask Redis for the stream length, pending entries and held queue. */
@@ -268,9 +261,14 @@ metrics_write(struct evbuffer *b)
 	metrics_write_labels(b, "modq_rule_hits_total",
 	    "Decisions each rule or built-in reason took part in.", "rule",
 	    mt.rules, mt.nrules);
-	metrics_write_labels(b, "modq_dead_letters_total",
-	    "Stream entries dead-lettered, by kind of error.", "error", mt.dead,
-	    mt.ndead);
+	evbuffer_add_printf(b,
+	    "# HELP modq_dead_letters_total Stream entries "
+	    "dead-lettered, by kind of error.\n"
+	    "# TYPE modq_dead_letters_total counter\n");
+	for (i = 0; i < ENTRY_KINDS; i++)
+		evbuffer_add_printf(b,
+		    "modq_dead_letters_total{error=\"%s\"} %llu\n",
+		    entry_kind_name(i), mt.dead[i]);
 	evbuffer_add_printf(b,
 	    "# HELP modq_redeliveries_total Entries taken "
 	    "back or claimed from the pending list.\n"

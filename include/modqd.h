@@ -118,6 +118,9 @@ int entry_utf8(const char *, size_t, size_t *);
 char *entry_validate(char **, size_t *, size_t, long, long, long);
 char *entry_cut_reason(char **, const size_t *, size_t, size_t, long);
 int entry_ip_canon(const char *, size_t, char *, size_t);
+#define ENTRY_KINDS 17 /* kinds of dead-letter reason, "other" included */
+size_t entry_error_kind(const char *);
+const char *entry_kind_name(size_t);
 
 /* pipeline.c */
 struct batch *pipeline_batch_new(struct ruleset *, size_t);

@@ -739,6 +739,80 @@ test_first_problem_wins(void **state)
 	expect_reason(h, 6, "reserved field: status");
 }
 
+/* Check that the fields fail with a reason of the given kind. */
+static void
+expect_kind(const struct fld *f, size_t n, long deliveries, long max_body,
+    const char *kind)
+{
+	char *err = validate(f, n, deliveries, 5, max_body);
+
+	assert_non_null(err);
+	if (strcmp(entry_kind_name(entry_error_kind(err)), kind) != 0)
+		fail_msg("\"%s\" is of kind \"%s\", wanted \"%s\"", err,
+		    entry_kind_name(entry_error_kind(err)), kind);
+	free(err);
+}
+
+/*
+ * Every reason has a fixed kind (the metrics label); field names an entry
+ * chooses never show in a kind, whatever the name.
+ */
+static void
+test_error_kinds(void **state)
+{
+	static const struct fld dup[] = {
+	    S("id"), S("1"), S("zq:x7"), S("a"), S("zq:x7"), S("b")};
+	static const struct fld big[] = {
+	    S("id"), S("1"), S("too:large:x"), S("12345"), S("body"), S("t")};
+	static const struct fld odd[] = {S("id")};
+	static const struct fld res[] = {S("note"), S("x")};
+	static const struct fld name[] = {S("a b"), S("x")};
+	static const struct fld body[] = {
+	    S("id"), S("1"), S("body"), S("\xff")};
+	static const struct fld ok[] = {S("id"), S("1"), S("body"), S("t")};
+	static const struct fld nobody[] = {S("id"), S("1")};
+	static const struct fld id[] = {S("id"), S("a b")};
+	static const struct fld ip[] = {S("ip"), S("x")};
+	struct fld many[2 * 33 + 4] = {S("id"), S("1"), S("body"), S("t")};
+	char names[33][8];
+	size_t i, j;
+
+	(void)state;
+	expect_kind(dup, 6, 1, 64, "duplicate field");
+	expect_kind(big, 6, 1, 4, "field too large");
+	expect_kind(odd, 1, 1, 64, "malformed entry");
+	expect_kind(res, 2, 1, 64, "reserved field");
+	expect_kind(name, 2, 1, 64, "bad field name");
+	expect_kind(body, 4, 1, 64, "body is not valid UTF-8");
+	expect_kind(ok, 4, 1, 0, "body too large");
+	expect_kind(ok, 4, 6, 64, "too many deliveries");
+	expect_kind(nobody, 2, 1, 64, "missing field");
+	expect_kind(id, 2, 1, 64, "bad id");
+	expect_kind(ip, 2, 1, 64, "bad ip");
+	for (i = 0; i < 33; i++) {
+		snprintf(names[i], sizeof names[i], "x%zu", i);
+		many[4 + 2 * i] = (struct fld){names[i], strlen(names[i])};
+		many[5 + 2 * i] = (struct fld)S("v");
+	}
+	expect_kind(many, 4 + 2 * 33, 1, 64, "too many fields");
+	assert_string_equal(
+	    entry_kind_name(entry_error_kind("entry has no fields")),
+	    "entry has no fields");
+	assert_string_equal(
+	    entry_kind_name(entry_error_kind(REASON_AUTHOR)), "bad author");
+	assert_string_equal(
+	    entry_kind_name(entry_error_kind(REASON_THREAD)), "bad thread");
+	assert_string_equal(
+	    entry_kind_name(entry_error_kind("something new: x")), "other");
+	assert_string_equal(entry_kind_name(entry_error_kind("")), "other");
+	assert_string_equal(entry_kind_name(ENTRY_KINDS), "other");
+	for (i = 0; i < ENTRY_KINDS; i++) {
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(
+			    entry_kind_name(i), entry_kind_name(j));
+	}
+}
+
 /*
  * Regression tests: found failing, then fixed.
  */
@@ -934,6 +1008,7 @@ main(void)
 	    cmocka_unit_test(test_extra_fields),
 	    cmocka_unit_test(test_extra_field_too_large),
 	    cmocka_unit_test(test_first_problem_wins),
+	    cmocka_unit_test(test_error_kinds),
 	    cmocka_unit_test(test_bug_author_c1_control),
 	    cmocka_unit_test(test_huge_field_count),
 	    cmocka_unit_test(test_duplicate_last),
