@@ -1,29 +1,54 @@
 /*
  * metrics.c -- owns the counters the daemon exports and the optional HTTP
- * endpoint (libevent's evhttp) that serves them in Prometheus text format:
- * decisions by verdict, hits by rule, dead letters by kind of error,
- * redeliveries, Redis reconnects, a histogram of the time from a comment's
- * stream entry to its decision, and gauges of the stream, pending entries
- * and held queue (refreshed from Redis by the housekeeping tick).  /healthz
- * answers 200 only while Redis is connected and intake runs.
+ * endpoint that serves them in Prometheus text format: decisions by
+ * verdict, hits by rule, dead letters by kind of error, redeliveries, Redis
+ * reconnects, a histogram of the time from a comment's stream entry to its
+ * decision, and gauges of the stream, pending entries and held queue
+ * (refreshed from Redis by the housekeeping tick).  /healthz answers 200
+ * only while Redis is connected and intake runs.
+ *
+ * The endpoint shares the loop (and the descriptors) with the Redis
+ * connections, so it is bounded in every way a client could stretch it:
+ * at most METRICS_MAX_CONNS connections, each in a fixed slot, reading one
+ * request head of at most METRICS_MAX_HEAD bytes, answering it and closing,
+ * all within METRICS_TIMEOUT_MS of the accept.  At the cap the listener is
+ * off until a slot frees.  When accept(2) fails (EMFILE, ENFILE, ENOBUFS)
+ * or gives a descriptor among the last METRICS_FD_RESERVE below the limit,
+ * which the Redis reconnects and reloads need, it is off for
+ * METRICS_PAUSE_MS; one line a minute at most says so, not one a try.
  */
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/http.h>
+#include <event2/listener.h>
 #include <hiredis/hiredis.h>
 
 #include "log.h"
 #include "modqd.h"
 #include "xmalloc.h"
 
-#define METRICS_MAX_LABELS 256 /* distinct rules or error kinds kept */
+#define METRICS_MAX_LABELS 256 /* distinct rules kept */
 #define METRICS_GAUGE_MS 2000 /* how often the Redis gauges refresh */
+#define METRICS_MAX_CONNS 16 /* connections served at once */
+#define METRICS_MAX_HEAD 8192 /* bytes of request line and headers */
+#define METRICS_TIMEOUT_MS 5000 /* from accept to the answer written */
+#define METRICS_PAUSE_MS 1000 /* not accepting after accept(2) failed */
+#define METRICS_PAUSE_LOG_S 60 /* at most one line about pauses a minute */
+#define METRICS_FD_RESERVE 8 /* descriptors left for Redis and reloads */
+#define METRICS_BACKLOG 16
 
 /* Seconds from stream entry to decision: the histogram's upper bounds. */
 static const double metrics_bounds[] = {
@@ -36,8 +61,26 @@ struct metrics_label {
 	unsigned long long n;
 };
 
+/*
+ * One client connection in a fixed slot.  It reads its request head, then
+ * writes the answer with reading off, then the slot is freed; the deadline
+ * (METRICS_TIMEOUT_MS from the accept), EOF or an error frees it earlier.
+ */
+struct metrics_conn {
+	struct bufferevent *bev; /* owned; NULL while the slot is free */
+	struct event *deadline; /* owned */
+	size_t scanned; /* bytes of the head searched for its end */
+};
+
 static struct {
-	struct evhttp *http;
+	struct evconnlistener *listener; /* owned; NULL when off */
+	struct event *resume; /* owned: end of an accept pause */
+	int paused; /* resume is armed */
+	unsigned long long pauses; /* since the last line about them */
+	struct timeval pause_logged; /* when that line was */
+	long long fd_limit; /* RLIMIT_NOFILE at start */
+	struct metrics_conn conns[METRICS_MAX_CONNS];
+	size_t nconns;
 	unsigned long long decisions[3];
 	struct metrics_label rules[METRICS_MAX_LABELS];
 	size_t nrules;
@@ -52,14 +95,47 @@ static struct {
 	struct timeval last_gauges;
 } mt = {.stream_len = -1, .pending = -1, .held = -1};
 
+/* HTTP status codes the endpoint answers with. */
+static const struct {
+	int code;
+	const char *reason;
+} metrics_statuses[] = {
+    {200, "OK"},
+    {400, "Bad Request"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {413, "Content Too Large"},
+    {431, "Request Header Fields Too Large"},
+    {503, "Service Unavailable"},
+};
+
+static struct evconnlistener *metrics_bind(
+    struct event_base *, const char *, const char *);
 static void metrics_count(
     struct metrics_label *, size_t *, const char *, size_t);
-static void metrics_request_cb(struct evhttp_request *, void *);
-static void metrics_health_cb(struct evhttp_request *, void *);
-static void metrics_write(struct evbuffer *);
+static void metrics_gauge_cb(void *, void *);
 static void metrics_write_labels(struct evbuffer *, const char *, const char *,
     const char *, const struct metrics_label *, size_t);
-static void metrics_gauge_cb(void *, void *);
+static void metrics_write_dead(struct evbuffer *);
+static void metrics_write(struct evbuffer *);
+static void metrics_accepting(void);
+static void metrics_accept_cb(
+    struct evconnlistener *, evutil_socket_t, struct sockaddr *, int, void *);
+static void metrics_accept_error_cb(struct evconnlistener *, void *);
+static void metrics_pause(const char *);
+static void metrics_resume_cb(evutil_socket_t, short, void *);
+static void metrics_conn_close(struct metrics_conn *);
+static void metrics_deadline_cb(evutil_socket_t, short, void *);
+static void metrics_event_cb(struct bufferevent *, short, void *);
+static void metrics_write_cb(struct bufferevent *, void *);
+static size_t metrics_head_end(const char *, size_t, size_t);
+static void metrics_read_cb(struct bufferevent *, void *);
+static int metrics_parse(char *, char **, char **, int *);
+static void metrics_request(struct metrics_conn *, char *);
+static int metrics_check_headers(char *);
+static void metrics_reply(
+    struct metrics_conn *, int, int, int, const char *, struct evbuffer *);
+static void metrics_error(struct metrics_conn *, int, int);
 
 /*
  * Start the HTTP endpoint when metrics.listen is set; an address that
@@ -68,39 +144,79 @@ static void metrics_gauge_cb(void *, void *);
 void
 metrics_init(struct event_base *base, const char *listen)
 {
+	struct rlimit rl;
 	char *host, *colon;
-	long port;
+	size_t i;
 
 	if (listen == NULL)
 		return;
 	host = xstrdup(listen);
-	colon = strrchr(host, ':');
+	colon = strrchr(host, ':'); /* conf.c checked host:port */
 	*colon = '\0';
-	port = strtol(colon + 1, NULL, 10);
 	if (host[0] == '[' && colon[-1] == ']') {
 		colon[-1] = '\0';
 		memmove(host, host + 1, strlen(host));
 	}
-	if ((mt.http = evhttp_new(base)) == NULL)
-		fatalx("metrics: cannot create the HTTP server");
-	if (evhttp_bind_socket(mt.http, host, (unsigned short)port) != 0)
+	if ((mt.listener = metrics_bind(base, host, colon + 1)) == NULL)
 		fatal("metrics: cannot listen on %s", listen);
-	evhttp_set_allowed_methods(mt.http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-	evhttp_set_cb(mt.http, "/metrics", metrics_request_cb, NULL);
-	evhttp_set_cb(mt.http, "/healthz", metrics_health_cb, NULL);
-	log_info("metrics: serving http://%s/metrics", listen);
 	free(host);
+	evconnlistener_set_error_cb(mt.listener, metrics_accept_error_cb);
+	mt.fd_limit = LLONG_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		mt.fd_limit = (long long)rl.rlim_cur;
+	if ((mt.resume = evtimer_new(base, metrics_resume_cb, NULL)) == NULL)
+		fatalx("metrics: cannot create events");
+	for (i = 0; i < METRICS_MAX_CONNS; i++) {
+		mt.conns[i].deadline =
+		    evtimer_new(base, metrics_deadline_cb, &mt.conns[i]);
+		if (mt.conns[i].deadline == NULL)
+			fatalx("metrics: cannot create events");
+	}
+	log_info("metrics: serving http://%s/metrics", listen);
 }
 
-/* Stop the endpoint. */
+/* Listen on the first address host and port resolve to that binds. */
+static struct evconnlistener *
+metrics_bind(struct event_base *base, const char *host, const char *port)
+{
+	struct addrinfo hints, *res, *ai;
+	struct evconnlistener *l = NULL;
+	int error;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if ((error = getaddrinfo(host, port, &hints, &res)) != 0)
+		fatalx("metrics: %s: %s", host, gai_strerror(error));
+	for (ai = res; ai != NULL && l == NULL; ai = ai->ai_next)
+		l = evconnlistener_new_bind(base, metrics_accept_cb, NULL,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+		        LEV_OPT_REUSEABLE,
+		    METRICS_BACKLOG, ai->ai_addr, (int)ai->ai_addrlen);
+	freeaddrinfo(res);
+	return (l);
+}
+
+/* Stop the endpoint: close every connection and the listener. */
 void
 metrics_close(void)
 {
 	size_t i;
 
-	if (mt.http != NULL)
-		evhttp_free(mt.http);
-	mt.http = NULL;
+	for (i = 0; i < METRICS_MAX_CONNS; i++) {
+		if (mt.conns[i].bev != NULL)
+			metrics_conn_close(&mt.conns[i]);
+		if (mt.conns[i].deadline != NULL)
+			event_free(mt.conns[i].deadline);
+		mt.conns[i].deadline = NULL;
+	}
+	if (mt.resume != NULL)
+		event_free(mt.resume);
+	mt.resume = NULL;
+	if (mt.listener != NULL)
+		evconnlistener_free(mt.listener);
+	mt.listener = NULL;
 	for (i = 0; i < mt.nrules; i++)
 		free(mt.rules[i].name);
 	mt.nrules = 0;
@@ -170,7 +286,7 @@ metrics_tick(void)
 	struct timeval now, d;
 	char *stream, *held;
 
-	if (mt.http == NULL || mt.gauges_pending > 0 || !redis_up())
+	if (mt.listener == NULL || mt.gauges_pending > 0 || !redis_up())
 		return;
 	gettimeofday(&now, NULL);
 	timersub(&now, &mt.last_gauges, &d);
@@ -241,6 +357,22 @@ metrics_write_labels(struct evbuffer *b, const char *name, const char *help,
 	}
 }
 
+/* Write the dead letters by kind, every kind. */
+static void
+metrics_write_dead(struct evbuffer *b)
+{
+	size_t i;
+
+	evbuffer_add_printf(b,
+	    "# HELP modq_dead_letters_total Stream entries "
+	    "dead-lettered, by kind of error.\n"
+	    "# TYPE modq_dead_letters_total counter\n");
+	for (i = 0; i < ENTRY_KINDS; i++)
+		evbuffer_add_printf(b,
+		    "modq_dead_letters_total{error=\"%s\"} %llu\n",
+		    entry_kind_name(i), mt.dead[i]);
+}
+
 /* Write every metric in Prometheus text format. */
 static void
 metrics_write(struct evbuffer *b)
@@ -261,14 +393,7 @@ metrics_write(struct evbuffer *b)
 	metrics_write_labels(b, "modq_rule_hits_total",
 	    "Decisions each rule or built-in reason took part in.", "rule",
 	    mt.rules, mt.nrules);
-	evbuffer_add_printf(b,
-	    "# HELP modq_dead_letters_total Stream entries "
-	    "dead-lettered, by kind of error.\n"
-	    "# TYPE modq_dead_letters_total counter\n");
-	for (i = 0; i < ENTRY_KINDS; i++)
-		evbuffer_add_printf(b,
-		    "modq_dead_letters_total{error=\"%s\"} %llu\n",
-		    entry_kind_name(i), mt.dead[i]);
+	metrics_write_dead(b);
 	evbuffer_add_printf(b,
 	    "# HELP modq_redeliveries_total Entries taken "
 	    "back or claimed from the pending list.\n"
@@ -328,43 +453,336 @@ metrics_write(struct evbuffer *b)
 	    rules_stamp(server_rules()));
 }
 
-/* GET /metrics. */
+/*
+ * Turn the listener on or off: off while every slot is taken or after a
+ * failed accept(2), so the connections waiting in the kernel's backlog
+ * cost the daemon neither a descriptor nor a wakeup.
+ */
 static void
-metrics_request_cb(struct evhttp_request *req, void *arg)
+metrics_accepting(void)
 {
-	struct evbuffer *b;
-
-	(void)arg;
-	if ((b = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, 500, "out of memory");
+	if (mt.listener == NULL)
 		return;
-	}
-	metrics_write(b);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-	evhttp_send_reply(req, 200, "OK", b);
-	evbuffer_free(b);
+	if (mt.paused || mt.nconns == METRICS_MAX_CONNS)
+		evconnlistener_disable(mt.listener);
+	else
+		evconnlistener_enable(mt.listener);
 }
 
-/* GET /healthz: 200 while Redis is connected and intake runs. */
+/*
+ * Take a new connection into a free slot.  accept(2) gives the lowest free
+ * descriptor, so one among the last METRICS_FD_RESERVE below the limit
+ * means fewer than that are left: close it and pause.
+ */
 static void
-metrics_health_cb(struct evhttp_request *req, void *arg)
+metrics_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
 {
-	struct evbuffer *b;
-	int ok = redis_up() && !server_stopping();
+	struct timeval tv = {
+	    METRICS_TIMEOUT_MS / 1000, (METRICS_TIMEOUT_MS % 1000) * 1000};
+	struct metrics_conn *mc = NULL;
+	char why[128];
+	size_t i;
 
+	(void)sa;
+	(void)salen;
 	(void)arg;
-	if ((b = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, 500, "out of memory");
+	if (fd >= mt.fd_limit - METRICS_FD_RESERVE) {
+		evutil_closesocket(fd);
+		snprintf(why, sizeof why,
+		    "descriptor %d is among the last %d below the limit %lld",
+		    (int)fd, METRICS_FD_RESERVE, mt.fd_limit);
+		metrics_pause(why);
 		return;
 	}
+	for (i = 0; i < METRICS_MAX_CONNS && mc == NULL; i++) {
+		if (mt.conns[i].bev == NULL)
+			mc = &mt.conns[i];
+	}
+	if (mc == NULL ||
+	    (mc->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd,
+	         BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		evutil_closesocket(fd); /* no memory; no slot is not reached */
+		return;
+	}
+	mc->scanned = 0;
+	mt.nconns++;
+	bufferevent_setwatermark(mc->bev, EV_READ, 0, METRICS_MAX_HEAD);
+	bufferevent_setcb(
+	    mc->bev, metrics_read_cb, metrics_write_cb, metrics_event_cb, mc);
+	bufferevent_enable(mc->bev, EV_READ);
+	evtimer_add(mc->deadline, &tv);
+	metrics_accepting();
+}
+
+/*
+ * accept(2) failed with something that trying again at once will not cure
+ * (EMFILE, ENFILE, ENOBUFS, ENOMEM): pause, so the loop neither spins on
+ * the listener nor logs every try.
+ */
+static void
+metrics_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	char why[128];
+
+	(void)l;
+	(void)arg;
+	snprintf(why, sizeof why, "accept: %s", strerror(errno));
+	metrics_pause(why);
+}
+
+/*
+ * Stop accepting for METRICS_PAUSE_MS; the descriptors that free up
+ * meanwhile go to whoever needs them first, the Redis reconnects included.
+ * One line at most every METRICS_PAUSE_LOG_S, with the count since the
+ * last.
+ */
+static void
+metrics_pause(const char *why)
+{
+	struct timeval tv = {
+	    METRICS_PAUSE_MS / 1000, (METRICS_PAUSE_MS % 1000) * 1000};
+	struct timeval now, d;
+
+	mt.pauses++;
+	gettimeofday(&now, NULL);
+	timersub(&now, &mt.pause_logged, &d);
+	if (mt.pause_logged.tv_sec == 0 || d.tv_sec >= METRICS_PAUSE_LOG_S) {
+		if (mt.pause_logged.tv_sec == 0)
+			log_warnx("metrics: %s; not accepting for %d ms", why,
+			    METRICS_PAUSE_MS);
+		else
+			log_warnx("metrics: %s; not accepting for %d ms "
+			          "(%llu pauses in %lld s)",
+			    why, METRICS_PAUSE_MS, mt.pauses,
+			    (long long)d.tv_sec);
+		mt.pauses = 0;
+		mt.pause_logged = now;
+	}
+	mt.paused = 1;
+	metrics_accepting();
+	evtimer_add(mt.resume, &tv);
+}
+
+/* The accept pause is over. */
+static void
+metrics_resume_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	mt.paused = 0;
+	metrics_accepting();
+}
+
+/* Close a connection and free its slot. */
+static void
+metrics_conn_close(struct metrics_conn *mc)
+{
+	bufferevent_free(mc->bev);
+	mc->bev = NULL;
+	evtimer_del(mc->deadline);
+	mt.nconns--;
+	metrics_accepting();
+}
+
+/* A connection's time is up, whatever it was doing. */
+static void
+metrics_deadline_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	metrics_conn_close(arg);
+}
+
+/* EOF, an error, or a timeout on a connection: close it. */
+static void
+metrics_event_cb(struct bufferevent *bev, short events, void *arg)
+{
+	(void)bev;
+	(void)events;
+	metrics_conn_close(arg);
+}
+
+/* The answer is written: close. */
+static void
+metrics_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	metrics_conn_close(arg);
+}
+
+/*
+ * Look for the end of the request head: a line feed followed by an empty
+ * line (CRLF or LF) from offset from on.  Returns the head's length, 0 if
+ * it has not ended yet.
+ */
+static size_t
+metrics_head_end(const char *p, size_t len, size_t from)
+{
+	size_t i;
+
+	for (i = from; i < len; i++) {
+		if (p[i] != '\n')
+			continue;
+		if (i + 1 < len && p[i + 1] == '\n')
+			return (i + 2);
+		if (i + 2 < len && p[i + 1] == '\r' && p[i + 2] == '\n')
+			return (i + 3);
+	}
+	return (0);
+}
+
+/*
+ * Read the request head.  The read watermark stops reading at
+ * METRICS_MAX_HEAD bytes, so each call searches at most that much, and
+ * only what came since the last one.
+ */
+static void
+metrics_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct metrics_conn *mc = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char head[METRICS_MAX_HEAD + 1];
+	const char *p;
+	size_t len, end;
+
+	len = evbuffer_get_length(in);
+	if ((p = (const char *)evbuffer_pullup(in, -1)) == NULL)
+		return;
+	if ((end = metrics_head_end(p, len, mc->scanned)) == 0) {
+		mc->scanned = len > 2 ? len - 2 : 0;
+		if (len >= METRICS_MAX_HEAD)
+			metrics_error(mc, 1, 431);
+		return;
+	}
+	memcpy(head, p, end);
+	head[end] = '\0';
+	evbuffer_drain(in, len);
+	metrics_request(mc, head);
+}
+
+/*
+ * Parse a request head (a NUL-terminated copy, cut up in place): its
+ * method, target without the query, and HTTP minor version.  Returns 0,
+ * or the status of the error to answer with.
+ */
+static int
+metrics_parse(char *head, char **method, char **target, int *minor)
+{
+	char *line = head, *rest;
+
+	*minor = 1;
+	rest = head + strcspn(head, "\n");
+	if (*rest != '\0')
+		*rest++ = '\0';
+	line[strcspn(line, "\r")] = '\0';
+	*method = strsep(&line, " ");
+	*target = strsep(&line, " ");
+	if (*target == NULL || line == NULL ||
+	    (strcmp(line, "HTTP/1.0") != 0 && strcmp(line, "HTTP/1.1") != 0))
+		return (400);
+	*minor = line[7] - '0';
+	if (metrics_check_headers(rest) == -1)
+		return (413);
+	if (strcmp(*method, "GET") != 0 && strcmp(*method, "HEAD") != 0)
+		return (405);
+	(*target)[strcspn(*target, "?")] = '\0';
+	if (strcmp(*target, "/metrics") != 0 &&
+	    strcmp(*target, "/healthz") != 0)
+		return (404);
+	return (0);
+}
+
+/*
+ * Answer one request head: GET or HEAD of /metrics or /healthz over
+ * HTTP/1.0 or 1.1, without a body.
+ */
+static void
+metrics_request(struct metrics_conn *mc, char *head)
+{
+	char *method, *target;
+	struct evbuffer *b;
+	int minor, code, head_only, ok;
+
+	if ((code = metrics_parse(head, &method, &target, &minor)) != 0) {
+		metrics_error(mc, minor, code);
+		return;
+	}
+	head_only = strcmp(method, "HEAD") == 0;
+	if ((b = evbuffer_new()) == NULL)
+		fatalx("metrics: out of memory");
+	if (strcmp(target, "/metrics") == 0) {
+		metrics_write(b);
+		metrics_reply(mc, minor, 200, head_only,
+		    "text/plain; version=0.0.4; charset=utf-8", b);
+		return;
+	}
+	ok = redis_up() && !server_stopping();
 	evbuffer_add_printf(b, "%s\n", ok ? "ok" : "unavailable");
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "text/plain; charset=utf-8");
-	evhttp_send_reply(req, ok ? 200 : 503,
-	    ok ? "OK"
-	       : "Service "
-	         "Unavailable",
-	    b);
-	evbuffer_free(b);
+	metrics_reply(mc, minor, ok ? 200 : 503, head_only,
+	    "text/plain; charset=utf-8", b);
+}
+
+/*
+ * Check the header lines: a request with a body (a Content-Length other
+ * than 0, or a Transfer-Encoding) is refused; the rest are not used.
+ */
+static int
+metrics_check_headers(char *p)
+{
+	char *line, *v;
+
+	while ((line = strsep(&p, "\n")) != NULL) {
+		if ((v = strchr(line, ':')) == NULL)
+			continue;
+		*v++ = '\0';
+		v += strspn(v, " \t");
+		if (strcasecmp(line, "Transfer-Encoding") == 0)
+			return (-1);
+		if (strcasecmp(line, "Content-Length") == 0 &&
+		    strspn(v, "0") != strcspn(v, " \t\r"))
+			return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Queue the answer (the body is consumed) and stop reading; the write
+ * callback closes the connection once it is all written.
+ */
+static void
+metrics_reply(struct metrics_conn *mc, int minor, int code, int head_only,
+    const char *type, struct evbuffer *body)
+{
+	struct evbuffer *out = bufferevent_get_output(mc->bev);
+	const char *reason = "";
+	size_t i;
+
+	for (i = 0; i < sizeof metrics_statuses / sizeof metrics_statuses[0];
+	     i++) {
+		if (metrics_statuses[i].code == code)
+			reason = metrics_statuses[i].reason;
+	}
+	bufferevent_disable(mc->bev, EV_READ);
+	evbuffer_add_printf(out,
+	    "HTTP/1.%d %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\n%sConnection: close\r\n\r\n",
+	    minor, code, reason, type, evbuffer_get_length(body),
+	    code == 405 ? "Allow: GET, HEAD\r\n" : "");
+	if (!head_only)
+		evbuffer_add_buffer(out, body);
+	evbuffer_free(body);
+}
+
+/* Answer with an error status and a one-line body. */
+static void
+metrics_error(struct metrics_conn *mc, int minor, int code)
+{
+	struct evbuffer *b;
+
+	if ((b = evbuffer_new()) == NULL)
+		fatalx("metrics: out of memory");
+	evbuffer_add_printf(b, "error %d\n", code);
+	metrics_reply(mc, minor, code, 0, "text/plain; charset=utf-8", b);
 }
