@@ -269,9 +269,11 @@ check_eq "one request a connection" \
 
 section "(a) half a request, then silence"
 out=$("$PYTHON" "$CLIENT" stall "$PORT")
+echo "   stalled: $out"
 check_match "a stalled request is closed within 5 s (+1)" "$out" '^closed [0-9]+$'
 check_range "ms until the stalled request was closed" "${out#closed }" 4000 7000
 out=$("$PYTHON" "$CLIENT" drip "$PORT")
+echo "   dripping: $out"
 check_match "a header sent a byte at a time is closed within 5 s (+1)" "$out" '^closed [0-9]+$'
 check_range "ms until the dripping request was closed" "${out#closed }" 4000 7000
 
