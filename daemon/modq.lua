@@ -250,7 +250,7 @@ local function bounded(e, max_body)
 		over = l > max_len or total > max_total
 	end
 	if not over then
-		return { e[1], f }
+		return e
 	end
 	local kept, info, used = {}, { n }, 0
 	for j = 1, n - 1, 2 do
@@ -296,13 +296,14 @@ local function modq_read(keys, a)
 	local count, max_body = a[4], tonumber(a[5])
 	local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT',
 	    count, 'STREAMS', stream, '>')
-	local out = {}
-	if r and r[1] then
-		for _, e in ipairs(r[1][2]) do
-			out[#out + 1] = bounded(e, max_body)
-		end
+	if not r then
+		return {}
 	end
-	return out
+	local entries = r[1][2]
+	for i = 1, #entries do
+		entries[i] = bounded(entries[i], max_body)
+	end
+	return entries
 end
 
 --
