@@ -886,7 +886,7 @@ scenario_loading() {
 # A modqd that stops running (SIGSTOP here; a long GC-like pause, swapping
 # or a frozen VM alike) while Redis hands it entries: after claim_idle_ms
 # the other daemon claims and decides them, then the stalled one resumes
-# and handles its stale XREADGROUP reply.  Its decision is skipped (the
+# and handles its stale modq_read reply.  Its decision is skipped (the
 # hash carries the stream id), and its rate records must be too: the
 # second comment of each author is the second in the window, approved
 # under a limit of 2.
@@ -904,15 +904,22 @@ scenario_stalled() {
 	wait_log "${DLOG[1]}" "ready: reading" 20000 ||
 	    not_ok "section 6: daemon 1 did not become ready"
 	sleep 0.5
-	# Its XREADGROUP BLOCK is outstanding: Redis hands it all 20 at EXEC.
-	kill -STOP "${DPID[1]}"
+	# The 20 comments go in, then a script keeps Redis busy for 600 ms.
+	# Daemon 1 asks modq_read for entries every few ms, so its next read
+	# waits in Redis behind the script; it is stopped while it waits, and
+	# Redis hands it all 20 when the script ends.
 	{
 		echo MULTI
 		for i in $(seq 1 20); do
 			echo "XADD modq:incoming * id p$i author pa-$i body \"first comment $i\""
 		done
 		echo EXEC
-	} | rcli >/dev/null
+		echo "EVAL \"local function us() local t = redis.call('TIME') return t[1] * 1000000 + t[2] end local s = us() while us() - s < 600000 do end return 1\" 0"
+	} | rcli >/dev/null &
+	BUSY=$!
+	sleep 0.3
+	kill -STOP "${DPID[1]}"
+	wait "$BUSY"
 	sleep 0.2
 	check_eq "the stalled daemon was handed the 20 comments" \
 	    "$(rcli XPENDING modq:incoming modqd | sed -n '1p;$p' | tr '\n' ' ')" "20 20 "
