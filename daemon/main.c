@@ -3,6 +3,7 @@
  * and check the config, build the rules, then either judge texts offline
  * (-e), report the check (-n), or run the daemon.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 #include "log.h"
 #include "modqd.h"
 #include "xmalloc.h"
+
+#define MAIN_MMAP_THRESHOLD (128 * 1024) /* glibc's initial threshold */
 
 static void usage(void) __attribute__((noreturn));
 static int main_load(const char *, struct conf *, struct ruleset **);
@@ -121,6 +124,13 @@ main(int argc, char **argv)
 		log_init(LOG_TO_STDERR, verbose);
 	else
 		log_init(LOG_TO_SYSLOG, verbose);
+	/*
+	 * Comments of up to queue.max_body bytes come and go: a fixed mmap
+	 * threshold gives every large one back to the system when it is
+	 * freed, where glibc's moving threshold would keep them in a heap
+	 * that only grows (the memory bound in modqd(8) counts on it).
+	 */
+	mallopt(M_MMAP_THRESHOLD, MAIN_MMAP_THRESHOLD);
 	server_init(&conf, rs);
 	return (server_loop());
 }
