@@ -106,7 +106,10 @@ commit_stat_names(struct comment *c)
 	c->nstats++;
 }
 
-/* Append one decision ('d') or dead letter ('x') to modq_decide. */
+/*
+ * Append one decision ('d') or dead letter ('x') to modq_decide, in the
+ * item format modq.lua documents; num has room for three numbers.
+ */
 static void
 commit_item(struct batch *b, struct redis_args *a, struct comment *c, char *num)
 {
@@ -140,7 +143,11 @@ commit_item(struct batch *b, struct redis_args *a, struct comment *c, char *num)
 	for (i = 0, st = c->stats; i < c->nstats; i++, st += strlen(st) + 1)
 		redis_args_adds(a, st);
 	num += PIPELINE_NUM;
-	n = (size_t)snprintf(num, PIPELINE_NUM, "%zu", c->nfv / 2 + 7);
+	n = (size_t)snprintf(num, PIPELINE_NUM, "%zu", c->nfv / 2);
+	redis_args_add(a, num, n);
+	num += PIPELINE_NUM;
+	n = (size_t)snprintf(
+	    num, PIPELINE_NUM, "%zu", c->nfv / 2 + RECORD_NFIELDS);
 	redis_args_add(a, num, n);
 	commit_record_fields(b, a, c, "0"); /* decided_at set in Redis */
 }
@@ -205,24 +212,18 @@ static void
 commit_record_fields(struct batch *b, struct redis_args *a,
     const struct comment *c, const char *decided_at)
 {
+	static const char *const name[RECORD_NFIELDS] = {RECORD_FIELDS};
+	const char *value[RECORD_NFIELDS] = {rules_status_name(c->d.verdict),
+	    c->d.reasons, c->match.matched, "modqd", rules_stamp(b->rules),
+	    c->sid, decided_at};
 	size_t i;
 
 	for (i = 0; i < c->nfv; i++)
 		redis_args_add(a, c->fv[i], c->fvlen[i]);
-	redis_args_adds(a, "status");
-	redis_args_adds(a, rules_status_name(c->d.verdict));
-	redis_args_adds(a, "reasons");
-	redis_args_adds(a, c->d.reasons);
-	redis_args_adds(a, "matched");
-	redis_args_adds(a, c->match.matched);
-	redis_args_adds(a, "decided_by");
-	redis_args_adds(a, "modqd");
-	redis_args_adds(a, "ruleset");
-	redis_args_adds(a, rules_stamp(b->rules));
-	redis_args_adds(a, "stream_id");
-	redis_args_adds(a, c->sid);
-	redis_args_adds(a, "decided_at");
-	redis_args_adds(a, decided_at);
+	for (i = 0; i < RECORD_NFIELDS; i++) {
+		redis_args_adds(a, name[i]);
+		redis_args_adds(a, value[i]);
+	}
 }
 
 /* Say how many days of reputation history the rules keep (0: none). */
@@ -261,7 +262,7 @@ commit_lua(struct batch *b, const uint32_t *ci, size_t n)
 	lc->b = b;
 	lc->n = n;
 	memcpy(lc->ci, ci, n * sizeof *ci);
-	p = nums = xmalloc((2 * n + 1) * PIPELINE_NUM);
+	p = nums = xmalloc((3 * n + 1) * PIPELINE_NUM);
 	redis_args_init(&a);
 	redis_args_adds(&a, "FCALL");
 	redis_args_adds(&a, "modq_decide");
@@ -275,7 +276,7 @@ commit_lua(struct batch *b, const uint32_t *ci, size_t n)
 	redis_args_adds(&a, b->keys.decisions);
 	redis_args_adds(&a, b->keys.stats);
 	redis_args_adds(&a, b->keys.dead);
-	for (i = 0; i < n; i++, p += 2 * PIPELINE_NUM)
+	for (i = 0; i < n; i++, p += 3 * PIPELINE_NUM)
 		commit_item(b, &a, &b->c[ci[i]], p);
 	rc = redis_cmd(&a, commit_lua_cb, lc);
 	redis_args_free(&a);

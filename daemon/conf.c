@@ -892,6 +892,7 @@ conf_load(const char *path, struct conf *c, char **cause)
 	}
 	config_destroy(&cfg);
 	conf_ctx_free(&cx);
+	conf_keys(c, &c->keys);
 	return (0);
 fail:
 	config_destroy(&cfg);
@@ -917,6 +918,7 @@ conf_free(struct conf *c)
 	free(c->redis_password);
 	free(c->path);
 	rules_spec_free(&c->rules);
+	conf_keys_free(&c->keys);
 	memset(c, 0, sizeof *c);
 }
 
@@ -962,4 +964,37 @@ conf_carry(const struct conf *old, struct conf *new)
 	free(new->redis_password);
 	new->redis_password =
 	    old->redis_password != NULL ? xstrdup(old->redis_password) : NULL;
+	conf_keys_free(&new->keys);
+	conf_keys(new, &new->keys);
+}
+
+/* Build the keys of the configured prefix and stream, in one block. */
+void
+conf_keys(const struct conf *c, struct keys *k)
+{
+	static const char *const suffix[] = {
+	    NULL, "held", "decisions", "stats", "dead"};
+	char **dst[] = {
+	    &k->stream, &k->held, &k->decisions, &k->stats, &k->dead};
+	size_t i, n = 0, len = strlen(c->prefix) + 1;
+	char *p;
+
+	for (i = 0; i < sizeof suffix / sizeof suffix[0]; i++)
+		n +=
+		    len + strlen(suffix[i] != NULL ? suffix[i] : c->stream) + 1;
+	p = k->buf = xmalloc(n);
+	for (i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+		*dst[i] = p;
+		p += sprintf(p, "%s:%s", c->prefix,
+		         suffix[i] != NULL ? suffix[i] : c->stream) +
+		    1;
+	}
+}
+
+/* Free what conf_keys() built. */
+void
+conf_keys_free(struct keys *k)
+{
+	free(k->buf);
+	memset(k, 0, sizeof *k);
 }

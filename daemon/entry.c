@@ -28,8 +28,7 @@
 	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-"
 
 /* Fields the decision writes; an entry may not bring its own. */
-static const char *const entry_reserved[] = {"status", "reasons", "matched",
-    "decided_at", "decided_by", "ruleset", "stream_id", "note", "judged_at"};
+static const char *const entry_reserved[] = {RECORD_FIELDS, RECORD_MOD_FIELDS};
 
 /*
  * Every dead-letter reason as a pattern of its text, and the fixed kind it

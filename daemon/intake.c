@@ -164,7 +164,7 @@ intake_rearm(void)
 	redis_args_adds(&a, "FCALL");
 	redis_args_adds(&a, "modq_read");
 	redis_args_adds(&a, "0");
-	redis_args_addf(&a, "%s:%s", conf->prefix, conf->stream);
+	redis_args_adds(&a, conf->keys.stream);
 	redis_args_adds(&a, conf->group);
 	redis_args_adds(&a, conf->consumer);
 	redis_args_addf(&a, "%zu", room);
@@ -334,7 +334,7 @@ intake_claim(enum intake_claim kind)
 	redis_args_adds(&a, "FCALL");
 	redis_args_adds(&a, "modq_claim");
 	redis_args_adds(&a, "0");
-	redis_args_addf(&a, "%s:%s", conf->prefix, conf->stream);
+	redis_args_adds(&a, conf->keys.stream);
 	redis_args_adds(&a, conf->group);
 	redis_args_adds(&a, conf->consumer);
 	redis_args_adds(&a, kind == CLAIM_OWN ? "own" : "idle");
@@ -475,7 +475,7 @@ intake_trim(void)
 	redis_args_adds(&a, "FCALL");
 	redis_args_adds(&a, "modq_trim");
 	redis_args_adds(&a, "0");
-	redis_args_addf(&a, "%s:%s", conf->prefix, conf->stream);
+	redis_args_adds(&a, conf->keys.stream);
 	if (redis_cmd(&a, intake_trim_cb, NULL) == 0)
 		in.trimming = 1;
 	redis_args_free(&a);

@@ -284,7 +284,7 @@ metrics_tick(void)
 	const struct conf *conf = server_conf();
 	struct redis_args a;
 	struct timeval now, d;
-	char *stream, *held;
+	const char *stream = conf->keys.stream, *held = conf->keys.held;
 
 	if (mt.listener == NULL || mt.gauges_pending > 0 || !redis_up())
 		return;
@@ -293,8 +293,6 @@ metrics_tick(void)
 	if (d.tv_sec * 1000 + d.tv_usec / 1000 < METRICS_GAUGE_MS)
 		return;
 	mt.last_gauges = now;
-	xasprintf(&stream, "%s:%s", conf->prefix, conf->stream);
-	xasprintf(&held, "%s:held", conf->prefix);
 	redis_args_init(&a);
 	redis_args_adds(&a, "XLEN");
 	redis_args_adds(&a, stream);
@@ -312,8 +310,6 @@ metrics_tick(void)
 	redis_args_adds(&a, held);
 	mt.gauges_pending += redis_cmd(&a, metrics_gauge_cb, &mt.held) == 0;
 	redis_args_free(&a);
-	free(stream);
-	free(held);
 }
 
 /* Store one gauge: an integer reply, or XPENDING's count. */

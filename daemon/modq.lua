@@ -110,10 +110,11 @@ end
 -- modq_decide stream group ttl_s maxlen hist_days held_key decisions_key
 --   stats_key dead_key, then items:
 --   d stream_id comment_key id status reasons author_key hist_key
---     nstats stat... nhash field value...
+--     nstats stat... nown nhash field value...
 --   x stream_id error cut nfields field value...
--- For 'd' the hash fields are ready to write; their last pair is
--- decided_at, whose value is set here from the server's clock.  A 'd' item
+-- For 'd' the hash fields are ready to write: the entry's own nown
+-- fields, then the decision's (RECORD_FIELDS in modqd.h), whose last pair
+-- is decided_at, its value set here from the server's clock.  A 'd' item
 -- whose comment hash already carries its stream id was decided before (by
 -- another daemon, or before a crash) and is only acknowledged; a dead
 -- letter is written only if its XACK acknowledged something.  That makes a
@@ -144,8 +145,9 @@ local function modq_decide(keys, a)
 			    a[i + 2], a[i + 3], a[i + 4], a[i + 5], a[i + 6], a[i + 7]
 			local nst = tonumber(a[i + 8])
 			local s0 = i + 9
-			local nh = tonumber(a[s0 + nst])
-			local h0 = s0 + nst + 1
+			local nown = tonumber(a[s0 + nst])
+			local nh = tonumber(a[s0 + nst + 1])
+			local h0 = s0 + nst + 2
 			local hlast = h0 + 2 * nh - 1
 			i = hlast + 1
 			acks[#acks + 1] = sid
@@ -155,7 +157,7 @@ local function modq_decide(keys, a)
 				-- not a hash: never overwrite what is not ours
 				dead_letter(dead, maxlen, sid,
 				    'cannot write the decision: ' .. ckey ..
-				    ' is not a hash', '', a, h0, hlast - 14, stats)
+				    ' is not a hash', '', a, h0, h0 + 2 * nown - 1, stats)
 				processed = processed + 1
 				out[#out + 1] = 1
 			elseif old[3] == sid then

@@ -70,7 +70,6 @@ static const char *const pipeline_state_names[] = {"match", "context", "decide",
 static enum batch_state pipeline_next(const struct batch *);
 static void pipeline_move(struct batch *, enum batch_state);
 static int pipeline_enter(struct batch *);
-static void pipeline_batch_keys(struct batch *);
 static void pipeline_fields(struct comment *);
 static void pipeline_keys(struct batch *, struct comment *);
 static void pipeline_match(struct batch *);
@@ -216,27 +215,6 @@ pipeline_conn_free(void)
 	}
 }
 
-/* Build the batch's shared keys: stream, held set, decisions, stats, dead. */
-static void
-pipeline_batch_keys(struct batch *b)
-{
-	const struct conf *conf = server_conf();
-	size_t n = 5 * strlen(conf->prefix) + strlen(conf->stream) + 48;
-	char *p;
-
-	p = b->keys.buf = xmalloc(n);
-	b->keys.stream = p;
-	p += sprintf(p, "%s:%s", conf->prefix, conf->stream) + 1;
-	b->keys.held = p;
-	p += sprintf(p, "%s:held", conf->prefix) + 1;
-	b->keys.decisions = p;
-	p += sprintf(p, "%s:decisions", conf->prefix) + 1;
-	b->keys.stats = p;
-	p += sprintf(p, "%s:stats", conf->prefix) + 1;
-	b->keys.dead = p;
-	sprintf(p, "%s:dead", conf->prefix);
-}
-
 /* Create an empty batch judged by rules (a reference is taken). */
 struct batch *
 pipeline_batch_new(struct ruleset *rules, size_t cap)
@@ -250,7 +228,7 @@ pipeline_batch_new(struct ruleset *rules, size_t cap)
 	b->retry_ms = PIPELINE_RETRY_MIN;
 	b->wconn = -1;
 	gettimeofday(&b->started, NULL);
-	pipeline_batch_keys(b);
+	conf_keys(server_conf(), &b->keys);
 	return (b);
 }
 
@@ -413,24 +391,24 @@ pipeline_keys(struct batch *b, struct comment *c)
 		dst = p + len; \
 		len += (size_t)snprintf(p + len, cap - len, __VA_ARGS__) + 1; \
 	} while (0)
-	KEY(c->ckey, "%s:c:%s", pre, c->id);
+	KEY(c->ckey, KEY_COMMENT, pre, c->id);
 	if (*c->author != '\0')
-		KEY(c->akey, "%s:author:%s", pre, c->author);
+		KEY(c->akey, KEY_AUTHOR, pre, c->author);
 	else
 		KEY(c->akey, "%s", "");
 	if (*c->thread != '\0')
-		KEY(c->tkey, "%s:thread:%s", pre, c->thread);
+		KEY(c->tkey, KEY_THREAD, pre, c->thread);
 	else
 		KEY(c->tkey, "%s", "");
 	if (*c->author != '\0' && rules_authors(b->rules)->hold_if_rejected)
-		KEY(c->hkey, "%s:rate:@hist:%s", pre, c->author);
+		KEY(c->hkey, KEY_HISTORY, pre, c->author);
 	else
 		KEY(c->hkey, "%s", "");
 	for (k = 0; k < nr; k++) {
 		r = rules_rate(b->rules, k);
 		v = vals[r->per];
 		if (*v != '\0')
-			KEY(c->rkey[k], "%s:rate:%s:%s", pre, r->name, v);
+			KEY(c->rkey[k], KEY_RATE, pre, r->name, v);
 		else
 			KEY(c->rkey[k], "%s", "");
 	}
@@ -604,7 +582,7 @@ pipeline_touch(struct batch *b)
 		return;
 	redis_args_init(&a);
 	redis_args_adds(&a, "XCLAIM");
-	redis_args_addf(&a, "%s:%s", conf->prefix, conf->stream);
+	redis_args_adds(&a, conf->keys.stream);
 	redis_args_adds(&a, conf->group);
 	redis_args_adds(&a, conf->consumer);
 	redis_args_adds(&a, "0");
@@ -672,7 +650,7 @@ pipeline_free(struct batch *b)
 	free(b->nums);
 	free(b->reqs);
 	free(b->wreqs);
-	free(b->keys.buf);
+	conf_keys_free(&b->keys);
 	if (b->retry != NULL)
 		event_free(b->retry);
 	rules_unref(b->rules);

@@ -150,10 +150,7 @@ struct batch {
 	struct req *wreqs; /* owned: the WATCH round's commands in flight */
 	size_t nwreqs;
 	long long now_ms; /* the decision time, from Redis TIME */
-	struct {
-		char *stream, *held, *decisions, *stats, *dead; /* in buf */
-		char *buf; /* owned */
-	} keys;
+	struct keys keys; /* owned: from conf_keys() */
 	struct event *retry;
 	long retry_ms;
 	struct timeval started;

@@ -235,7 +235,6 @@ redis_handshake(void)
 {
 	const struct conf *c = rd.conf;
 	struct redis_args a;
-	char *key;
 	int i;
 
 	rd.handshake = 0;
@@ -268,18 +267,16 @@ redis_handshake(void)
 	rd.handshake += redis_send(&rd.conn[REDIS_COMMAND], &a, 0,
 	                    redis_handshake_cb, rd_fload) == 0;
 	redis_args_free(&a);
-	xasprintf(&key, "%s:%s", c->prefix, c->stream);
 	redis_args_init(&a);
 	redis_args_adds(&a, "XGROUP");
 	redis_args_adds(&a, "CREATE");
-	redis_args_adds(&a, key);
+	redis_args_adds(&a, c->keys.stream);
 	redis_args_adds(&a, c->group);
 	redis_args_adds(&a, "0");
 	redis_args_adds(&a, "MKSTREAM");
 	rd.handshake += redis_send(&rd.conn[REDIS_COMMAND], &a, 0,
 	                    redis_handshake_cb, rd_xgroup) == 0;
 	redis_args_free(&a);
-	free(key);
 }
 
 /* Count down the handshake; the last good reply brings Redis up. */

@@ -16,6 +16,37 @@
 struct event_base;
 struct batch;
 
+/*
+ * The Redis keys of the configured prefix: every key name is built here
+ * (conf_keys()) or formatted with one of the KEY_ formats below, nowhere
+ * else.  The Functions library (modq.lua) is handed these names.
+ */
+struct keys {
+	char *stream; /* <prefix>:<queue.stream>: the incoming stream */
+	char *held; /* <prefix>:held */
+	char *decisions; /* <prefix>:decisions */
+	char *stats; /* <prefix>:stats */
+	char *dead; /* <prefix>:dead */
+	char *buf; /* owned: the strings above, in one block */
+};
+#define KEY_COMMENT "%s:c:%s" /* prefix, comment id */
+
+/*
+ * The fields a decision adds to a comment's record, in the order modqd
+ * sends them (modq_decide sets the last, decided_at, from Redis's clock),
+ * and those a moderator's action adds: a stream entry may bring none of
+ * them.
+ */
+#define RECORD_FIELDS \
+	"status", "reasons", "matched", "decided_by", "ruleset", "stream_id", \
+	    "decided_at"
+#define RECORD_NFIELDS 7
+#define RECORD_MOD_FIELDS "note", "judged_at"
+#define KEY_AUTHOR "%s:author:%s" /* prefix, author */
+#define KEY_THREAD "%s:thread:%s" /* prefix, thread */
+#define KEY_HISTORY "%s:rate:@hist:%s" /* prefix, author */
+#define KEY_RATE "%s:rate:%s:%s" /* prefix, rule, author, ip or thread */
+
 /* The whole configuration; conf_load() fills a fresh one. */
 struct conf {
 	char *path; /* owned */
@@ -48,6 +79,7 @@ struct conf {
 	long log_decisions; /* one info line per decision */
 
 	struct rules_spec rules;
+	struct keys keys; /* built from prefix and stream */
 };
 
 /* Connections for decision transactions, each one batch's at a time. */
@@ -70,6 +102,8 @@ struct redis_args {
 int conf_load(const char *, struct conf *, char **);
 void conf_free(struct conf *);
 void conf_carry(const struct conf *, struct conf *);
+void conf_keys(const struct conf *, struct keys *);
+void conf_keys_free(struct keys *);
 
 /* server.c */
 void server_init(struct conf *, struct ruleset *);
