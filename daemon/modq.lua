@@ -320,7 +320,7 @@ end
 local function modq_claim(keys, a)
 	local stream, group, consumer, mode = a[1], a[2], a[3], a[4]
 	local idle, start, count = a[5], a[6], tonumber(a[7])
-	local max_body = tonumber(a[8])
+	local max_body = tonumber(a[8]) or 65536
 	if mode == 'idle' then
 		local r = redis.call('XAUTOCLAIM', stream, group, consumer, idle,
 		    start, 'COUNT', count)
