@@ -35,7 +35,7 @@ fresh() {
 # An ASan build keeps shadow memory and a quarantine of freed blocks: its
 # resident set says nothing about modqd's, so those checks are skipped.
 ASAN=""
-grep -q AddressSanitizer "$MODQD" && ASAN=1
+grep -q __asan_init "$MODQD" && ASAN=1
 
 # The largest resident set modqd has had (VmHWM, KiB).
 hwm_kb() {
