@@ -18,6 +18,7 @@ B ?= build
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS = libevent hiredis libconfig libsystemd libhs libutf8proc
+RULES_PKGS = libhs libutf8proc
 
 OPT ?= -O2 -g
 WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wcast-qual \
@@ -25,11 +26,18 @@ WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wcast-qual \
 	-Wmissing-declarations -Wsign-compare -Wundef
 # Recursive (=) so pkg-config runs only when something is compiled, after
 # `make deps` has had a chance to install the packages.
-ALL_CFLAGS = -std=gnu11 $(OPT) $(WARN) -fstack-protector-strong \
-	-D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -Iinclude $(SAN) \
-	$(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CPPFLAGS) $(CFLAGS)
+BASE_CFLAGS = -std=gnu11 $(OPT) $(WARN) -fstack-protector-strong \
+	-D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -Iinclude $(SAN)
+ALL_CFLAGS = $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
+	$(CPPFLAGS) $(CFLAGS)
 ALL_LDLIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm $(LDLIBS)
 TEST_LDLIBS = $(shell $(PKG_CONFIG) --libs cmocka) $(ALL_LDLIBS)
+# rules/ is a library of its own, build/librules.a: compiled with the flags
+# of Hyperscan and utf8proc only, and needing nothing else to link.  Tests
+# and tools that look at its internals add -Irules for rules/rules_int.h.
+RULES_CFLAGS = $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(RULES_PKGS)) \
+	$(CPPFLAGS) $(CFLAGS)
+RULES_LDLIBS = $(shell $(PKG_CONFIG) --libs $(RULES_PKGS)) -lm $(LDLIBS)
 
 RULES_SRCS = rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c \
 	rules/confusables.c rules/entities.c
@@ -39,10 +47,11 @@ DAEMON_SRCS = daemon/main.c daemon/server.c daemon/redis.c \
 TESTS = test_rules test_conf test_entry test_cases test_log
 
 RULES_OBJS = $(RULES_SRCS:%.c=$(B)/%.o)
+LIBRULES = $(B)/librules.a
 COMMON_OBJS = $(COMMON_SRCS:%.c=$(B)/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o) $(B)/modq_lua.o
 TEST_BINS = $(TESTS:%=$(B)/tests/%)
-HEADERS = $(wildcard include/*.h)
+HEADERS = $(wildcard include/*.h rules/*.h)
 
 .PHONY: all deps check unit replay integration check-asan run bench fuzz deb \
 	install clean format
@@ -53,6 +62,14 @@ $(B)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+$(B)/rules/%.o: rules/%.c include/rules.h $(wildcard rules/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(RULES_CFLAGS) -c $< -o $@
+
+$(LIBRULES): $(RULES_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $(RULES_OBJS)
+
 $(B)/modq_lua.c: daemon/modq.lua tools/embed.sh
 	@mkdir -p $(B)
 	sh tools/embed.sh modq_lua daemon/modq.lua > $@
@@ -60,7 +77,7 @@ $(B)/modq_lua.c: daemon/modq.lua tools/embed.sh
 $(B)/modq_lua.o: $(B)/modq_lua.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(B)/modqd: $(DAEMON_OBJS) $(RULES_OBJS) $(COMMON_OBJS)
+$(B)/modqd: $(DAEMON_OBJS) $(COMMON_OBJS) $(LIBRULES)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(ALL_LDLIBS)
 
 $(B)/modq: daemon/modq.sh
@@ -68,10 +85,17 @@ $(B)/modq: daemon/modq.sh
 	cp daemon/modq.sh $@
 	chmod 755 $@
 
-$(B)/tests/%: tests/%.c $(RULES_OBJS) $(COMMON_OBJS) $(HEADERS)
+$(B)/tests/%: tests/%.c $(COMMON_OBJS) $(LIBRULES) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(RULES_OBJS) $(COMMON_OBJS) \
+	$(CC) $(ALL_CFLAGS) -Irules -o $@ $< $(COMMON_OBJS) $(LIBRULES) \
 	    $(LDFLAGS) $(TEST_LDLIBS)
+
+# The unit tests of rules/ link with the library alone (and cmocka): the
+# proof that it stands without daemon/, libevent, hiredis or libconfig.
+$(B)/tests/test_rules: tests/test_rules.c $(LIBRULES) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(RULES_CFLAGS) -Irules -o $@ $< $(LIBRULES) $(LDFLAGS) \
+	    $(shell $(PKG_CONFIG) --libs cmocka) $(RULES_LDLIBS)
 
 # Install the Debian packages the build and the tests need, if missing.
 deps:
@@ -85,11 +109,12 @@ unit: $(TEST_BINS)
 # replays files, so make check runs every seed and regression input.
 FUZZ_TARGETS = entry conf wordlist
 REPLAY_BINS = $(FUZZ_TARGETS:%=$(B)/tests/replay_%)
-$(B)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(RULES_OBJS) \
-    $(COMMON_OBJS) $(HEADERS)
+$(B)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h \
+    $(COMMON_OBJS) $(LIBRULES) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay.c \
-	    $(RULES_OBJS) $(COMMON_OBJS) $(LDFLAGS) $(ALL_LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Irules -o $@ tests/fuzz/fuzz_$*.c \
+	    tests/fuzz/replay.c $(COMMON_OBJS) $(LIBRULES) $(LDFLAGS) \
+	    $(ALL_LDLIBS)
 
 replay: $(REPLAY_BINS)
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -125,9 +150,10 @@ run: deps
 	$(MAKE) all
 	bash tools/demo.sh $(B)
 
-$(B)/modq-bench-match: tools/bench-match.c $(RULES_OBJS) $(COMMON_OBJS)
-	$(CC) $(ALL_CFLAGS) -o $@ tools/bench-match.c $(RULES_OBJS) \
-	    $(COMMON_OBJS) $(LDFLAGS) $(ALL_LDLIBS)
+$(B)/modq-bench-match: tools/bench-match.c $(COMMON_OBJS) $(LIBRULES) \
+    $(HEADERS)
+	$(CC) $(ALL_CFLAGS) -Irules -o $@ tools/bench-match.c $(COMMON_OBJS) \
+	    $(LIBRULES) $(LDFLAGS) $(ALL_LDLIBS)
 
 # Normalisation plus matching on one core (400 and 5,000 entries), then
 # the daemon's throughput and latency against a private redis-server.
@@ -167,7 +193,7 @@ install: all
 
 format:
 	clang-format -i daemon/*.c rules/normalize.c rules/keyword.c \
-	    rules/rate.c rules/rules.c include/*.h tests/*.c
+	    rules/rate.c rules/rules.c rules/*.h include/*.h tests/*.c
 
 clean:
 	rm -rf build

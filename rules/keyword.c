@@ -15,8 +15,8 @@
 
 #include <hs.h>
 
-#include "rules.h"
-#include "xmalloc.h"
+#include "rules_int.h"
+#include "ralloc.h"
 
 #define KW_EXTEND_LEFT 0x01 /* widen a hit to the start of its token */
 #define KW_EXTEND_RIGHT 0x02 /* widen a hit to the end of its token */

@@ -37,8 +37,8 @@
 
 #include <utf8proc.h>
 
-#include "rules.h"
-#include "xmalloc.h"
+#include "rules_int.h"
+#include "ralloc.h"
 
 enum norm_class {
 	N_SEP = 0, /* space, punctuation, control */

@@ -10,7 +10,7 @@
  */
 #include <string.h>
 
-#include "rules.h"
+#include "rules_int.h"
 
 static const char *const rate_names[] = {"author", "ip", "thread"};
 

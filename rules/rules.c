@@ -18,8 +18,8 @@
 
 #include <utf8proc.h>
 
-#include "rules.h"
-#include "xmalloc.h"
+#include "rules_int.h"
+#include "ralloc.h"
 
 #define RULES_LINE_MAX 4096 /* bytes in one word-list line */
 #define RULES_LIST_MAX (64L * 1024 * 1024) /* bytes in one word list */

@@ -15,9 +15,8 @@
 
 #include <cmocka.h>
 
-#include "log.h"
-#include "rules.h"
-#include "xmalloc.h"
+#include "rules_int.h"
+#include "ralloc.h"
 
 static struct norm nst; /* scratch state shared by the normalise tests */
 static char tmpdir[] = "/tmp/modq-test-rules.XXXXXX";
@@ -2691,6 +2690,5 @@ main(void)
 	    cmocka_unit_test(test_bug_list_line_4096),
 	};
 
-	log_init(LOG_TO_STDERR, 0);
 	return (cmocka_run_group_tests(tests, setup, teardown));
 }

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "rules.h"
+#include "rules_int.h"
 #include "xmalloc.h"
 
 struct corpus {

@@ -24,7 +24,7 @@ SRCS="rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c
 rules/confusables.c rules/entities.c daemon/log.c daemon/xmalloc.c
 daemon/conf.c daemon/entry.c"
 CFLAGS="-std=gnu11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer -D_GNU_SOURCE
--Iinclude -fno-sanitize-recover=undefined"
+-Iinclude -Irules -fno-sanitize-recover=undefined"
 SAN="address,undefined"
 
 usage() {
@@ -36,7 +36,7 @@ usage() {
 compile() {
 	src=$1 obj=$2 san=$3
 	if [ -f "$obj" ] &&
-	    [ -z "$(find "$src" include -name '*.[ch]' -newer "$obj")" ]; then
+	    [ -z "$(find "$src" include rules -name '*.[ch]' -newer "$obj")" ]; then
 		return 0
 	fi
 	mkdir -p "$(dirname "$obj")"

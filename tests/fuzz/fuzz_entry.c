@@ -23,7 +23,7 @@
 #include <utf8proc.h>
 
 #include "modqd.h"
-#include "rules.h"
+#include "rules_int.h"
 #include "xmalloc.h"
 
 #define FUZZ_SEP 0x1f /* separates fields */

@@ -18,7 +18,7 @@
 
 #include <utf8proc.h>
 
-#include "rules.h"
+#include "rules_int.h"
 #include "xmalloc.h"
 
 #include "fuzz.h"
