@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 #
-# faults.sh -- fault injection for "nothing lost, nothing doubled" (DESIGN.md,
-# Guarantees): every comment added to the stream gets exactly one decision,
-# counted once by the rate rules, while daemons are killed, Redis restarts,
-# stalls, loses its functions library, or answers BUSY and LOADING.
+# faults.sh -- fault injection for the first of the README's Guarantees
+# (nothing lost, nothing doubled): every comment added to the stream gets
+# exactly one decision, counted once by the rate rules, while daemons are
+# killed, Redis restarts, stalls, loses its functions library, or answers
+# BUSY and LOADING.
 # Usage: tests/faults.sh [BUILD_DIR]   (default: build)
 #
 # Environment:

@@ -2,7 +2,8 @@
  * test_conf.c -- good configs load with their defaults; bad ones fail with
  * the expected "file:line: what is wrong", every problem of a file at once.
  * Configs are written to a temp dir; tests/conf/example.conf is the example
- * config with its word list and password file next to it.
+ * of modqd.conf(5) with more options set, its word list and password file
+ * next to it.
  */
 #include <errno.h>
 #include <limits.h>

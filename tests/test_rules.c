@@ -2425,8 +2425,8 @@ test_match_free(void **state)
 }
 
 /*
- * Regression tests: each was found failing, asserting what DESIGN.md or the
- * module's own header comment asks for, and was fixed.
+ * Regression tests: each was found failing, asserting what the README,
+ * modqd.conf(5) or the module's own header comment asks for, and was fixed.
  */
 
 /* A real one-letter word before spread letters swallows them. */
@@ -2480,8 +2480,9 @@ test_bug_all_leet_word(void **state)
 
 /*
  * A word made only of look-alike letters of another script stays in that
- * script, so it evades the Latin entry it imitates (DESIGN.md: Cyrillic
- * look-alikes are mapped); U+0455 and U+0456 are not even Russian letters.
+ * script, so it evades the Latin entry it imitates (modqd.conf(5): a word
+ * with a letter no language here is written with is a disguise, and its
+ * look-alikes become Latin); U+0455 and U+0456 are not even Russian letters.
  */
 static void
 test_bug_all_lookalike_word(void **state)

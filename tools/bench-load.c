@@ -34,7 +34,7 @@
 #define WAIT_POLL_NS 2000000L /* wait mode: 2 ms between polls */
 #define MAX_COMMENTS 100000000UL
 #define MAX_RUN 32
-#define ID_MAX 128 /* DESIGN.md: ids are 1-128 bytes */
+#define ID_MAX 128 /* modqd(8): ids are 1 to 128 characters */
 
 struct row {
 	char *index; /* owned: the CSV's row index column */
