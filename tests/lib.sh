@@ -5,10 +5,6 @@
 # is a bounded loop with a deadline; no check compares durations, only
 # outcomes.
 
-KNOWN=${KNOWN:-0}
-KNOWN_FIXED=${KNOWN_FIXED:-0}
-KB_MODE=
-KB_MSGS=
 WAIT_MS=${WAIT_MS:-10000} # default deadline of a wait
 declare -A SID # comment id -> stream id of its latest XADD
 
@@ -229,32 +225,7 @@ ok() {
 
 not_ok() {
 	FAIL=$((FAIL + 1))
-	if [ -n "$KB_MODE" ]; then
-		KB_MSGS="${KB_MSGS:+$KB_MSGS; }$1"
-	else
-		echo "FAIL: $1"
-	fi
-	return 0
-}
-
-# Run a check whose correct expectation the daemon does not meet yet: a
-# failure is counted as a known bug, not as a failure.
-#   known_bug "what is wrong" check_... args...
-known_bug() {
-	local desc=$1 f0=$FAIL
-	shift
-	KB_MODE=1
-	KB_MSGS=
-	"$@"
-	KB_MODE=
-	if [ "$FAIL" -gt "$f0" ]; then
-		FAIL=$f0
-		KNOWN=$((KNOWN + 1))
-		echo "KNOWN BUG: $desc [$KB_MSGS]"
-	else
-		KNOWN_FIXED=$((KNOWN_FIXED + 1))
-		echo "known bug now passes (drop its known_bug wrapper): $desc"
-	fi
+	echo "FAIL: $1"
 	return 0
 }
 
@@ -506,10 +477,6 @@ check_sanitizers() {
 
 summary() {
 	check_sanitizers
-	if [ "$KNOWN" -gt 0 ] || [ "$KNOWN_FIXED" -gt 0 ]; then
-		echo "$KNOWN known bugs (see KNOWN BUG lines)," \
-		    "$KNOWN_FIXED known-bug checks now pass"
-	fi
 	echo "$PASS passed, $FAIL failed"
 	[ "$FAIL" -eq 0 ]
 }
