@@ -13,20 +13,25 @@
 #   FAULTS_CORPUS  comment texts, one a line (default
 #                  ../shared/corpus/perf/corpus.txt next to the repository;
 #                  synthetic texts are used when it is missing)
-#   FAULTS_SECTIONS  the sections to run, e.g. "1 3" (default: all)
+#   FAULTS_SECTIONS  the sections to run, by number or name, e.g.
+#                  "1 functions" (default: all)
 #   KEEP=1         keep the logs and data in $TMP even when all passed
 #
-# Sections:
-#   1  two modqd (same group, two consumer names) decide FAULTS_N comments
-#      while one or the other is SIGKILLed ten times and restarted, and
-#      redis-server (appendonly, fsync always) is restarted once
-#   2  Redis SIGSTOP'd for 10 s while comments flow (timeout_ms 500)
-#   3  FUNCTION FLUSH, then FUNCTION DELETE modq, mid-load
-#   4  back-pressure: a backlog larger than the memory bound, Redis
-#      SIGSTOP'd; modqd's VmRSS stays bounded
-#   5  BUSY (a 3 s script) and LOADING (a slow restart) mid-load
-#   6  a modqd stalled (SIGSTOP) while Redis hands it entries comes back
-#      after the other daemon claimed and decided them
+# Sections (number, name):
+#   1 kills         two modqd (same group, two consumer names) decide
+#                   FAULTS_N comments while one or the other is SIGKILLed
+#                   ten times and restarted, and redis-server (appendonly,
+#                   fsync always) is restarted once
+#   2 stall         Redis SIGSTOP'd for 10 s while comments flow
+#                   (timeout_ms 500)
+#   3 functions     FUNCTION FLUSH, then FUNCTION DELETE modq, mid-load
+#   4 backpressure  a backlog larger than the memory bound, Redis
+#                   SIGSTOP'd; modqd's VmRSS stays bounded
+#   5 busy, loading BUSY (a 3 s script) and LOADING (a slow restart)
+#                   mid-load (5a busy, 5b loading)
+#   6 stalled       a modqd stalled (SIGSTOP) while Redis hands it entries
+#                   comes back after the other daemon claimed and decided
+#                   them
 #
 # After every section check_once asserts, from Redis itself: each stream
 # entry has one comment hash carrying its stream id, one decisions entry per
@@ -56,15 +61,6 @@ declare -A DPID DLOG DCONF
 
 info() {
 	echo "   $*"
-}
-
-# Tell whether section $1 is to run (FAULTS_SECTIONS, default all).
-want() {
-	[ -z "${FAULTS_SECTIONS:-}" ] && return 0
-	case " $FAULTS_SECTIONS " in
-	*" $1 "*) return 0 ;;
-	esac
-	return 1
 }
 
 # Sleep a random number of milliseconds in [lo, hi].
@@ -957,12 +953,12 @@ scenario_stalled() {
 
 # ---------------------------------------------------------------------------
 
-want 1 && scenario_kills
-want 2 && scenario_stall
-want 3 && scenario_functions
-want 4 && scenario_backpressure
-want 5 && scenario_busy
-want 5 && scenario_loading
-want 6 && scenario_stalled
+want 1 kills && scenario_kills
+want 2 stall && scenario_stall
+want 3 functions && scenario_functions
+want 4 backpressure && scenario_backpressure
+want 5 busy && scenario_busy
+want 5 loading && scenario_loading
+want 6 stalled && scenario_stalled
 
 summary

@@ -65,6 +65,34 @@ suite_cleanup() {
 	fi
 }
 
+# Tell whether a section is to run: want NUMBER NAME.  The suite's
+# <SUITE>_SECTIONS (INTEGRATION_SECTIONS, FAULTS_SECTIONS) lists the
+# sections to run by number or name, e.g. "3 reload"; unset or empty, all
+# run.  summary() fails a listed word that no section answers to.
+declare -A SECTION_NAMES
+want() {
+	local var=${SUITE^^}_SECTIONS s
+	for s in "$@"; do
+		SECTION_NAMES[$s]=1
+	done
+	[ -z "${!var:-}" ] && return 0
+	for s in "$@"; do
+		case " ${!var} " in
+		*" $s "*) return 0 ;;
+		esac
+	done
+	return 1
+}
+
+# Fail for each word of <SUITE>_SECTIONS that names no section.
+check_sections() {
+	local var=${SUITE^^}_SECTIONS s
+	for s in ${!var:-}; do
+		[ -n "${SECTION_NAMES[$s]:-}" ] ||
+		    not_ok "$var: no section is called '$s'"
+	done
+}
+
 # Print a section header with the time since the suite started.
 section() {
 	echo "== $* (at $(($(date +%s) - STARTED)) s)"
@@ -477,6 +505,7 @@ check_sanitizers() {
 
 summary() {
 	check_sanitizers
+	check_sections
 	echo "$PASS passed, $FAIL failed"
 	[ "$FAIL" -eq 0 ]
 }
