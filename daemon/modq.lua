@@ -378,6 +378,91 @@ local function mod_quote(s)
 	end) .. "'"
 end
 
+--
+-- Author and thread ids are checked as modqd checks them in a stream
+-- entry: 1-128 bytes of strict UTF-8 (no overlong forms, no surrogates,
+-- nothing above U+10FFFF) without a character of Unicode category Cc, Cf,
+-- Zs, Zl or Zp.  Lua has no Unicode tables, so MOD_NAME_BAD lists those
+-- (Unicode 15, as utf8proc has them): C0, space, DEL and C1, U+00A0,
+-- U+00AD, the Arabic, Syriac and Mongolian format marks, U+1680,
+-- U+2000-200F, U+2028-202F, U+205F-2064, U+2066-206F, U+3000, U+FEFF,
+-- U+FFF9-FFFB and the format characters above U+FFFF (tags included).
+--
+local MOD_NAME_BAD = {
+	{ 0x0000, 0x0020 }, { 0x007F, 0x00A0 }, { 0x00AD, 0x00AD },
+	{ 0x0600, 0x0605 }, { 0x061C, 0x061C }, { 0x06DD, 0x06DD },
+	{ 0x070F, 0x070F }, { 0x0890, 0x0891 }, { 0x08E2, 0x08E2 },
+	{ 0x1680, 0x1680 }, { 0x180E, 0x180E }, { 0x2000, 0x200F },
+	{ 0x2028, 0x202F }, { 0x205F, 0x2064 }, { 0x2066, 0x206F },
+	{ 0x3000, 0x3000 }, { 0xFEFF, 0xFEFF }, { 0xFFF9, 0xFFFB },
+	{ 0x110BD, 0x110BD }, { 0x110CD, 0x110CD }, { 0x13430, 0x1343F },
+	{ 0x1BCA0, 0x1BCA3 }, { 0x1D173, 0x1D17A }, { 0xE0001, 0xE0001 },
+	{ 0xE0020, 0xE007F },
+}
+
+-- Decode the UTF-8 character at byte i of s; return it and the next
+-- byte's index, or nil if the bytes there are not strict UTF-8.
+local function mod_utf8_at(s, i)
+	local b = string.byte(s, i)
+	local n, cp, min
+	if b < 0x80 then
+		return b, i + 1
+	elseif b >= 0xc2 and b <= 0xdf then
+		n, cp, min = 1, b - 0xc0, 0x80
+	elseif b >= 0xe0 and b <= 0xef then
+		n, cp, min = 2, b - 0xe0, 0x800
+	elseif b >= 0xf0 and b <= 0xf4 then
+		n, cp, min = 3, b - 0xf0, 0x10000
+	else
+		return nil
+	end
+	for k = 1, n do
+		local c = string.byte(s, i + k)
+		if not c or c < 0x80 or c > 0xbf then
+			return nil
+		end
+		cp = cp * 64 + (c - 0x80)
+	end
+	if cp < min or cp > 0x10ffff or (cp >= 0xd800 and cp <= 0xdfff) then
+		return nil
+	end
+	return cp, i + n + 1
+end
+
+-- Tell whether s is an author or thread id modqd would take.
+local function mod_name_ok(s)
+	if #s < 1 or #s > MOD_NAME_MAX then
+		return false
+	end
+	local i = 1
+	while i <= #s do
+		local cp
+		cp, i = mod_utf8_at(s, i)
+		if not cp then
+			return false
+		end
+		for _, r in ipairs(MOD_NAME_BAD) do
+			if cp < r[1] then
+				break
+			elseif cp <= r[2] then
+				return false
+			end
+		end
+	end
+	return true
+end
+
+-- Show a refused id in an error message: printable ASCII as it is, every
+-- other byte as \xHH.
+local function mod_quote_bytes(s)
+	if #s > 64 then
+		s = string.sub(s, 1, 64) .. '...'
+	end
+	return "'" .. string.gsub(s, '[^\33-\126]', function(c)
+		return string.format('\\x%02x', string.byte(c))
+	end) .. "'"
+end
+
 -- Return the note, or nil and why the call is refused.
 local function mod_args(keys, a, n, what)
 	if #keys ~= 0 or #a < n or #a > n + 1 then
@@ -572,6 +657,11 @@ local function set_state(keys, a, kind, field, states, clear)
 	local id, state, by = a[1], a[2], a[3]
 	if id == '' then
 		return fail('empty ' .. kind .. ' id')
+	end
+	if not mod_name_ok(id) then
+		return fail('bad ' .. kind .. ' id ' .. mod_quote_bytes(id) ..
+		    ' (1 to 128 bytes of UTF-8 without spaces or control ' ..
+		    'characters)')
 	end
 	if not states[state] then
 		return fail('bad ' .. kind .. ' state ' .. mod_quote(state) ..

@@ -293,6 +293,70 @@ fcall_err "thread: empty thread" "empty thread" modq_thread 0 "" closed alice
 fcall_err "thread: wrong count" "wrong number of arguments" \
     modq_thread 0 ft closed alice note extra
 
+# Author and thread ids are checked as modqd checks them in an entry:
+# 1-128 bytes of UTF-8, no space, control, format or separator character.
+# Each refusal is the exact reply, and changes nothing.
+fcall_exact() {
+	local name=$1 want=$2 out
+	shift 2
+	snap "$TMP/snap.before"
+	out=$(rcli --raw FCALL "$@" 2>&1)
+	check_eq "$name: reply" "$out" "$want"
+	check_unchanged "$name" "$TMP/snap.before"
+}
+BADID="(1 to 128 bytes of UTF-8 without spaces or control characters)"
+LONG129=$(printf 'x%.0s' $(seq 1 129))
+fcall_exact "author id with a newline" \
+    "ERR modq: bad author id 'fa\x0ax' $BADID" modq_author 0 $'fa\nx' banned alice
+fcall_exact "author id with ESC" \
+    "ERR modq: bad author id 'a\x1b[2J' $BADID" modq_author 0 $'a\e[2J' banned alice
+fcall_exact "author id with a space" \
+    "ERR modq: bad author id 'a\x20b' $BADID" modq_author 0 'a b' banned alice
+fcall_exact "author id with DEL" \
+    "ERR modq: bad author id 'a\x7f' $BADID" modq_author 0 $'a\x7f' trusted alice
+fcall_exact "author id of 129 bytes" \
+    "ERR modq: bad author id '$(printf 'x%.0s' $(seq 1 64))...' $BADID" \
+    modq_author 0 "$LONG129" banned alice
+fcall_exact "author id not UTF-8" \
+    "ERR modq: bad author id 'a\xff' $BADID" modq_author 0 $'a\xff' banned alice
+fcall_exact "author id, overlong UTF-8" \
+    "ERR modq: bad author id '\xc0\xaf' $BADID" modq_author 0 $'\xc0\xaf' banned alice
+fcall_exact "author id, a surrogate" \
+    "ERR modq: bad author id '\xed\xa0\x80' $BADID" \
+    modq_author 0 $'\xed\xa0\x80' banned alice
+fcall_exact "author id, truncated UTF-8" \
+    "ERR modq: bad author id 'a\xe4\xb8' $BADID" modq_author 0 $'a\xe4\xb8' banned alice
+fcall_exact "author id with a C1 control" \
+    "ERR modq: bad author id 'a\xc2\x85' $BADID" modq_author 0 $'a\xc2\x85' banned alice
+fcall_exact "author id with a no-break space" \
+    "ERR modq: bad author id 'a\xc2\xa0b' $BADID" modq_author 0 $'a\xc2\xa0b' banned alice
+fcall_exact "author id with a right-to-left override" \
+    "ERR modq: bad author id '\xe2\x80\xaeadmin' $BADID" \
+    modq_author 0 $'\xe2\x80\xaeadmin' banned alice
+fcall_exact "author id with a zero-width space" \
+    "ERR modq: bad author id 'ad\xe2\x80\x8bmin' $BADID" \
+    modq_author 0 $'ad\xe2\x80\x8bmin' banned alice
+fcall_exact "author id with a byte-order mark" \
+    "ERR modq: bad author id '\xef\xbb\xbfa' $BADID" \
+    modq_author 0 $'\xef\xbb\xbfa' banned alice
+fcall_exact "author id with a tag character" \
+    "ERR modq: bad author id 'a\xf3\xa0\x80\x81' $BADID" \
+    modq_author 0 $'a\xf3\xa0\x80\x81' banned alice
+fcall_exact "thread id with a tab" \
+    "ERR modq: bad thread id 't\x09x' $BADID" modq_thread 0 $'t\tx' closed alice
+fcall_exact "thread id with a line separator" \
+    "ERR modq: bad thread id 't\xe2\x80\xa8' $BADID" \
+    modq_thread 0 $'t\xe2\x80\xa8' closed alice
+fcall_exact "thread id with an ideographic space" \
+    "ERR modq: bad thread id 't\xe3\x80\x80x' $BADID" \
+    modq_thread 0 $'t\xe3\x80\x80x' closed alice
+check_eq "author id of 128 bytes" \
+    "$(rcli --raw FCALL modq_author 0 "${LONG129:1}" banned alice)" 1
+check_eq "author id in other scripts" \
+    "$(rcli --raw FCALL modq_author 0 'Zoë-中文-😀' premod alice)" 1
+check_eq "thread id in other scripts" \
+    "$(rcli --raw FCALL modq_thread 0 'נושא-кириллица' premod alice)" 1
+
 # A key of the wrong type is refused before anything is written.
 add modq id f4 author fb thread ft body "traitor again"
 check_decided modq f4 held watch
