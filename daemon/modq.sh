@@ -56,7 +56,7 @@ local function esc(s, keepnl)
 	s = string.gsub(s, "\194[\128-\159]", function(c)
 		return string.format("\\u%04x", string.byte(c, 2))
 	end)
-	s = string.gsub(s, "\226\128[\168-\174]", function(c)
+	s = string.gsub(s, "\226\128[\142\143\168-\174]", function(c)
 		return string.format("\\u%04x", 8192 + string.byte(c, 3) - 128)
 	end)
 	s = string.gsub(s, "\226\129[\166-\169]", function(c)
@@ -795,7 +795,7 @@ cmd_show() {
 	id=${ARGS[1]}
 	need_id "$id"
 	out_mode
-	[ "$OUTMODE" = table ] && [ -t 1 ] && mode="tty"
+	[ -t 1 ] && mode="tty"
 	lua "$LUA_SHOW" "$PREFIX" "$id" || return 1
 	split_out
 	n=$HEAD
@@ -803,7 +803,15 @@ cmd_show() {
 		error "no comment $id"
 		return 1
 	fi
-	if [ -n "$BODY" ]; then
+	if [ -n "$BODY" ] && [ "$mode" = tty ]; then
+		"${RCLI[@]}" --raw -e EVAL_RO "$LUA_LIB$LUA_BODY" 0 \
+		    "$PREFIX:c:$id" | head -c -1
+		[ "${PIPESTATUS[0]}" = 0 ] || {
+			error "cannot read the body of $id"
+			return 1
+		}
+		return 0
+	elif [ -n "$BODY" ]; then
 		"${RCLI[@]}" --raw -e HGET "$PREFIX:c:$id" body | head -c -1
 		[ "${PIPESTATUS[0]}" = 0 ] || {
 			error "cannot read the body of $id"

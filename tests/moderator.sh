@@ -517,6 +517,34 @@ check_true "show on a terminal: control characters escaped" \
     grep -q 'bell\\x07and\\x1b\[31mred' "$TMP/tty.out"
 check_eq "show on a terminal: no raw escape" \
     "$(tr -d '\r' <"$TMP/tty.out" | grep -c $'\033')" 0
+# A hostile record: terminal escapes (clear screen, an OSC 52 clipboard
+# write, a C1 CSI) and bidi controls in the body and in a field.  On a
+# terminal every view escapes them, --plain and --body too; piped, the
+# bytes are written as they are.
+HOSTILE=$'clear\e[2J osc\e]52;c;cm0gLXJmIH4=\a c1\xc2\x9b31m rlo\xe2\x80\xaeevil\xe2\x80\xac lri\xe2\x81\xa6x\xe2\x81\xa9 rlm\xe2\x80\x8f del\x7f end'
+rcli HSET modq:c:esc1 status held author $'ann\e[8m' body "$HOSTILE" >/dev/null
+for v in "--plain show esc1" "show esc1" "show esc1 --body" \
+    "--plain show esc1 --body" "--table show esc1"; do
+	# shellcheck disable=SC2086
+	script -qec "$(printf '%q ' "$MODQ" -s "$SOCK" $v)" /dev/null \
+	    >"$TMP/tty.out" 2>&1 </dev/null
+	check_eq "$v on a terminal: no raw ESC, C1 or bidi control" \
+	    "$(LC_ALL=C grep -c $'\e\\|\xc2\x9b\\|\xe2\x80[\x8f\xac\xae]\\|\xe2\x81[\xa6\xa9]\\|\x7f' "$TMP/tty.out")" 0
+	check_true "$v on a terminal: escapes shown" \
+	    grep -qF 'clear\x1b[2J osc\x1b]52;c;cm0gLXJmIH4=\x07 c1\u009b31m rlo\u202eevil\u202c lri\u2066x\u2069 rlm\u200f del\x7f end' "$TMP/tty.out"
+done
+script -qec "$(printf '%q ' "$MODQ" -s "$SOCK" --plain show esc1)" /dev/null \
+    >"$TMP/tty.out" 2>&1 </dev/null
+check_true "--plain show on a terminal: fields escaped" \
+    grep -qF 'ann\x1b[8m' "$TMP/tty.out"
+mq show esc1 --body
+printf '%s' "$HOSTILE" >"$TMP/hostile.want"
+check_true "show --body piped: raw bytes" cmp -s "$TMP/hostile.want" "$TMP/out"
+mq --plain show esc1
+printf '%s\n' "$HOSTILE" >"$TMP/hostile.want"
+sed '1,/^$/d' "$TMP/out" >"$TMP/hostile.got"
+check_true "show piped: raw body" cmp -s "$TMP/hostile.want" "$TMP/hostile.got"
+rcli DEL modq:c:esc1 >/dev/null
 printf 'HSET modq:c:nul status held body "a\\x00b\\x01c"\n' | rcli >/dev/null
 mq show nul --body
 check_eq "show --body: a NUL byte survives" \
