@@ -700,6 +700,402 @@ local function modq_thread(keys, a)
 end
 
 --
+-- Read-only views: what the modq command shows, for anyone with redis-cli
+-- too (FCALL_RO).  They take no keys, read the keys under the library's
+-- prefix and write nothing.  Every value they return is one line without
+-- control characters: view_esc() shows a backslash as \\, newline, tab
+-- and carriage return as \n, \t, \r, other C0 controls and DEL as \xHH,
+-- C1 controls and the line separator and bidi controls (U+200E, U+200F,
+-- U+2028-202E, U+2066-2069) as \uHHHH.  Comment bodies are not in
+-- them except cut short in listings: HGET <prefix>:c:<id> body.
+--
+
+-- Escape s for one line of display (see above); keepnl keeps newline
+-- and tab.
+local function view_esc(s, keepnl)
+	if not s then
+		return ''
+	end
+	s = string.gsub(s, '\\', '\\\\')
+	s = string.gsub(s, '%c', function(c)
+		if keepnl and (c == '\n' or c == '\t') then
+			return c
+		elseif c == '\n' then
+			return '\\n'
+		elseif c == '\t' then
+			return '\\t'
+		elseif c == '\r' then
+			return '\\r'
+		end
+		return string.format('\\x%02x', string.byte(c))
+	end)
+	s = string.gsub(s, '\194[\128-\159]', function(c)
+		return string.format('\\u%04x', string.byte(c, 2))
+	end)
+	s = string.gsub(s, '\226\128[\142\143\168-\174]', function(c)
+		return string.format('\\u%04x', 8192 + string.byte(c, 3) - 128)
+	end)
+	s = string.gsub(s, '\226\129[\166-\169]', function(c)
+		return string.format('\\u%04x', 8256 + string.byte(c, 3) - 128)
+	end)
+	return s
+end
+
+-- Escape s, or show an absent or empty value as a dash.
+local function view_dash(s)
+	if not s or s == '' then
+		return '-'
+	end
+	return view_esc(s)
+end
+
+-- Cut s to at most n bytes, not inside a UTF-8 character, marking a cut
+-- with an ellipsis.
+local function view_cut(s, n)
+	if not s or #s <= n then
+		return s
+	end
+	while n > 0 do
+		local b = string.byte(s, n + 1)
+		if b < 128 or b >= 192 then
+			break
+		end
+		n = n - 1
+	end
+	return string.sub(s, 1, n) .. '\226\128\166'
+end
+
+-- Show a duration in milliseconds as 45s, 5m, 2h or 3d.
+local function view_age(ms)
+	local s = math.floor(ms / 1000)
+	if s < 0 then
+		s = 0
+	end
+	if s < 60 then
+		return s .. 's'
+	elseif s < 3600 then
+		return math.floor(s / 60) .. 'm'
+	elseif s < 172800 then
+		return math.floor(s / 3600) .. 'h'
+	end
+	return math.floor(s / 86400) .. 'd'
+end
+
+-- Read a hash into a table (empty if the key is not a hash).
+local function view_hash(k)
+	local r = redis.pcall('HGETALL', k)
+	local h = {}
+	if r.err then
+		return h
+	end
+	for i = 1, #r, 2 do
+		h[r[i]] = r[i + 1]
+	end
+	return h
+end
+
+-- Read a whole number argument, or the default if it is absent or empty.
+local function view_num(a, i, default)
+	local v = a[i]
+	if v == nil or v == '' then
+		return default
+	end
+	if not string.find(v, '^%d+$') or #v > 9 then
+		return nil
+	end
+	return tonumber(v)
+end
+
+-- Append field, value pairs to out: the fields of h not shown yet, sorted.
+local function view_rest(out, h)
+	local rest = {}
+	for f in pairs(h) do
+		rest[#rest + 1] = f
+	end
+	table.sort(rest)
+	for _, f in ipairs(rest) do
+		out[#out + 1] = view_esc(f)
+		out[#out + 1] = view_esc(h[f])
+	end
+end
+
+-- Turn a stream entry's field list into a table (the first of a name wins).
+local function view_fields(list)
+	local f = {}
+	for j = 1, #list, 2 do
+		f[list[j]] = f[list[j]] or list[j + 1]
+	end
+	return f
+end
+
+-- The row of a held comment: id age author thread reasons body.
+local function view_held_row(id, held, now, blen)
+	local h = redis.pcall('HMGET', P .. ':c:' .. id, 'author', 'thread',
+	    'reasons', 'body', 'status')
+	if h.err then
+		h = {}
+	end
+	local body = '(no record: expired or deleted)'
+	if h[5] then
+		body = view_esc(view_cut(h[4] or '', blen))
+	end
+	return { view_esc(id), view_age(now - tonumber(held)), view_dash(h[1]),
+		view_dash(h[2]), view_dash(h[3]), body }, h[2]
+end
+
+--
+-- modq_held [limit [thread [body_bytes]]]: the held queue, oldest first.
+-- limit defaults to 50 (0: all), thread to all, body_bytes to 200.
+-- Returns { number held, { id, age, author, thread, reasons, body }... }.
+--
+local function modq_held(keys, a)
+	local limit, thread, blen = view_num(a, 1, 50), a[2] or '',
+	    view_num(a, 3, 200)
+	if #keys ~= 0 or not limit or not blen or #a > 3 then
+		return fail('usage: FCALL_RO modq_held 0 [limit [thread ' ..
+		    '[body_bytes]]]')
+	end
+	local now = now_ms()
+	local total = redis.call('ZCARD', MOD_HELD)
+	local out = { total }
+	local pos = 0
+	while pos < total and (limit == 0 or #out - 1 < limit) do
+		local ids = redis.call('ZRANGE', MOD_HELD, pos, pos + 499,
+		    'WITHSCORES')
+		if #ids == 0 then
+			break
+		end
+		pos = pos + 500
+		for i = 1, #ids, 2 do
+			local row, t = view_held_row(ids[i], ids[i + 1], now, blen)
+			if thread == '' or t == thread then
+				out[#out + 1] = row
+				if limit > 0 and #out - 1 >= limit then
+					break
+				end
+			end
+		end
+	end
+	return out
+end
+
+--
+-- modq_show id: a comment's record but its body, as field, value pairs:
+-- id, the usual fields in a fixed order, held_at and expires_at (ms),
+-- then the others sorted.  An empty list if there is no such comment.
+--
+local function modq_show(keys, a)
+	if #keys ~= 0 or #a ~= 1 then
+		return fail('usage: FCALL_RO modq_show 0 <id>')
+	end
+	local id = a[1]
+	local k = P .. ':c:' .. id
+	local h = view_hash(k)
+	if not h.status and not h.body then
+		return {}
+	end
+	local out = { 'id', view_esc(id) }
+	h.id, h.body = nil, nil
+	for _, f in ipairs({ 'status', 'reasons', 'matched', 'decided_by',
+	    'decided_at', 'note', 'judged_at', 'author', 'thread', 'ip',
+	    'ruleset', 'stream_id' }) do
+		if h[f] then
+			out[#out + 1] = f
+			out[#out + 1] = view_esc(h[f])
+			h[f] = nil
+		end
+	end
+	local held = redis.pcall('ZSCORE', MOD_HELD, id)
+	if type(held) == 'string' then
+		out[#out + 1] = 'held_at'
+		out[#out + 1] = held
+	end
+	local ttl = redis.call('PTTL', k)
+	if ttl >= 0 then
+		out[#out + 1] = 'expires_at'
+		out[#out + 1] = tostring(now_ms() + ttl)
+	end
+	view_rest(out, h)
+	return out
+end
+
+-- Add an author's decided and rejected comments in the history window.
+local function view_history(out, author)
+	local hist = view_hash(P .. ':rate:@hist:' .. author)
+	local n, r = 0, 0
+	for f, v in pairs(hist) do
+		if string.sub(f, -2) == ':n' then
+			n = n + (tonumber(v) or 0)
+		elseif string.sub(f, -2) == ':r' then
+			r = r + (tonumber(v) or 0)
+		end
+	end
+	for _, x in ipairs({ 'recent_decided', n, 'recent_rejected', r }) do
+		out[#out + 1] = tostring(x)
+	end
+end
+
+--
+-- modq_show_author author: trust (a dash if none), approved, held and
+-- rejected counts, recent_decided and recent_rejected (the rejection
+-- history window), then the hash's other fields, as field, value pairs.
+--
+local function modq_show_author(keys, a)
+	if #keys ~= 0 or #a ~= 1 then
+		return fail('usage: FCALL_RO modq_show_author 0 <author>')
+	end
+	local h = view_hash(P .. ':author:' .. a[1])
+	local out = { 'author', view_esc(a[1]), 'trust', view_dash(h.trust) }
+	for _, f in ipairs({ 'approved', 'held', 'rejected' }) do
+		out[#out + 1] = f
+		out[#out + 1] = view_esc(h[f] or '0')
+		h[f] = nil
+	end
+	h.trust = nil
+	view_history(out, a[1])
+	view_rest(out, h)
+	return out
+end
+
+-- modq_show_thread thread: its mode (open if none), then its other fields.
+local function modq_show_thread(keys, a)
+	if #keys ~= 0 or #a ~= 1 then
+		return fail('usage: FCALL_RO modq_show_thread 0 <thread>')
+	end
+	local h = view_hash(P .. ':thread:' .. a[1])
+	local out = { 'thread', view_esc(a[1]), 'mode', view_esc(h.mode or
+	    'open') }
+	h.mode = nil
+	view_rest(out, h)
+	return out
+end
+
+-- Add the incoming stream's length and the group's pending entries.
+local function view_queue(out, stream, group)
+	local len = redis.pcall('XLEN', P .. ':' .. stream)
+	if type(len) ~= 'number' then
+		len = '-'
+	end
+	out[#out + 1] = 'queue'
+	out[#out + 1] = tostring(len)
+	local pend = redis.pcall('XPENDING', P .. ':' .. stream, group)
+	out[#out + 1] = 'pending'
+	if pend.err then
+		out[#out + 1] = '-'
+		return
+	end
+	out[#out + 1] = tostring(pend[1])
+	for _, c in ipairs(pend[4] or {}) do
+		out[#out + 1] = 'pending:' .. view_esc(c[1])
+		out[#out + 1] = tostring(c[2])
+	end
+end
+
+-- Add the rules that fired most, most hits first (top 0: all).
+local function view_rules(out, h, top)
+	local rules = {}
+	for f, v in pairs(h) do
+		if string.sub(f, 1, 5) == 'rule:' then
+			rules[#rules + 1] = { f, tonumber(v) or 0 }
+		end
+	end
+	table.sort(rules, function(x, y)
+		if x[2] ~= y[2] then
+			return x[2] > y[2]
+		end
+		return x[1] < y[1]
+	end)
+	for i, r in ipairs(rules) do
+		if top > 0 and i > top then
+			break
+		end
+		out[#out + 1] = view_esc(r[1])
+		out[#out + 1] = tostring(r[2])
+	end
+end
+
+--
+-- modq_stats [stream [group [top]]]: the counters, held_now, queue (the
+-- length of <prefix>:<stream>, default incoming), pending (of group,
+-- default modqd; a dash if none) and per consumer, then the top rules
+-- (default 10, 0 for all), as name, value pairs.
+--
+local function modq_stats(keys, a)
+	local stream, group = a[1] or '', a[2] or ''
+	local top = view_num(a, 3, 10)
+	if #keys ~= 0 or not top or #a > 3 then
+		return fail('usage: FCALL_RO modq_stats 0 [stream [group [top]]]')
+	end
+	local h = view_hash(MOD_STATS)
+	local out = {}
+	for _, f in ipairs({ 'processed', 'approved', 'held', 'rejected',
+	    'dead', 'moderated' }) do
+		out[#out + 1] = f
+		out[#out + 1] = view_esc(h[f] or '0')
+	end
+	out[#out + 1] = 'held_now'
+	out[#out + 1] = tostring(redis.call('ZCARD', MOD_HELD))
+	view_queue(out, stream ~= '' and stream or 'incoming',
+	    group ~= '' and group or 'modqd')
+	view_rules(out, h, top)
+	return out
+end
+
+--
+-- modq_dead [limit [body_bytes]]: the last limit dead letters (default
+-- 50, 0: all), oldest first, as { entry, ms, error, id, body }.
+--
+local function modq_dead(keys, a)
+	local limit, blen = view_num(a, 1, 50), view_num(a, 2, 120)
+	if #keys ~= 0 or not limit or not blen or #a > 2 then
+		return fail('usage: FCALL_RO modq_dead 0 [limit [body_bytes]]')
+	end
+	local k = P .. ':dead'
+	local e
+	if limit > 0 then
+		e = redis.call('XREVRANGE', k, '+', '-', 'COUNT', limit)
+	else
+		e = redis.call('XREVRANGE', k, '+', '-')
+	end
+	local out = {}
+	for i = #e, 1, -1 do
+		local f = view_fields(e[i][2])
+		out[#out + 1] = { e[i][1], string.match(e[i][1], '^%d+'),
+			view_dash(f.error), view_dash(f.id),
+			view_dash(view_cut(f.body, blen)) }
+	end
+	return out
+end
+
+--
+-- modq_tail after [count]: the decisions after the stream id after (at
+-- most count, default 100), as { last id, { ms, id, status, by,
+-- reasons }... }.  With after "$", only the id of the last decision
+-- ("0-0" if none), to start from.
+--
+local function modq_tail(keys, a)
+	local after, count = a[1], view_num(a, 2, 100)
+	if #keys ~= 0 or not after or not count or count == 0 or #a > 2 then
+		return fail('usage: FCALL_RO modq_tail 0 <after>|$ [count]')
+	end
+	if after == '$' then
+		local last = redis.call('XREVRANGE', MOD_DECISIONS, '+', '-',
+		    'COUNT', 1)
+		return { last[1] and last[1][1] or '0-0' }
+	end
+	local e = redis.call('XRANGE', MOD_DECISIONS, '(' .. after, '+',
+	    'COUNT', count)
+	local out = { after }
+	for _, x in ipairs(e) do
+		local f = view_fields(x[2])
+		out[#out + 1] = { string.match(x[1], '^%d+'), view_dash(f.id),
+			view_dash(f.status), view_dash(f.by), view_dash(f.reasons) }
+		out[1] = x[1]
+	end
+	return out
+end
+
+--
 -- modq_trim stream: remove the stream's entries that every consumer group
 -- on it has read and acknowledged (older than the group's oldest pending
 -- entry, and not newer than the last one delivered to it).  A decided
@@ -748,3 +1144,16 @@ redis.register_function('modq_approve', modq_approve)
 redis.register_function('modq_reject', modq_reject)
 redis.register_function('modq_author', modq_author)
 redis.register_function('modq_thread', modq_thread)
+
+-- The read-only views, callable with FCALL_RO.
+local function register_view(name, f)
+	redis.register_function({ function_name = name, callback = f,
+		flags = { 'no-writes' } })
+end
+register_view('modq_held', modq_held)
+register_view('modq_show', modq_show)
+register_view('modq_show_author', modq_show_author)
+register_view('modq_show_thread', modq_show_thread)
+register_view('modq_stats', modq_stats)
+register_view('modq_dead', modq_dead)
+register_view('modq_tail', modq_tail)
