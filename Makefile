@@ -80,10 +80,11 @@ $(B)/modq_lua.o: $(B)/modq_lua.c
 $(B)/modqd: $(DAEMON_OBJS) $(COMMON_OBJS) $(LIBRULES)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(ALL_LDLIBS)
 
-$(B)/modq: daemon/modq.sh
-	@mkdir -p $(B)
-	cp daemon/modq.sh $@
-	chmod 755 $@
+# The moderator's command needs hiredis and utf8proc only.
+MODQ_OBJS = $(B)/daemon/modq.o $(B)/daemon/log.o $(B)/daemon/xmalloc.o
+$(B)/modq: $(MODQ_OBJS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(MODQ_OBJS) $(LDFLAGS) \
+	    $(shell $(PKG_CONFIG) --libs hiredis libutf8proc) $(LDLIBS)
 
 $(B)/tests/%: tests/%.c $(COMMON_OBJS) $(LIBRULES) $(HEADERS)
 	@mkdir -p $(dir $@)

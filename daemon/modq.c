@@ -1,0 +1,1458 @@
+/*
+ * modq.c -- the moderator's command: work the modq held queue from a
+ * terminal.  It owns the command line, one hiredis connection and what is
+ * printed.  Every action is one FCALL of the modq Functions library that
+ * modqd loads, every view one FCALL_RO of its read-only functions, so a
+ * moderator at redis-cli sees the same thing.  Comment data reaches Redis
+ * only as binary-safe argv; on a terminal every value printed is escaped
+ * (modq_escape()), piped output keeps the bytes.  See modq(1).
+ */
+#include <sys/ioctl.h>
+#include <sys/time.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis.h>
+#include <utf8proc.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+#define MODQ_VERSION "0.1.0"
+#define MODQ_MAX_ID 128
+#define MODQ_ID_CHARS \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-"
+#define MODQ_TIMEOUT_S 30 /* connect and reply; tail blocks for 5 s */
+#define MODQ_TAIL_BATCH 100 /* decisions fetched at a time */
+#define MODQ_TAIL_BATCH_S "100"
+#define MODQ_MAXARGV 10 /* arguments of a command modq sends */
+
+#define OUT_AUTO 0
+#define OUT_PLAIN 1
+#define OUT_TABLE 2
+
+/* The command line, read once by modq_parse(). */
+struct opts {
+	const char *host; /* borrowed from argv or the environment */
+	const char *port;
+	const char *sock;
+	const char *pass;
+	const char *user;
+	const char *db;
+	const char *prefix;
+	const char *as;
+	const char *stream;
+	const char *group;
+	const char *note;
+	const char *thread;
+	const char *limit; /* NULL: not given */
+	const char *count;
+	int body;
+	int outmode;
+	int tty; /* standard output is a terminal */
+	int width; /* terminal width for tables, 0: no limit */
+	const char **args; /* owned array; the command and its arguments */
+	int nargs;
+};
+
+/* Escaping flags of modq_escape(). */
+#define ESC_KEEPNL 0x1 /* newline and tab as they are */
+#define ESC_BACKSLASH 0x2 /* a backslash as \\ */
+
+/* Rows of cells printed as tab-separated lines or aligned columns. */
+struct table {
+	char ***rows; /* owned */
+	size_t *ncells;
+	size_t nrows;
+	const int *caps; /* maximum widths, 0: none; borrowed */
+	size_t ncaps;
+};
+
+/* A command of the command line. */
+struct cmd {
+	const char *name;
+	int (*fn)(void);
+};
+
+static struct opts o;
+static redisContext *conn; /* owned; see modq_conn() */
+
+static void modq_usage(void);
+static void modq_usage_error(const char *, ...)
+    __attribute__((format(printf, 1, 2))) __attribute__((noreturn));
+static void modq_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+static char *modq_safe(const char *);
+static const char *modq_number(const char *, const char *);
+static int modq_longopt(int, char **, int *);
+static int modq_shortopt(int, char **, int *);
+static void modq_addarg(const char *);
+static void modq_parse(int, char **);
+static void modq_only(const char *);
+static void modq_nargs(int, int);
+static void modq_need_as(void);
+static void modq_need_id(const char *);
+static void modq_out_mode(void);
+static char *modq_escape(const char *, size_t, int);
+static int modq_utf8(const char *, size_t, int32_t *);
+static int modq_escape_cp(int32_t);
+static size_t modq_width(const char *, size_t, size_t, size_t *);
+static char *modq_cut(const char *, size_t);
+static void table_add(struct table *, const char **, size_t);
+static void table_add_reply(struct table *, const redisReply *);
+static void table_print_aligned(struct table *);
+static void table_print(struct table *, const char **);
+static void table_free(struct table *);
+static int modq_login(redisContext *);
+static redisContext *modq_connect(void);
+static redisContext *modq_conn(void);
+static void modq_redis_error(const char *);
+static int modq_argv(const char **, size_t *, const char *, va_list);
+static redisReply *modq_call(redisContext *, const char *, ...);
+static void modq_append(redisContext *, const char *, ...);
+static redisReply *modq_reply(redisContext *, redisReply *);
+static const char *modq_str(const redisReply *, char *, size_t);
+static void modq_age(long long, char *, size_t);
+static void modq_date(const char *, int, char *, size_t);
+static int cmd_held(void);
+static int cmd_show(void);
+static int cmd_show_body(redisContext *, const char *);
+static void cmd_show_write(const redisReply *);
+static void cmd_show_header(const redisReply *, long long);
+static int cmd_moderate(void);
+static int cmd_moderate_result(
+    const char *, const char *, redisReply *, struct table *);
+static int cmd_state(void);
+static int cmd_state_ok(const char *, const char *);
+static void cmd_print_pairs(const redisReply *);
+static int cmd_view_pairs(
+    const char *, const char *, const char *, const char *);
+static int cmd_stats(void);
+static int cmd_dead(void);
+static int cmd_tail(void);
+static void cmd_tail_row(const redisReply *);
+static int cmd_tail_print(const redisReply *, long, long *);
+static int cmd_help(void);
+
+static const struct cmd cmds[] = {
+    {"help", cmd_help},
+    {"held", cmd_held},
+    {"show", cmd_show},
+    {"approve", cmd_moderate},
+    {"reject", cmd_moderate},
+    {"author", cmd_state},
+    {"thread", cmd_state},
+    {"stats", cmd_stats},
+    {"tail", cmd_tail},
+    {"dead", cmd_dead},
+};
+
+/* Long options that take a value, and where it goes. */
+static const struct {
+	const char *name;
+	const char **value;
+} longopts[] = {
+    {"--user", &o.user},
+    {"--pass", &o.pass},
+    {"--prefix", &o.prefix},
+    {"--as", &o.as},
+    {"--stream", &o.stream},
+    {"--group", &o.group},
+    {"--note", &o.note},
+    {"--thread", &o.thread},
+    {"--limit", &o.limit},
+    {"--count", &o.count},
+};
+
+/* Print the summary of commands and options. */
+static void
+modq_usage(void)
+{
+	fputs("usage: modq [options] command [arguments]\n"
+	      "\n"
+	      "commands:\n"
+	      "  held [--thread T] [--limit N]     held comments, oldest "
+	      "first\n"
+	      "  show ID [--body]                  one comment, whole "
+	      "record and body\n"
+	      "  approve ID... [--note TEXT]       approve held (or "
+	      "rejected) comments\n"
+	      "  reject ID... [--note TEXT]        reject comments\n"
+	      "  author ID [STATE] [--note TEXT]   show an author, or set "
+	      "trusted, premod,\n"
+	      "                                    banned or clear\n"
+	      "  thread ID [STATE] [--note TEXT]   show a thread, or set "
+	      "open, premod or\n"
+	      "                                    closed\n"
+	      "  stats [--limit N]                 counters, queue, "
+	      "pending, top rules\n"
+	      "  tail [--count N]                  follow decisions live "
+	      "(Ctrl-C stops)\n"
+	      "  dead [--limit N]                  dead letters with "
+	      "their errors\n"
+	      "  help                              this text\n"
+	      "\n"
+	      "options:\n"
+	      "  -h HOST  -p PORT  -s SOCKET  -a PASSWORD  --user USER  -n "
+	      "DB\n"
+	      "                     connect like redis-cli (REDISCLI_AUTH "
+	      "is honoured)\n"
+	      "  --prefix P         Redis key prefix (default modq)\n"
+	      "  --as NAME          moderator name for actions (default "
+	      "$MODQ_USER)\n"
+	      "  --stream S         incoming stream name under the prefix "
+	      "(default incoming)\n"
+	      "  --group G          consumer group of modqd (default "
+	      "modqd)\n"
+	      "  --plain, --table   tab-separated or aligned output "
+	      "(default: aligned\n"
+	      "                     on a terminal, tab-separated "
+	      "otherwise)\n"
+	      "  --help, --version\n"
+	      "\n"
+	      "Exit status: 0 ok, 1 an action or Redis failed, 2 usage "
+	      "error.\n",
+	    stdout);
+}
+
+/* Report a usage error and exit 2. */
+static void
+modq_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("modq: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+/* Report an error on standard error. */
+static void
+modq_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("modq: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Return a copy of s with control bytes as '?', for an error message. */
+static char *
+modq_safe(const char *s)
+{
+	char *t, *p;
+
+	t = xstrdup(s);
+	for (p = t; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return (t);
+}
+
+/* Check a whole number of at most 9 digits for option name; return it. */
+static const char *
+modq_number(const char *name, const char *v)
+{
+	if (*v == '\0' || strspn(v, "0123456789") != strlen(v))
+		modq_usage_error("%s: not a number: %s", name, v);
+	if (strlen(v) > 9)
+		modq_usage_error("%s: number too large: %s", name, v);
+	return (v);
+}
+
+/*
+ * Take the long option at argv[*i] if it is one with a value ("--opt
+ * VALUE" or "--opt=VALUE"); return 0 if it is not one.
+ */
+static int
+modq_longopt(int argc, char **argv, int *i)
+{
+	const char *a = argv[*i], *eq, *v;
+	size_t k, n;
+
+	eq = strchr(a, '=');
+	n = eq != NULL ? (size_t)(eq - a) : strlen(a);
+	for (k = 0; k < sizeof longopts / sizeof longopts[0]; k++) {
+		if (strlen(longopts[k].name) != n ||
+		    strncmp(a, longopts[k].name, n) != 0)
+			continue;
+		if (eq != NULL)
+			v = eq + 1;
+		else if (*i + 1 < argc)
+			v = argv[++*i];
+		else
+			modq_usage_error("option %s needs a value", a);
+		if (longopts[k].value == &o.limit ||
+		    longopts[k].value == &o.count)
+			modq_number(longopts[k].name, v);
+		*longopts[k].value = v;
+		return (1);
+	}
+	return (0);
+}
+
+/* Take the short option at argv[*i] (-h -p -s -a -n); 0 if it is not one. */
+static int
+modq_shortopt(int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+	const char **to;
+
+	if (strcmp(a, "-h") == 0)
+		to = &o.host;
+	else if (strcmp(a, "-p") == 0)
+		to = &o.port;
+	else if (strcmp(a, "-s") == 0)
+		to = &o.sock;
+	else if (strcmp(a, "-a") == 0)
+		to = &o.pass;
+	else if (strcmp(a, "-n") == 0)
+		to = &o.db;
+	else
+		return (0);
+	if (*i + 1 >= argc)
+		modq_usage_error("option %s needs a value", a);
+	*to = argv[++*i];
+	if (to == &o.port || to == &o.db)
+		modq_number(a, *to);
+	return (1);
+}
+
+/* Add an argument (the command or one of its arguments). */
+static void
+modq_addarg(const char *a)
+{
+	o.args = xreallocarray(o.args, o.nargs + 1, sizeof *o.args);
+	o.args[o.nargs++] = a;
+}
+
+/* Read the command line into o.  Options may come anywhere. */
+static void
+modq_parse(int argc, char **argv)
+{
+	char *s;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (modq_shortopt(argc, argv, &i) ||
+		    (strncmp(argv[i], "--", 2) == 0 &&
+		        modq_longopt(argc, argv, &i)))
+			continue;
+		if (strcmp(argv[i], "--plain") == 0)
+			o.outmode = OUT_PLAIN;
+		else if (strcmp(argv[i], "--table") == 0)
+			o.outmode = OUT_TABLE;
+		else if (strcmp(argv[i], "--body") == 0)
+			o.body = 1;
+		else if (strcmp(argv[i], "--help") == 0) {
+			o.nargs = 0;
+			modq_addarg("help");
+			return;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("modq %s\n", MODQ_VERSION);
+			exit(0);
+		} else if (strcmp(argv[i], "--") == 0) {
+			while (++i < argc)
+				modq_addarg(argv[i]);
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			s = modq_safe(argv[i]);
+			modq_usage_error(
+			    "unknown option %s (see modq --help)", s);
+		} else
+			modq_addarg(argv[i]);
+	}
+	if (*o.prefix == '\0')
+		modq_usage_error("--prefix: empty prefix");
+}
+
+/* Refuse the options the command does not take (allowed: their names). */
+static void
+modq_only(const char *allowed)
+{
+	const struct {
+		const char *name;
+		int set;
+	} opts[] = {
+	    {"note", o.note != NULL},
+	    {"thread", o.thread != NULL},
+	    {"limit", o.limit != NULL},
+	    {"count", o.count != NULL},
+	    {"body", o.body},
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof opts / sizeof opts[0]; k++)
+		if (opts[k].set && strstr(allowed, opts[k].name) == NULL)
+			modq_usage_error("--%s does not apply to '%s'",
+			    opts[k].name, o.args[0]);
+}
+
+/* Check the number of arguments after the command. */
+static void
+modq_nargs(int min, int max)
+{
+	if (o.nargs - 1 < min || o.nargs - 1 > max)
+		modq_usage_error("%s: wrong number of arguments "
+		                 "(see modq --help)",
+		    o.args[0]);
+}
+
+/* Exit 2 unless a moderator name is known. */
+static void
+modq_need_as(void)
+{
+	if (o.as == NULL || *o.as == '\0')
+		modq_usage_error(
+		    "no moderator name: use --as NAME or set MODQ_USER");
+}
+
+/* Exit 2 unless id is a comment id. */
+static void
+modq_need_id(const char *id)
+{
+	const char *hint = "";
+	char *s;
+
+	if (*id == '\0' || strspn(id, MODQ_ID_CHARS) != strlen(id)) {
+		if (strcmp(o.args[0], "approve") == 0 ||
+		    strcmp(o.args[0], "reject") == 0)
+			hint = " (use --note TEXT for a note)";
+		s = modq_safe(id);
+		modq_usage_error("not a comment id: '%s'%s", s, hint);
+	}
+	if (strlen(id) > MODQ_MAX_ID)
+		modq_usage_error("comment id longer than 128 bytes");
+}
+
+/*
+ * Pick the output mode (aligned on a terminal, tab-separated otherwise,
+ * unless a flag says) and the width tables are cut to: COLUMNS, or the
+ * terminal's.
+ */
+static void
+modq_out_mode(void)
+{
+	struct winsize ws;
+	const char *w = getenv("COLUMNS");
+
+	o.tty = isatty(STDOUT_FILENO);
+	if (o.outmode == OUT_AUTO)
+		o.outmode = o.tty ? OUT_TABLE : OUT_PLAIN;
+	if (w != NULL && *w != '\0') {
+		if (strspn(w, "0123456789") == strlen(w) && strlen(w) <= 6)
+			o.width = atoi(w);
+	} else if (o.outmode == OUT_TABLE && o.tty &&
+	    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+		o.width = ws.ws_col;
+}
+
+/*
+ * Decode the UTF-8 character at the start of s (len bytes): return its
+ * length and set *cp, or return 0 if the bytes are not valid UTF-8.
+ */
+static int
+modq_utf8(const char *s, size_t len, int32_t *cp)
+{
+	utf8proc_ssize_t n;
+
+	n = utf8proc_iterate(
+	    (const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, cp);
+	return (n > 0 ? (int)n : 0);
+}
+
+/* Tell whether cp is a C1 control or a line separator or bidi control. */
+static int
+modq_escape_cp(int32_t cp)
+{
+	return ((cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069));
+}
+
+/*
+ * Escape len bytes for a terminal, as the Functions escape values: newline,
+ * tab and carriage return as \n \t \r, other C0 controls, DEL and bytes
+ * that are not UTF-8 as \xHH, C1, line separator and bidi controls as
+ * \uHHHH; see ESC_*.  The result is allocated.
+ */
+static char *
+modq_escape(const char *s, size_t len, int flags)
+{
+	char *out, *p;
+	size_t i = 0;
+	int32_t cp;
+	int n;
+	unsigned char ch;
+
+	p = out = xmalloc(len * 6 + 1);
+	while (i < len) {
+		ch = (unsigned char)s[i];
+		n = modq_utf8(s + i, len - i, &cp);
+		if (ch == '\\' && (flags & ESC_BACKSLASH))
+			p += sprintf(p, "\\\\");
+		else if ((ch == '\n' || ch == '\t') && (flags & ESC_KEEPNL))
+			*p++ = (char)ch;
+		else if (ch == '\n' || ch == '\t' || ch == '\r')
+			p += sprintf(p, "\\%c",
+			    ch == '\n'       ? 'n'
+			        : ch == '\t' ? 't'
+			                     : 'r');
+		else if (ch < 0x20 || ch == 0x7f || n == 0)
+			p += sprintf(p, "\\x%02x", ch);
+		else if (modq_escape_cp(cp))
+			p += sprintf(p, "\\u%04x", (unsigned int)cp);
+		else {
+			memcpy(p, s + i, (size_t)n);
+			p += n;
+		}
+		i += n > 0 ? (size_t)n : 1;
+	}
+	*p = '\0';
+	return (out);
+}
+
+/*
+ * Return the width in columns of len bytes of s.  With max > 0 also set
+ * *cut to the length of its longest prefix at most max columns wide.
+ */
+static size_t
+modq_width(const char *s, size_t len, size_t max, size_t *cut)
+{
+	size_t i = 0, w = 0, cw;
+	int32_t cp;
+	int n;
+
+	if (cut != NULL)
+		*cut = len;
+	while (i < len) {
+		n = modq_utf8(s + i, len - i, &cp);
+		cw = n > 0 ? (size_t)utf8proc_charwidth(cp) : 1;
+		if (n == 0)
+			n = 1;
+		if (cut != NULL && w + cw > max) {
+			*cut = i;
+			return (w);
+		}
+		w += cw;
+		i += (size_t)n;
+	}
+	return (w);
+}
+
+/* Return s cut to fit width columns, ending with an ellipsis. */
+static char *
+modq_cut(const char *s, size_t width)
+{
+	char *t;
+	size_t cut;
+
+	modq_width(s, strlen(s), width, &cut);
+	xasprintf(&t, "%.*s\342\200\246", (int)cut, s);
+	return (t);
+}
+
+/*
+ * Add a row.  Each cell is escaped when the output is a terminal (a no-op
+ * for what the Functions escaped) and cut to its column's cap in tables.
+ */
+static void
+table_add(struct table *t, const char **cells, size_t n)
+{
+	char **row, *old;
+	size_t c;
+	int cap;
+
+	row = xcalloc(n, sizeof *row);
+	for (c = 0; c < n; c++) {
+		if (o.tty)
+			row[c] = modq_escape(cells[c], strlen(cells[c]), 0);
+		else
+			row[c] = xstrdup(cells[c]);
+		cap = c < t->ncaps ? t->caps[c] : 0;
+		if (o.outmode == OUT_TABLE && cap > 0 &&
+		    modq_width(row[c], strlen(row[c]), 0, NULL) > (size_t)cap) {
+			old = row[c];
+			row[c] = modq_cut(old, (size_t)cap - 1);
+			free(old);
+		}
+	}
+	t->rows = xreallocarray(t->rows, t->nrows + 1, sizeof *t->rows);
+	t->ncells = xreallocarray(t->ncells, t->nrows + 1, sizeof *t->ncells);
+	t->rows[t->nrows] = row;
+	t->ncells[t->nrows++] = n;
+}
+
+/* Add a row from an array reply of strings and numbers. */
+static void
+table_add_reply(struct table *t, const redisReply *r)
+{
+	char(*num)[32];
+	const char **cells;
+	size_t i;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+		return;
+	cells = xcalloc(r->elements, sizeof *cells);
+	num = xcalloc(r->elements, sizeof *num);
+	for (i = 0; i < r->elements; i++)
+		cells[i] = modq_str(r->element[i], num[i], sizeof num[i]);
+	table_add(t, cells, r->elements);
+	free(num);
+	free(cells);
+}
+
+/* Print the rows as aligned columns under hdr (NULL: none). */
+static void
+table_print_aligned(struct table *t)
+{
+	size_t r, c, ncol = 0, *wid, used = 0, w, room;
+	char *v;
+
+	for (r = 0; r < t->nrows; r++)
+		if (t->ncells[r] > ncol)
+			ncol = t->ncells[r];
+	wid = xcalloc(ncol + 1, sizeof *wid);
+	for (r = 0; r < t->nrows; r++)
+		for (c = 0; c < t->ncells[r]; c++) {
+			w = modq_width(
+			    t->rows[r][c], strlen(t->rows[r][c]), 0, NULL);
+			if (w > wid[c])
+				wid[c] = w;
+		}
+	for (c = 0; c + 1 < ncol; c++)
+		used += wid[c] + 2;
+	for (r = 0; r < t->nrows; r++) {
+		for (c = 0; c < t->ncells[r]; c++) {
+			v = t->rows[r][c];
+			w = modq_width(v, strlen(v), 0, NULL);
+			if (c + 1 < t->ncells[r]) {
+				printf("%s%*s", v, (int)(wid[c] - w + 2), "");
+				continue;
+			}
+			if (o.width > 0 && c + 1 == ncol &&
+			    used + w > (size_t)o.width) {
+				room = (size_t)o.width > used + 1
+				    ? (size_t)o.width - used - 1
+				    : 1;
+				v = modq_cut(v, room);
+				fputs(v, stdout);
+				free(v);
+			} else
+				fputs(v, stdout);
+		}
+		putchar('\n');
+	}
+	free(wid);
+}
+
+/*
+ * Print the rows as the output mode wants: tab-separated, or aligned
+ * under the header hdr (NULL-terminated, or NULL for none).  Nothing at
+ * all if there are no rows.
+ */
+static void
+table_print(struct table *t, const char **hdr)
+{
+	struct table h = {NULL, NULL, 0, NULL, 0};
+	size_t r, c, n = 0;
+
+	if (t->nrows == 0)
+		return;
+	if (o.outmode == OUT_PLAIN) {
+		for (r = 0; r < t->nrows; r++)
+			for (c = 0; c < t->ncells[r]; c++)
+				printf("%s%c", t->rows[r][c],
+				    c + 1 < t->ncells[r] ? '\t' : '\n');
+		return;
+	}
+	if (hdr != NULL) {
+		while (hdr[n] != NULL)
+			n++;
+		table_add(&h, hdr, n);
+		h.rows = xreallocarray(h.rows, t->nrows + 1, sizeof *h.rows);
+		h.ncells =
+		    xreallocarray(h.ncells, t->nrows + 1, sizeof *h.ncells);
+		memcpy(h.rows + 1, t->rows, t->nrows * sizeof *t->rows);
+		memcpy(h.ncells + 1, t->ncells, t->nrows * sizeof *t->ncells);
+		h.nrows = t->nrows + 1;
+		table_print_aligned(&h);
+		h.nrows = 1; /* the other rows are t's */
+		table_free(&h);
+	} else
+		table_print_aligned(t);
+}
+
+/* Free the rows. */
+static void
+table_free(struct table *t)
+{
+	size_t r, c;
+
+	for (r = 0; r < t->nrows; r++) {
+		for (c = 0; c < t->ncells[r]; c++)
+			free(t->rows[r][c]);
+		free(t->rows[r]);
+	}
+	free(t->rows);
+	free(t->ncells);
+	t->rows = NULL;
+	t->ncells = NULL;
+	t->nrows = 0;
+}
+
+/* Send AUTH and SELECT as the options say; -1 (reported) on failure. */
+static int
+modq_login(redisContext *c)
+{
+	redisReply *r;
+
+	if (o.pass != NULL) {
+		if (o.user != NULL)
+			r = modq_call(c, "AUTH", o.user, o.pass, NULL);
+		else
+			r = modq_call(c, "AUTH", o.pass, NULL);
+		if (r == NULL)
+			return (-1);
+		freeReplyObject(r);
+	}
+	if (o.db != NULL) {
+		if ((r = modq_call(c, "SELECT", o.db, NULL)) == NULL)
+			return (-1);
+		freeReplyObject(r);
+	}
+	return (0);
+}
+
+/* Connect and log in; NULL (reported) on failure. */
+static redisContext *
+modq_connect(void)
+{
+	struct timeval tv = {MODQ_TIMEOUT_S, 0};
+	redisContext *c;
+	char where[512];
+
+	if (o.sock != NULL) {
+		snprintf(where, sizeof where, "%s", o.sock);
+		c = redisConnectUnixWithTimeout(o.sock, tv);
+	} else {
+		snprintf(where, sizeof where, "%s:%s", o.host, o.port);
+		c = redisConnectWithTimeout(o.host, atoi(o.port), tv);
+	}
+	if (c == NULL || c->err) {
+		modq_error("cannot connect to %s: %s", where,
+		    c != NULL ? c->errstr : "out of memory");
+		if (c != NULL)
+			redisFree(c);
+		return (NULL);
+	}
+	if (redisSetTimeout(c, tv) != REDIS_OK || modq_login(c) == -1) {
+		redisFree(c);
+		return (NULL);
+	}
+	return (c);
+}
+
+/* Return the connection, made on first use; NULL (reported) if none. */
+static redisContext *
+modq_conn(void)
+{
+	if (conn == NULL)
+		conn = modq_connect();
+	return (conn);
+}
+
+/* Report an error reply of Redis or the library. */
+static void
+modq_redis_error(const char *msg)
+{
+	char *s;
+
+	if (strstr(msg, "Function not found") != NULL) {
+		modq_error("the modq Functions library is not loaded "
+		           "(is modqd running against this Redis?)");
+		return;
+	}
+	if (strncmp(msg, "ERR modq: ", 10) == 0)
+		msg += 10;
+	s = modq_safe(msg);
+	modq_error("%s", s);
+	free(s);
+}
+
+/*
+ * Check a reply: NULL (a connection error) and error replies are
+ * reported and give NULL; others are returned.
+ */
+static redisReply *
+modq_reply(redisContext *c, redisReply *r)
+{
+	if (r == NULL) {
+		modq_error("%s",
+		    c->errstr[0] != '\0' ? c->errstr : "no reply from Redis");
+		return (NULL);
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		modq_redis_error(r->str);
+		freeReplyObject(r);
+		return (NULL);
+	}
+	return (r);
+}
+
+/*
+ * Fill argv and lens from a NULL-terminated list of at most MODQ_MAXARGV
+ * strings; return how many.
+ */
+static int
+modq_argv(const char **argv, size_t *lens, const char *cmd, va_list ap)
+{
+	const char *a;
+	int n = 0;
+
+	for (a = cmd; a != NULL; a = va_arg(ap, const char *)) {
+		if (n == MODQ_MAXARGV)
+			fatalx("too many arguments");
+		argv[n] = a;
+		lens[n++] = strlen(a);
+	}
+	return (n);
+}
+
+/* Run a command given as NULL-terminated strings; see modq_reply(). */
+static redisReply *
+modq_call(redisContext *c, const char *cmd, ...)
+{
+	const char *argv[MODQ_MAXARGV];
+	size_t lens[MODQ_MAXARGV];
+	va_list ap;
+	int n;
+
+	va_start(ap, cmd);
+	n = modq_argv(argv, lens, cmd, ap);
+	va_end(ap);
+	return (modq_reply(c, redisCommandArgv(c, n, argv, lens)));
+}
+
+/* Queue a command given as NULL-terminated strings (pipelining). */
+static void
+modq_append(redisContext *c, const char *cmd, ...)
+{
+	const char *argv[MODQ_MAXARGV];
+	size_t lens[MODQ_MAXARGV];
+	va_list ap;
+	int n;
+
+	va_start(ap, cmd);
+	n = modq_argv(argv, lens, cmd, ap);
+	va_end(ap);
+	if (redisAppendCommandArgv(c, n, argv, lens) != REDIS_OK)
+		fatalx("out of memory");
+}
+
+/* Return a string or number reply as a string (numbers in buf). */
+static const char *
+modq_str(const redisReply *r, char *buf, size_t len)
+{
+	if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
+		return (r->str);
+	if (r->type == REDIS_REPLY_INTEGER) {
+		snprintf(buf, len, "%lld", r->integer);
+		return (buf);
+	}
+	return ("");
+}
+
+/* Show a duration in milliseconds as 45s, 5m, 2h or 3d. */
+static void
+modq_age(long long ms, char *buf, size_t len)
+{
+	long long s = ms / 1000;
+
+	if (s < 60)
+		snprintf(buf, len, "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lldm", s / 60);
+	else if (s < 172800)
+		snprintf(buf, len, "%lldh", s / 3600);
+	else
+		snprintf(buf, len, "%lldd", s / 86400);
+}
+
+/* Format milliseconds since the epoch as a local date and time, or time. */
+static void
+modq_date(const char *ms, int date, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t t;
+	size_t n = 0;
+
+	t = (time_t)(strtoll(ms, NULL, 10) / 1000);
+	if (localtime_r(&t, &tm) != NULL && date)
+		n = strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+	else if (localtime_r(&t, &tm) != NULL)
+		n = strftime(buf, len, "%H:%M:%S", &tm);
+	if (n == 0)
+		snprintf(buf, len, "%s", ms);
+}
+
+/* held: the held queue, oldest first, with a count in table mode. */
+static int
+cmd_held(void)
+{
+	static const int caps[] = {0, 0, 20, 20, 30, 0};
+	const char *hdr[] = {
+	    "ID", "AGE", "AUTHOR", "THREAD", "REASONS", "BODY", NULL};
+	struct table t = {NULL, NULL, 0, caps, 6};
+	redisContext *c;
+	redisReply *r;
+	long long total;
+	size_t i, shown;
+
+	modq_only("thread limit");
+	modq_nargs(0, 0);
+	modq_out_mode();
+	if ((c = modq_conn()) == NULL)
+		return (1);
+	r = modq_call(c, "FCALL_RO", "modq_held", "0",
+	    o.limit != NULL ? o.limit : "50", o.thread != NULL ? o.thread : "",
+	    "200", NULL);
+	if (r == NULL)
+		return (1);
+	if (r->type != REDIS_REPLY_ARRAY || r->elements == 0 ||
+	    r->element[0]->type != REDIS_REPLY_INTEGER) {
+		modq_error("unexpected reply from modq_held");
+		freeReplyObject(r);
+		return (1);
+	}
+	total = r->element[0]->integer;
+	for (i = 1; i < r->elements; i++)
+		table_add_reply(&t, r->element[i]);
+	shown = t.nrows;
+	freeReplyObject(r);
+	table_print(&t, hdr);
+	table_free(&t);
+	if (o.outmode != OUT_TABLE)
+		return (0);
+	if (total == 0)
+		printf("no held comments\n");
+	else if (shown == 0)
+		printf("no held comments in that thread (%lld held)\n", total);
+	else if ((long long)shown < total && o.thread == NULL)
+		printf("(%zu of %lld held shown; --limit N for more)\n", shown,
+		    total);
+	else
+		printf("(%zu shown, %lld held)\n", shown, total);
+	return (0);
+}
+
+/* Write a body: exact bytes, or escaped on a terminal. */
+static void
+cmd_show_write(const redisReply *r)
+{
+	char *s;
+
+	if (r == NULL || r->type != REDIS_REPLY_STRING)
+		return;
+	if (o.tty) {
+		s = modq_escape(r->str, r->len, ESC_KEEPNL | ESC_BACKSLASH);
+		fputs(s, stdout);
+		free(s);
+	} else
+		fwrite(r->str, 1, r->len, stdout);
+}
+
+/*
+ * show --body: only the body, without a newline.  Plain commands, so it
+ * works without the Functions library.
+ */
+static int
+cmd_show_body(redisContext *c, const char *key)
+{
+	redisReply *r;
+
+	if ((r = modq_call(c, "HMGET", key, "status", "body", NULL)) == NULL)
+		return (1);
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    (r->element[0]->type == REDIS_REPLY_NIL &&
+	        r->element[1]->type == REDIS_REPLY_NIL)) {
+		modq_error("no comment %s", o.args[1]);
+		freeReplyObject(r);
+		return (1);
+	}
+	cmd_show_write(r->element[1]);
+	freeReplyObject(r);
+	return (0);
+}
+
+/*
+ * Add the header lines of show: field, value; in a table the *_at times
+ * (milliseconds) as local dates with how long ago, by the server's clock.
+ */
+static void
+cmd_show_header(const redisReply *r, long long now)
+{
+	struct table t = {NULL, NULL, 0, NULL, 0};
+	const char *cell[2];
+	char date[64], age[32], buf[128], b0[32];
+	size_t i, n;
+	long long ms;
+
+	for (i = 0; i + 1 < r->elements; i += 2) {
+		cell[0] = modq_str(r->element[i], b0, sizeof b0);
+		cell[1] = modq_str(r->element[i + 1], buf, sizeof buf);
+		n = strlen(cell[0]);
+		if (o.outmode == OUT_TABLE && n >= 3 &&
+		    strcmp(cell[0] + n - 3, "_at") == 0 && *cell[1] != '\0' &&
+		    strspn(cell[1], "0123456789") == strlen(cell[1])) {
+			ms = strtoll(cell[1], NULL, 10);
+			modq_date(cell[1], 1, date, sizeof date);
+			modq_age(
+			    now >= ms ? now - ms : ms - now, age, sizeof age);
+			snprintf(buf, sizeof buf, "%s (%s%s%s)", date,
+			    now >= ms ? "" : "in ", age,
+			    now >= ms ? " ago" : "");
+			cell[1] = buf;
+		}
+		table_add(&t, cell, 2);
+	}
+	table_print(&t, NULL);
+	table_free(&t);
+}
+
+/* show: the record, an empty line, the body and a newline. */
+static int
+cmd_show(void)
+{
+	redisReply *r[3] = {NULL, NULL, NULL};
+	redisContext *c;
+	const char *id;
+	char *key;
+	int i, rc = 1;
+	long long now;
+
+	modq_only("body");
+	modq_nargs(1, 1);
+	id = o.args[1];
+	modq_need_id(id);
+	modq_out_mode();
+	if ((c = modq_conn()) == NULL)
+		return (1);
+	xasprintf(&key, "%s:c:%s", o.prefix, id);
+	if (o.body) {
+		rc = cmd_show_body(c, key);
+		free(key);
+		return (rc);
+	}
+	modq_append(c, "TIME", NULL);
+	modq_append(c, "FCALL_RO", "modq_show", "0", id, NULL);
+	modq_append(c, "HGET", key, "body", NULL);
+	for (i = 0; i < 3; i++)
+		if (redisGetReply(c, (void **)&r[i]) != REDIS_OK)
+			r[i] = NULL;
+	for (i = 0; i < 3; i++)
+		if ((r[i] = modq_reply(c, r[i])) == NULL)
+			goto out;
+	if (r[1]->type != REDIS_REPLY_ARRAY || r[1]->elements == 0) {
+		modq_error("no comment %s", id);
+		goto out;
+	}
+	now = 0;
+	if (r[0]->type == REDIS_REPLY_ARRAY && r[0]->elements == 2)
+		now = strtoll(r[0]->element[0]->str, NULL, 10) * 1000 +
+		    strtoll(r[0]->element[1]->str, NULL, 10) / 1000;
+	cmd_show_header(r[1], now);
+	putchar('\n');
+	cmd_show_write(r[2]);
+	putchar('\n');
+	rc = 0;
+out:
+	for (i = 0; i < 3; i++)
+		if (r[i] != NULL)
+			freeReplyObject(r[i]);
+	free(key);
+	return (rc);
+}
+
+/*
+ * Print one approve or reject result: a line for the table, or the error
+ * (named by the id) on standard error.  Returns 1 if the id failed.
+ */
+static int
+cmd_moderate_result(
+    const char *id, const char *status, redisReply *r, struct table *t)
+{
+	const char *cell[2] = {id, status}, *msg;
+	char buf[64], *s;
+
+	if (r == NULL) {
+		modq_error("%s: not done (no reply from Redis)", id);
+		return (1);
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		msg = r->str;
+		if (strncmp(msg, "ERR modq: ", 10) == 0)
+			msg += 10;
+		if (strstr(msg, "Function not found") != NULL ||
+		    strstr(msg, id) != NULL)
+			modq_redis_error(msg);
+		else {
+			xasprintf(&s, "%s: %s", id, msg);
+			modq_redis_error(s);
+			free(s);
+		}
+		return (1);
+	}
+	if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+		snprintf(buf, sizeof buf, "already %s", status);
+		cell[1] = buf;
+	}
+	table_add(t, cell, 2);
+	return (0);
+}
+
+/*
+ * approve, reject: one atomic FCALL per id, pipelined after a PING that
+ * tells a connection or login failure (nothing done) from a refused id.
+ */
+static int
+cmd_moderate(void)
+{
+	struct table t = {NULL, NULL, 0, NULL, 0};
+	const char *fn = "modq_approve", *status = "approved";
+	redisContext *c;
+	redisReply *r;
+	int i, rc = 0;
+
+	modq_only("note");
+	if (o.nargs < 2)
+		modq_usage_error(
+		    "%s: which comment? (modq %s ID...)", o.args[0], o.args[0]);
+	modq_need_as();
+	for (i = 1; i < o.nargs; i++)
+		modq_need_id(o.args[i]);
+	modq_out_mode();
+	if (strcmp(o.args[0], "reject") == 0) {
+		fn = "modq_reject";
+		status = "rejected";
+	}
+	if ((c = modq_conn()) == NULL ||
+	    (r = modq_call(c, "PING", NULL)) == NULL) {
+		modq_error("nothing done");
+		return (1);
+	}
+	freeReplyObject(r);
+	for (i = 1; i < o.nargs; i++)
+		modq_append(c, "FCALL", fn, "0", o.args[i], o.as,
+		    o.note != NULL ? o.note : "", NULL);
+	for (i = 1; i < o.nargs; i++) {
+		if (redisGetReply(c, (void **)&r) != REDIS_OK)
+			r = NULL;
+		rc |= cmd_moderate_result(o.args[i], status, r, &t);
+		if (r != NULL)
+			freeReplyObject(r);
+	}
+	table_print(&t, NULL);
+	table_free(&t);
+	return (rc);
+}
+
+/* Print a reply of field, value pairs as rows. */
+static void
+cmd_print_pairs(const redisReply *r)
+{
+	struct table t = {NULL, NULL, 0, NULL, 0};
+	const char *cell[2];
+	char b0[32], b1[32];
+	size_t i;
+
+	if (r->type == REDIS_REPLY_ARRAY)
+		for (i = 0; i + 1 < r->elements; i += 2) {
+			cell[0] = modq_str(r->element[i], b0, sizeof b0);
+			cell[1] = modq_str(r->element[i + 1], b1, sizeof b1);
+			table_add(&t, cell, 2);
+		}
+	table_print(&t, NULL);
+	table_free(&t);
+}
+
+/* Run a view that returns field, value pairs, and print them. */
+static int
+cmd_view_pairs(const char *fn, const char *a1, const char *a2, const char *a3)
+{
+	redisContext *c;
+	redisReply *r;
+
+	if ((c = modq_conn()) == NULL ||
+	    (r = modq_call(c, "FCALL_RO", fn, "0", a1, a2, a3, NULL)) == NULL)
+		return (1);
+	cmd_print_pairs(r);
+	freeReplyObject(r);
+	return (0);
+}
+
+/* Tell whether state is one an author (or a thread) can be set to. */
+static int
+cmd_state_ok(const char *kind, const char *state)
+{
+	static const char *author[] = {
+	    "trusted", "premod", "banned", "clear", NULL};
+	static const char *thread[] = {"open", "premod", "closed", NULL};
+	const char **s = strcmp(kind, "author") == 0 ? author : thread;
+
+	for (; *s != NULL; s++)
+		if (strcmp(*s, state) == 0)
+			return (1);
+	return (0);
+}
+
+/* author, thread: show one, or set an author's trust or a thread's mode. */
+static int
+cmd_state(void)
+{
+	struct table t = {NULL, NULL, 0, NULL, 0};
+	const char *kind = o.args[0], *id, *state, *cell[2];
+	char fn[32], buf[64], *safe;
+	redisContext *c;
+	redisReply *r;
+
+	modq_only("note");
+	modq_nargs(1, 2);
+	id = o.args[1];
+	if (*id == '\0')
+		modq_usage_error("%s: empty %s id", kind, kind);
+	modq_out_mode();
+	snprintf(fn, sizeof fn, "modq_show_%s", kind);
+	if (o.nargs == 2) {
+		if (o.note != NULL)
+			modq_usage_error("--note needs a state to set");
+		return (cmd_view_pairs(fn, id, NULL, NULL));
+	}
+	state = o.args[2];
+	if (!cmd_state_ok(kind, state) && strcmp(kind, "author") == 0)
+		modq_usage_error("author state must be trusted, premod, "
+		                 "banned or clear");
+	if (!cmd_state_ok(kind, state))
+		modq_usage_error("thread state must be open, premod or closed");
+	modq_need_as();
+	snprintf(fn, sizeof fn, "modq_%s", kind);
+	if ((c = modq_conn()) == NULL ||
+	    (r = modq_call(c, "FCALL", fn, "0", id, state, o.as,
+	         o.note != NULL ? o.note : "", NULL)) == NULL)
+		return (1);
+	snprintf(buf, sizeof buf, "%s%s",
+	    r->type == REDIS_REPLY_INTEGER && r->integer == 1 ? "" : "already ",
+	    state);
+	freeReplyObject(r);
+	safe = modq_safe(id);
+	cell[0] = safe;
+	cell[1] = buf;
+	table_add(&t, cell, 2);
+	table_print(&t, NULL);
+	table_free(&t);
+	free(safe);
+	return (0);
+}
+
+/* stats: counters, queue, pending and the top rules. */
+static int
+cmd_stats(void)
+{
+	modq_only("limit");
+	modq_nargs(0, 0);
+	modq_out_mode();
+	return (cmd_view_pairs(
+	    "modq_stats", o.stream, o.group, o.limit != NULL ? o.limit : "10"));
+}
+
+/* dead: the last dead letters, oldest first, with local times. */
+static int
+cmd_dead(void)
+{
+	static const int caps[] = {0, 0, 40, 30, 0};
+	const char *hdr[] = {"ENTRY", "TIME", "ERROR", "ID", "BODY", NULL};
+	struct table t = {NULL, NULL, 0, caps, 5};
+	redisContext *c;
+	redisReply *r, *e;
+	const char *cell[5];
+	char date[64], num[5][32];
+	size_t i, k;
+
+	modq_only("limit");
+	modq_nargs(0, 0);
+	modq_out_mode();
+	if ((c = modq_conn()) == NULL ||
+	    (r = modq_call(c, "FCALL_RO", "modq_dead", "0",
+	         o.limit != NULL ? o.limit : "50", "120", NULL)) == NULL)
+		return (1);
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+		e = r->element[i];
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 5)
+			continue;
+		for (k = 0; k < 5; k++)
+			cell[k] =
+			    modq_str(e->element[k], num[k], sizeof num[k]);
+		modq_date(cell[1], 1, date, sizeof date);
+		cell[1] = date;
+		table_add(&t, cell, 5);
+	}
+	freeReplyObject(r);
+	if (t.nrows == 0 && o.outmode == OUT_TABLE)
+		printf("no dead letters\n");
+	table_print(&t, hdr);
+	table_free(&t);
+	return (0);
+}
+
+/* Print one tail row (ms id status by reasons) and flush. */
+static void
+cmd_tail_row(const redisReply *e)
+{
+	const char *f[5];
+	char *v[5], date[64];
+	size_t i;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 5)
+		return;
+	for (i = 0; i < 5; i++) {
+		f[i] = e->element[i]->type == REDIS_REPLY_STRING
+		    ? e->element[i]->str
+		    : "";
+		v[i] =
+		    o.tty ? modq_escape(f[i], strlen(f[i]), 0) : xstrdup(f[i]);
+	}
+	if (o.outmode == OUT_PLAIN) {
+		modq_date(f[0], 1, date, sizeof date);
+		printf("%s\t%s\t%s\t%s\t%s\n", date, v[1], v[2], v[3], v[4]);
+	} else {
+		modq_date(f[0], 0, date, sizeof date);
+		printf("%s  %-20s  %-8s  %-12s  %s\n", date, v[1], v[2], v[3],
+		    v[4]);
+	}
+	fflush(stdout);
+	for (i = 0; i < 5; i++)
+		free(v[i]);
+}
+
+/*
+ * Print the rows of a modq_tail reply, stopping at --count; *n counts the
+ * rows printed.  Returns 1 when --count is reached.
+ */
+static int
+cmd_tail_print(const redisReply *r, long count, long *n)
+{
+	size_t i;
+
+	for (i = 1; i < r->elements; i++) {
+		if (count >= 0 && *n >= count)
+			break;
+		cmd_tail_row(r->element[i]);
+		(*n)++;
+	}
+	return (count >= 0 && *n >= count);
+}
+
+/*
+ * tail: print decisions as they arrive.  XREAD BLOCK waits for an entry
+ * after the last one seen (at first the stream's last, as "$" would); the
+ * read-only modq_tail fetches them escaped.
+ */
+static int
+cmd_tail(void)
+{
+	redisContext *c;
+	redisReply *r;
+	char *key, *last = NULL;
+	long count = -1, n = 0;
+	int rc = 1, more;
+
+	modq_only("count");
+	modq_nargs(0, 0);
+	modq_out_mode();
+	if (o.count != NULL)
+		count = strtol(o.count, NULL, 10);
+	xasprintf(&key, "%s:decisions", o.prefix);
+	if ((c = modq_conn()) == NULL)
+		goto out;
+	for (;;) {
+		r = modq_call(c, "FCALL_RO", "modq_tail", "0",
+		    last != NULL ? last : "$", MODQ_TAIL_BATCH_S, NULL);
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
+		    r->elements == 0 ||
+		    r->element[0]->type != REDIS_REPLY_STRING)
+			break;
+		free(last);
+		last = xstrdup(r->element[0]->str);
+		more = r->elements > MODQ_TAIL_BATCH;
+		if (cmd_tail_print(r, count, &n)) {
+			freeReplyObject(r);
+			rc = 0;
+			break;
+		}
+		freeReplyObject(r);
+		if (more)
+			continue;
+		r = modq_call(c, "XREAD", "BLOCK", "5000", "COUNT", "1",
+		    "STREAMS", key, last, NULL);
+		if (r == NULL)
+			break;
+		freeReplyObject(r);
+	}
+out:
+	free(last);
+	free(key);
+	return (rc);
+}
+
+/* help: the summary of commands and options. */
+static int
+cmd_help(void)
+{
+	modq_usage();
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *pass = getenv("REDISCLI_AUTH");
+	size_t k;
+	char *s;
+	int rc;
+
+	log_init(LOG_TO_STDERR, 0);
+	o.host = "127.0.0.1";
+	o.port = "6379";
+	o.prefix = "modq";
+	o.stream = "incoming";
+	o.group = "modqd";
+	o.as = getenv("MODQ_USER");
+	o.pass = pass != NULL && *pass != '\0' ? pass : NULL;
+	modq_parse(argc, argv);
+	if (o.nargs == 0)
+		modq_usage_error("no command given (modq --help lists them)");
+	for (k = 0; k < sizeof cmds / sizeof cmds[0]; k++) {
+		if (strcmp(cmds[k].name, o.args[0]) != 0)
+			continue;
+		rc = cmds[k].fn();
+		if (conn != NULL)
+			redisFree(conn);
+		free(o.args);
+		if (fflush(stdout) != 0)
+			rc = 1;
+		return (rc);
+	}
+	s = modq_safe(o.args[0]);
+	modq_usage_error("unknown command '%s' (see modq --help)", s);
+}
