@@ -152,6 +152,19 @@ static const struct cmd cmds[] = {
     {"dead", cmd_dead},
 };
 
+/* Short options, all with a value ("-p PORT"): where it goes. */
+static const struct {
+	const char *name;
+	const char **value;
+	int number; /* a whole number */
+} shortopts[] = {
+    {"-h", &o.host, 0},
+    {"-p", &o.port, 1},
+    {"-s", &o.sock, 0},
+    {"-a", &o.pass, 0},
+    {"-n", &o.db, 1},
+};
+
 /* Long options that take a value, and where it goes. */
 static const struct {
 	const char *name;
@@ -308,27 +321,19 @@ modq_longopt(int argc, char **argv, int *i)
 static int
 modq_shortopt(int argc, char **argv, int *i)
 {
-	const char *a = argv[*i];
-	const char **to;
+	size_t k;
 
-	if (strcmp(a, "-h") == 0)
-		to = &o.host;
-	else if (strcmp(a, "-p") == 0)
-		to = &o.port;
-	else if (strcmp(a, "-s") == 0)
-		to = &o.sock;
-	else if (strcmp(a, "-a") == 0)
-		to = &o.pass;
-	else if (strcmp(a, "-n") == 0)
-		to = &o.db;
-	else
-		return (0);
-	if (*i + 1 >= argc)
-		modq_usage_error("option %s needs a value", a);
-	*to = argv[++*i];
-	if (to == &o.port || to == &o.db)
-		modq_number(a, *to);
-	return (1);
+	for (k = 0; k < sizeof shortopts / sizeof shortopts[0]; k++) {
+		if (strcmp(argv[*i], shortopts[k].name) != 0)
+			continue;
+		if (*i + 1 >= argc)
+			modq_usage_error("option %s needs a value", argv[*i]);
+		*shortopts[k].value = argv[++*i];
+		if (shortopts[k].number)
+			modq_number(shortopts[k].name, argv[*i]);
+		return (1);
+	}
+	return (0);
 }
 
 /* Add an argument (the command or one of its arguments). */
@@ -718,7 +723,7 @@ modq_login(redisContext *c)
 {
 	redisReply *r;
 
-	if (o.pass != NULL) {
+	if (o.pass != NULL && *o.pass != '\0') {
 		if (o.user != NULL)
 			r = modq_call(c, "AUTH", o.user, o.pass, NULL);
 		else
@@ -1426,7 +1431,6 @@ cmd_help(void)
 int
 main(int argc, char **argv)
 {
-	const char *pass = getenv("REDISCLI_AUTH");
 	size_t k;
 	char *s;
 	int rc;
@@ -1438,7 +1442,7 @@ main(int argc, char **argv)
 	o.stream = "incoming";
 	o.group = "modqd";
 	o.as = getenv("MODQ_USER");
-	o.pass = pass != NULL && *pass != '\0' ? pass : NULL;
+	o.pass = getenv("REDISCLI_AUTH");
 	modq_parse(argc, argv);
 	if (o.nargs == 0)
 		modq_usage_error("no command given (modq --help lists them)");
