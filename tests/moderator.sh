@@ -692,6 +692,44 @@ rcli DEL modq:side >/dev/null
 mq stats --table
 check_true "stats --table" grep -Eq '^held_now +[0-9]+$' "$TMP/out"
 
+# The views are read-only Functions: redis-cli gets what modq prints.
+mq --plain held --limit 0
+rcli --raw FCALL_RO modq_held 0 0 | tail -n +2 | paste -d'\t' - - - - - - \
+    >"$TMP/ro.out"
+check_true "FCALL_RO modq_held: the rows of modq held" \
+    cmp -s "$TMP/out" "$TMP/ro.out"
+check_eq "FCALL_RO modq_held: the number held first" \
+    "$(rcli --raw FCALL_RO modq_held 0 1 | head -n 1)" "$(rcli ZCARD modq:held)"
+mq stats
+rcli --raw FCALL_RO modq_stats 0 | paste -d'\t' - - >"$TMP/ro.out"
+check_true "FCALL_RO modq_stats: modq stats" cmp -s "$TMP/out" "$TMP/ro.out"
+mq dead
+check_eq "FCALL_RO modq_dead: one entry per dead letter" \
+    "$(rcli --raw FCALL_RO modq_dead 0 | wc -l)" "$(($(wc -l <"$TMP/out") * 5))"
+mq author ann
+rcli --raw FCALL_RO modq_show_author 0 ann | paste -d'\t' - - >"$TMP/ro.out"
+check_true "FCALL_RO modq_show_author: modq author" cmp -s "$TMP/out" "$TMP/ro.out"
+check_eq "FCALL_RO modq_show_thread" \
+    "$(rcli --raw FCALL_RO modq_show_thread 0 tA | paste -sd' ' -)" "thread tA mode open"
+check_eq "FCALL_RO modq_show: no such comment" \
+    "$(rcli --raw FCALL_RO modq_show 0 nosuch)" ""
+check_eq "FCALL_RO modq_tail: the last decision" \
+    "$(rcli --raw FCALL_RO modq_tail 0 '$')" \
+    "$(rcli --raw XREVRANGE modq:decisions + - COUNT 1 | head -n 1)"
+check_has "FCALL_RO modq_held: a bad limit" \
+    "$(rcli FCALL_RO modq_held 0 x 2>&1)" "ERR modq: usage: FCALL_RO modq_held"
+check_has "FCALL_RO refuses an action" \
+    "$(rcli FCALL_RO modq_approve 0 h1 alice 2>&1)" "write flag"
+# On a terminal a byte that is not UTF-8 is shown as \xHH too.
+rcli HSET modq:c:bin status approved author $'a\xffb' body $'x\xfe\x9by' >/dev/null
+script -qec "$(printf '%q ' "$MODQ" -s "$SOCK" show bin)" /dev/null \
+    >"$TMP/tty.out" 2>&1 </dev/null
+check_true "show on a terminal: a field not UTF-8 escaped" \
+    grep -qF 'a\xffb' "$TMP/tty.out"
+check_true "show on a terminal: a body not UTF-8 escaped" \
+    grep -qF 'x\xfe\x9by' "$TMP/tty.out"
+rcli DEL modq:c:bin >/dev/null
+
 # tail: follows decisions live, stops on Ctrl-C (SIGINT to its process
 # group, as a terminal sends it).
 set -m
