@@ -1095,6 +1095,19 @@ local function modq_tail(keys, a)
 	return out
 end
 
+-- The read-only views, callable with FCALL_RO.
+local function register_view(name, f)
+	redis.register_function({ function_name = name, callback = f,
+		flags = { 'no-writes' } })
+end
+register_view('modq_held', modq_held)
+register_view('modq_show', modq_show)
+register_view('modq_show_author', modq_show_author)
+register_view('modq_show_thread', modq_show_thread)
+register_view('modq_stats', modq_stats)
+register_view('modq_dead', modq_dead)
+register_view('modq_tail', modq_tail)
+
 --
 -- modq_trim stream: remove the stream's entries that every consumer group
 -- on it has read and acknowledged (older than the group's oldest pending
@@ -1144,16 +1157,3 @@ redis.register_function('modq_approve', modq_approve)
 redis.register_function('modq_reject', modq_reject)
 redis.register_function('modq_author', modq_author)
 redis.register_function('modq_thread', modq_thread)
-
--- The read-only views, callable with FCALL_RO.
-local function register_view(name, f)
-	redis.register_function({ function_name = name, callback = f,
-		flags = { 'no-writes' } })
-end
-register_view('modq_held', modq_held)
-register_view('modq_show', modq_show)
-register_view('modq_show_author', modq_show_author)
-register_view('modq_show_thread', modq_show_thread)
-register_view('modq_stats', modq_stats)
-register_view('modq_dead', modq_dead)
-register_view('modq_tail', modq_tail)
