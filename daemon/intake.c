@@ -61,6 +61,7 @@ static void intake_trim(void);
 static void intake_trim_cb(void *, void *);
 static void intake_poll_cb(evutil_socket_t, short, void *);
 static void intake_wait(void);
+static void intake_fcall(struct redis_args *, const char *);
 static size_t *intake_cut_sizes(
     const redisReply *, const size_t *, size_t, size_t *);
 static int intake_entry(struct batch *, const redisReply *, long);
@@ -160,13 +161,7 @@ intake_rearm(void)
 		return;
 	if ((room = intake_space()) == 0)
 		return;
-	redis_args_init(&a);
-	redis_args_adds(&a, "FCALL");
-	redis_args_adds(&a, "modq_read");
-	redis_args_adds(&a, "0");
-	redis_args_adds(&a, conf->keys.stream);
-	redis_args_adds(&a, conf->group);
-	redis_args_adds(&a, conf->consumer);
+	intake_fcall(&a, "modq_read");
 	redis_args_addf(&a, "%zu", room);
 	redis_args_addf(&a, "%ld", conf->max_body);
 	if (redis_read(&a, 0, intake_read_cb, NULL) == 0) {
@@ -174,6 +169,21 @@ intake_rearm(void)
 		server_intake_running();
 	}
 	redis_args_free(&a);
+}
+
+/* Start the arguments of FCALL fn 0 stream group consumer. */
+static void
+intake_fcall(struct redis_args *a, const char *fn)
+{
+	const struct conf *conf = server_conf();
+
+	redis_args_init(a);
+	redis_args_adds(a, "FCALL");
+	redis_args_adds(a, fn);
+	redis_args_adds(a, "0");
+	redis_args_adds(a, conf->keys.stream);
+	redis_args_adds(a, conf->group);
+	redis_args_adds(a, conf->consumer);
 }
 
 /* The wait after an empty read is over: read again. */
@@ -330,13 +340,7 @@ intake_claim(enum intake_claim kind)
 
 	if (room == 0 || in.claiming != CLAIM_NONE)
 		return;
-	redis_args_init(&a);
-	redis_args_adds(&a, "FCALL");
-	redis_args_adds(&a, "modq_claim");
-	redis_args_adds(&a, "0");
-	redis_args_adds(&a, conf->keys.stream);
-	redis_args_adds(&a, conf->group);
-	redis_args_adds(&a, conf->consumer);
+	intake_fcall(&a, "modq_claim");
 	redis_args_adds(&a, kind == CLAIM_OWN ? "own" : "idle");
 	redis_args_addf(&a, "%ld", conf->claim_idle_ms);
 	redis_args_adds(&a, kind == CLAIM_OWN ? in.own_start : in.idle_start);

@@ -84,6 +84,8 @@ static struct opts o;
 static redisContext *conn; /* owned; see modq_conn() */
 
 static void modq_usage(void);
+static void modq_verror(const char *, va_list)
+    __attribute__((format(printf, 1, 0)));
 static void modq_usage_error(const char *, ...)
     __attribute__((format(printf, 1, 2))) __attribute__((noreturn));
 static void modq_error(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -233,18 +235,25 @@ modq_usage(void)
 	    stdout);
 }
 
+/* Report an error on standard error. */
+static void
+modq_verror(const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fputs("modq: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 /* Report a usage error and exit 2. */
 static void
 modq_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("modq: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	modq_verror(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(2);
 }
 
@@ -254,12 +263,9 @@ modq_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("modq: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	modq_verror(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 /* Return a copy of s with control bytes as '?', for an error message. */
