@@ -3,7 +3,9 @@
  * the corpus (the Davidson CSV, parsed once with libcsv), its own hiredis
  * connections and the timing tables.  `fill` adds comments to the incoming
  * stream as fast as pipelining allows, `rate` adds them at a fixed pace and
- * times each decision, `wait` polls until a number of comments are decided.
+ * times each decision, `wait` polls until a number of comments are decided,
+ * and `floor` drains the stream itself with only the Redis commands the
+ * contract needs (no daemon): the cost modqd is measured against.
  * Every result is one line of key=value pairs on stdout; every error is a
  * message on stderr and exit status 1.
  */
@@ -27,7 +29,7 @@
 #include <hiredis/hiredis.h>
 
 #define PROG "modq-bench-load"
-#define OPTSTRING "+a:d:f:h:I:k:n:p:P:r:s:S:t:T:w:"
+#define OPTSTRING "+a:b:d:D:f:g:h:I:k:M:n:p:P:r:R:s:S:t:T:w:x:"
 #define CHUNK 1000 /* commands per pipelined round trip */
 #define READ_COUNT "1000" /* decisions per XREAD */
 #define READ_BLOCK "1000" /* ms an idle XREAD stays blocked */
@@ -35,6 +37,24 @@
 #define MAX_COMMENTS 100000000UL
 #define MAX_RUN 32
 #define ID_MAX 128 /* modqd(8): ids are 1 to 128 characters */
+#define FLOOR_RATES 8 /* -R rules at most */
+#define FLOOR_NAME_MAX 64 /* modqd.conf(5): rule names are 1-64 bytes */
+#define FLOOR_NAME_CHARS \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+#define FLOOR_STRINGS 74 /* fields and values of an entry (modqd.h) */
+#define FLOOR_KEY_MAX 512 /* bytes of a key name built here */
+#define FLOOR_CONSUMER "floor"
+/* A ruleset stamp is 12 hex digits: the record's bytes match modqd's. */
+#define FLOOR_STAMP "000000000000"
+
+enum floor_per { PER_AUTHOR, PER_IP, PER_THREAD };
+
+/* Floor mode: one rate rule of the modqd config, from -R name:per:window. */
+struct floor_rate {
+	char name[FLOOR_NAME_MAX + 1];
+	enum floor_per per;
+	long long window_ms;
+};
 
 struct row {
 	char *index; /* owned: the CSV's row index column */
@@ -75,6 +95,13 @@ struct opts {
 	const char *mode;
 	double rate;
 	unsigned long want;
+	const char *group; /* floor: modqd's queue.group */
+	const char *prefix; /* floor: modqd's redis.prefix */
+	unsigned long batch; /* floor: modqd's queue.batch */
+	long ttl_days; /* floor: modqd's decisions.ttl_days */
+	long maxlen; /* floor: modqd's decisions.maxlen */
+	struct floor_rate rates[FLOOR_RATES];
+	size_t nrates;
 };
 
 /* One XADD, its argument vector pointing into its own buffers. */
@@ -85,6 +112,26 @@ struct xadd {
 	char thread[32];
 	const char *argv[13];
 	size_t argvlen[13];
+};
+
+/*
+ * Floor mode: one command's argument vector, with room for the longest
+ * (an XACK of a whole batch); strings are borrowed until it is sent.
+ */
+struct floor_cmd {
+	const char **argv; /* owned array */
+	size_t *len; /* owned */
+	int argc;
+	int cap;
+};
+
+/* Floor mode: the fields of one stream entry that name its keys. */
+struct floor_entry {
+	const char *sid; /* borrowed from the reply */
+	long long ts; /* milliseconds of the stream id */
+	unsigned long long seq; /* sequence of the stream id */
+	const redisReply *fv; /* borrowed: field, value, ... */
+	const char *id, *author, *ip, *thread; /* borrowed, "" if absent */
 };
 
 /* Rate mode: when each comment was added and what came back. */
@@ -108,6 +155,7 @@ static unsigned long parse_ulong(
     const char *, const char *, unsigned long, unsigned long);
 static double parse_double(const char *, const char *, double, double);
 static void parse_run(struct opts *, const char *);
+static void parse_rate_rule(struct opts *, const char *);
 static void parse_defaults(struct opts *);
 static void parse_opt(struct opts *, int, const char *, const char **);
 static void parse_args(struct opts *, int, char **);
@@ -121,7 +169,7 @@ static void load_comment(
     const struct opts *, const struct corpus *, unsigned long, struct xadd *);
 static void load_send(redisContext *, const struct opts *,
     const struct corpus *, unsigned long, unsigned long);
-static void load_replies(redisContext *, unsigned long);
+static void load_replies(redisContext *, unsigned long, const char *);
 static int load_fill(const struct opts *, const struct corpus *);
 static void rate_last_id(redisContext *, const char *, char *, size_t);
 static void rate_read_send(redisContext *, const struct opts *, const char *);
@@ -142,6 +190,22 @@ static int wait_alive(pid_t);
 static long long wait_count(redisContext *, const struct opts *);
 static int wait_report(const struct opts *, long long, uint64_t, const char *);
 static int load_wait(const struct opts *);
+static void floor_be(char *, unsigned long long, int);
+static void floor_key(char *, const char *, ...)
+    __attribute__((__format__(__printf__, 2, 3)));
+static void floor_arg(struct floor_cmd *, const char *, size_t);
+static void floor_args(struct floor_cmd *, const char *);
+static void floor_send(redisContext *, struct floor_cmd *, unsigned long *);
+static void floor_parse(struct floor_entry *, const redisReply *);
+static void floor_rates(redisContext *, const struct opts *, struct floor_cmd *,
+    const struct floor_entry *, unsigned long *);
+static void floor_entry(redisContext *, const struct opts *, struct floor_cmd *,
+    const struct floor_entry *, const char *, unsigned long *);
+static redisReply *floor_read(redisContext *, const struct opts *);
+static unsigned long floor_batch(redisContext *, const struct opts *,
+    struct floor_cmd *, const redisReply *);
+static void floor_group(redisContext *, const struct opts *);
+static int load_floor(const struct opts *);
 
 /* Print an error and exit 1. */
 static void
@@ -167,7 +231,10 @@ usage(void)
 	    " [-S key]\n"
 	    "\t[-f csv] [-n count] [-a authors] [-t threads] [-r run]"
 	    " [-T seconds]\n"
-	    "\t[-I seconds] [-w stats|xlen] [-P pid] fill | rate R | wait N\n",
+	    "\t[-I seconds] [-w stats|xlen] [-P pid] [-b batch] [-g group]"
+	    " [-x prefix]\n"
+	    "\t[-D ttl_days] [-M maxlen] [-R name:per:window]"
+	    " fill | rate R | wait N | floor\n",
 	    PROG);
 	exit(1);
 }
@@ -285,6 +352,48 @@ parse_defaults(struct opts *o)
 	o->authors = 10000;
 	o->threads = 100;
 	o->timeout = 60;
+	o->group = "modqd";
+	o->prefix = "modq";
+	o->batch = 256;
+	o->ttl_days = 30;
+	o->maxlen = 1000000;
+}
+
+/*
+ * Add a floor rate rule, "name:per:window" (per: author, ip or thread;
+ * window in seconds), as the bench's modqd config has it.
+ */
+static void
+parse_rate_rule(struct opts *o, const char *s)
+{
+	static const char *const pers[] = {"author", "ip", "thread"};
+	struct floor_rate *r;
+	const char *c1, *c2;
+	char num[32];
+	size_t n, k;
+
+	if (o->nrates == FLOOR_RATES)
+		die("-R: at most %d rate rules", FLOOR_RATES);
+	r = &o->rates[o->nrates];
+	if ((c1 = strchr(s, ':')) == NULL || (c2 = strchr(c1 + 1, ':')) == NULL)
+		die("-R %s: not name:per:window", s);
+	n = (size_t)(c1 - s);
+	if (n == 0 || n > FLOOR_NAME_MAX || strspn(s, FLOOR_NAME_CHARS) < n)
+		die("-R %s: the name must be 1-%d of [A-Za-z0-9._-]", s,
+		    FLOOR_NAME_MAX);
+	memcpy(r->name, s, n);
+	r->name[n] = '\0';
+	n = (size_t)(c2 - c1 - 1);
+	for (k = 0; k < 3; k++)
+		if (strlen(pers[k]) == n && memcmp(c1 + 1, pers[k], n) == 0)
+			break;
+	if (k == 3)
+		die("-R %s: per must be author, ip or thread", s);
+	r->per = (enum floor_per)k;
+	snprintf(num, sizeof(num), "%s", c2 + 1);
+	r->window_ms =
+	    1000 * (long long)parse_ulong("-R window", num, 1, 86400 * 366);
+	o->nrates++;
 }
 
 /* Apply one command line option. */
@@ -295,11 +404,20 @@ parse_opt(struct opts *o, int ch, const char *arg, const char **run)
 	case 'a':
 		o->authors = parse_ulong("-a", arg, 1, UINT32_MAX);
 		break;
+	case 'b':
+		o->batch = parse_ulong("-b", arg, 1, 4096);
+		break;
 	case 'd':
 		o->dkey = arg;
 		break;
+	case 'D':
+		o->ttl_days = (long)parse_ulong("-D", arg, 1, 3650);
+		break;
 	case 'f':
 		o->csv = arg;
+		break;
+	case 'g':
+		o->group = arg;
 		break;
 	case 'h':
 		o->host = arg;
@@ -309,6 +427,9 @@ parse_opt(struct opts *o, int ch, const char *arg, const char **run)
 		break;
 	case 'k':
 		o->key = arg;
+		break;
+	case 'M':
+		o->maxlen = (long)parse_ulong("-M", arg, 1000, 1000000000);
 		break;
 	case 'n':
 		o->n = parse_ulong("-n", arg, 1, MAX_COMMENTS);
@@ -321,6 +442,9 @@ parse_opt(struct opts *o, int ch, const char *arg, const char **run)
 		break;
 	case 'r':
 		*run = arg;
+		break;
+	case 'R':
+		parse_rate_rule(o, arg);
 		break;
 	case 's':
 		o->sock = arg;
@@ -336,6 +460,9 @@ parse_opt(struct opts *o, int ch, const char *arg, const char **run)
 		break;
 	case 'w':
 		o->source = arg;
+		break;
+	case 'x':
+		o->prefix = arg;
 		break;
 	default:
 		usage();
@@ -357,7 +484,8 @@ parse_args(struct opts *o, int argc, char **argv)
 	if (argc < 1)
 		usage();
 	o->mode = argv[0];
-	if (strcmp(o->mode, "fill") == 0 && argc == 1)
+	if ((strcmp(o->mode, "fill") == 0 || strcmp(o->mode, "floor") == 0) &&
+	    argc == 1)
 		;
 	else if (strcmp(o->mode, "rate") == 0 && argc == 2)
 		o->rate = parse_double("rate", argv[1], 1, 10000000);
@@ -552,9 +680,9 @@ load_send(redisContext *c, const struct opts *o, const struct corpus *cp,
 	}
 }
 
-/* Flush the queued XADDs and check all their replies. */
+/* Flush the queued commands and check all their replies. */
 static void
-load_replies(redisContext *c, unsigned long count)
+load_replies(redisContext *c, unsigned long count, const char *what)
 {
 	redisReply *r;
 	void *v;
@@ -564,7 +692,7 @@ load_replies(redisContext *c, unsigned long count)
 		if (redisGetReply(c, &v) != REDIS_OK)
 			v = NULL;
 		r = v;
-		load_check(c, r, "XADD");
+		load_check(c, r, what);
 		freeReplyObject(r);
 	}
 }
@@ -583,7 +711,7 @@ load_fill(const struct opts *o, const struct corpus *cp)
 	for (i = 0; i < o->n; i += m) {
 		m = o->n - i < CHUNK ? o->n - i : CHUNK;
 		load_send(c, o, cp, i, m);
-		load_replies(c, m);
+		load_replies(c, m, "XADD");
 	}
 	sec = (double)(now_us() - t0) / 1e6;
 	printf("mode=fill run=%s n=%lu seconds=%.3f rate=%.0f\n", o->run, o->n,
@@ -796,7 +924,7 @@ rate_send(redisContext *c, struct track *t, const struct opts *o,
 	for (i = sent; i < sent + m; i++)
 		t->added[i] = now;
 	load_send(c, o, cp, sent, m);
-	load_replies(c, m);
+	load_replies(c, m, "XADD");
 	return (m);
 }
 
@@ -941,6 +1069,376 @@ load_wait(const struct opts *o)
 	return (wait_report(o, v, now - t0, status));
 }
 
+/* Write the low n bytes of v, big-endian, as modqd's rate records are. */
+static void
+floor_be(char *p, unsigned long long v, int n)
+{
+	int i;
+
+	for (i = n - 1; i >= 0; i--) {
+		p[i] = (char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+/* Format a key name into a FLOOR_KEY_MAX buffer or die. */
+static void
+floor_key(char *buf, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, FLOOR_KEY_MAX, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= FLOOR_KEY_MAX)
+		die("floor: a key name over %d bytes", FLOOR_KEY_MAX - 1);
+}
+
+/* Append one argument of len bytes. */
+static void
+floor_arg(struct floor_cmd *cmd, const char *s, size_t len)
+{
+	if (cmd->argc == cmd->cap)
+		die("floor: more than %d arguments in a command", cmd->cap);
+	cmd->argv[cmd->argc] = s;
+	cmd->len[cmd->argc] = len;
+	cmd->argc++;
+}
+
+/* Append one NUL-terminated argument. */
+static void
+floor_args(struct floor_cmd *cmd, const char *s)
+{
+	floor_arg(cmd, s, strlen(s));
+}
+
+/*
+ * Queue the command (hiredis copies it into its output buffer, so the
+ * borrowed strings may change after), count it and start the next.
+ */
+static void
+floor_send(redisContext *c, struct floor_cmd *cmd, unsigned long *ncmd)
+{
+	if (redisAppendCommandArgv(c, cmd->argc, cmd->argv, cmd->len) !=
+	    REDIS_OK)
+		die("redis %s: %s", cmd->argv[0], c->errstr);
+	(*ncmd)++;
+	cmd->argc = 0;
+}
+
+/* Take the stream id and the key-naming fields out of an entry. */
+static void
+floor_parse(struct floor_entry *fe, const redisReply *e)
+{
+	const redisReply *f, *name;
+	const char **slot;
+	char *end;
+	size_t k;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+	    e->element[0]->type != REDIS_REPLY_STRING ||
+	    e->element[1]->type != REDIS_REPLY_ARRAY)
+		die("floor: XREADGROUP: unexpected entry");
+	fe->sid = e->element[0]->str;
+	errno = 0;
+	fe->ts = strtoll(fe->sid, &end, 10);
+	if (errno != 0 || *end != '-')
+		die("floor: stream id %s: not ms-seq", fe->sid);
+	fe->seq = strtoull(end + 1, NULL, 10);
+	f = fe->fv = e->element[1];
+	if (f->elements % 2 != 0 || f->elements > FLOOR_STRINGS)
+		die("floor: entry %s: %zu strings, not pairs or over %d",
+		    fe->sid, f->elements, FLOOR_STRINGS);
+	fe->id = fe->author = fe->ip = fe->thread = "";
+	for (k = 0; k < f->elements; k += 2) {
+		name = f->element[k];
+		if (name->type != REDIS_REPLY_STRING ||
+		    f->element[k + 1]->type != REDIS_REPLY_STRING)
+			die("floor: entry %s: a non-string field", fe->sid);
+		if (strcmp(name->str, "id") == 0)
+			slot = &fe->id;
+		else if (strcmp(name->str, "author") == 0)
+			slot = &fe->author;
+		else if (strcmp(name->str, "ip") == 0)
+			slot = &fe->ip;
+		else if (strcmp(name->str, "thread") == 0)
+			slot = &fe->thread;
+		else
+			continue;
+		*slot = f->element[k + 1]->str;
+	}
+	if (*fe->id == '\0')
+		die("floor: entry %s has no id", fe->sid);
+}
+
+/*
+ * Queue the rate windows of one entry as modqd records them: ZADD NX of a
+ * 12-byte record (the id's milliseconds, 8 bytes, and sequence, 4) scored
+ * by its time, and ZCOUNT of (t - window, t].  modqd also trims each key
+ * and renews its TTL once per quarter window, not per comment: left out.
+ */
+static void
+floor_rates(redisContext *c, const struct opts *o, struct floor_cmd *cmd,
+    const struct floor_entry *fe, unsigned long *ncmd)
+{
+	const struct floor_rate *r;
+	const char *v;
+	char key[FLOOR_KEY_MAX], rec[12], ts[32], lo[32];
+	size_t k;
+
+	floor_be(rec, (unsigned long long)fe->ts, 8);
+	floor_be(rec + 8, fe->seq, 4);
+	snprintf(ts, sizeof(ts), "%lld", fe->ts);
+	for (k = 0; k < o->nrates; k++) {
+		r = &o->rates[k];
+		v = r->per == PER_AUTHOR ? fe->author
+		    : r->per == PER_IP   ? fe->ip
+		                         : fe->thread;
+		if (*v == '\0')
+			continue;
+		floor_key(key, "%s:rate:%s:%s", o->prefix, r->name, v);
+		snprintf(lo, sizeof(lo), "(%lld", fe->ts - r->window_ms);
+		floor_args(cmd, "ZADD");
+		floor_args(cmd, key);
+		floor_args(cmd, "NX");
+		floor_args(cmd, ts);
+		floor_arg(cmd, rec, sizeof(rec));
+		floor_send(c, cmd, ncmd);
+		floor_args(cmd, "ZCOUNT");
+		floor_args(cmd, key);
+		floor_args(cmd, lo);
+		floor_args(cmd, ts);
+		floor_send(c, cmd, ncmd);
+	}
+}
+
+/*
+ * Queue what the contract needs for one comment, decided "approved" at
+ * now: the author's trust and approved count, the thread's mode, the rate
+ * windows, the record (the entry's fields and those of a decision), its
+ * TTL, the decisions entry and the author's counter.
+ */
+static void
+floor_entry(redisContext *c, const struct opts *o, struct floor_cmd *cmd,
+    const struct floor_entry *fe, const char *now, unsigned long *ncmd)
+{
+	char akey[FLOOR_KEY_MAX], tkey[FLOOR_KEY_MAX], ckey[FLOOR_KEY_MAX];
+	char ttl[32], maxlen[32];
+	const redisReply *s;
+	size_t k;
+
+	if (*fe->author != '\0') {
+		floor_key(akey, "%s:author:%s", o->prefix, fe->author);
+		floor_args(cmd, "HMGET");
+		floor_args(cmd, akey);
+		floor_args(cmd, "trust");
+		floor_args(cmd, "approved");
+		floor_send(c, cmd, ncmd);
+	}
+	if (*fe->thread != '\0') {
+		floor_key(tkey, "%s:thread:%s", o->prefix, fe->thread);
+		floor_args(cmd, "HGET");
+		floor_args(cmd, tkey);
+		floor_args(cmd, "mode");
+		floor_send(c, cmd, ncmd);
+	}
+	floor_rates(c, o, cmd, fe, ncmd);
+	floor_key(ckey, "%s:c:%s", o->prefix, fe->id);
+	floor_args(cmd, "HSET");
+	floor_args(cmd, ckey);
+	for (k = 0; k < fe->fv->elements; k++) {
+		s = fe->fv->element[k];
+		floor_arg(cmd, s->str, s->len);
+	}
+	floor_args(cmd, "status");
+	floor_args(cmd, "approved");
+	floor_args(cmd, "reasons");
+	floor_args(cmd, "");
+	floor_args(cmd, "matched");
+	floor_args(cmd, "");
+	floor_args(cmd, "decided_by");
+	floor_args(cmd, "modqd");
+	floor_args(cmd, "ruleset");
+	floor_args(cmd, FLOOR_STAMP);
+	floor_args(cmd, "stream_id");
+	floor_args(cmd, fe->sid);
+	floor_args(cmd, "decided_at");
+	floor_args(cmd, now);
+	floor_send(c, cmd, ncmd);
+	snprintf(ttl, sizeof(ttl), "%ld", o->ttl_days * 86400);
+	floor_args(cmd, "EXPIRE");
+	floor_args(cmd, ckey);
+	floor_args(cmd, ttl);
+	floor_send(c, cmd, ncmd);
+	snprintf(maxlen, sizeof(maxlen), "%ld", o->maxlen);
+	floor_args(cmd, "XADD");
+	floor_args(cmd, o->dkey);
+	floor_args(cmd, "MAXLEN");
+	floor_args(cmd, "~");
+	floor_args(cmd, maxlen);
+	floor_args(cmd, "*");
+	floor_args(cmd, "id");
+	floor_args(cmd, fe->id);
+	floor_args(cmd, "status");
+	floor_args(cmd, "approved");
+	floor_args(cmd, "reasons");
+	floor_args(cmd, "");
+	floor_args(cmd, "by");
+	floor_args(cmd, "modqd");
+	floor_send(c, cmd, ncmd);
+	if (*fe->author != '\0') {
+		floor_args(cmd, "HINCRBY");
+		floor_args(cmd, akey);
+		floor_args(cmd, "approved");
+		floor_args(cmd, "1");
+		floor_send(c, cmd, ncmd);
+	}
+}
+
+/*
+ * Read the next batch of new entries: XREADGROUP without BLOCK, so a
+ * drained stream answers at once (nil, or no entries).  Returns the
+ * reply, checked: nil or [[key, [entry, ...]]].
+ */
+static redisReply *
+floor_read(redisContext *c, const struct opts *o)
+{
+	redisReply *r;
+	char count[32];
+
+	snprintf(count, sizeof(count), "%lu", o->batch);
+	r = redisCommand(c, "XREADGROUP GROUP %s %s COUNT %s STREAMS %s >",
+	    o->group, FLOOR_CONSUMER, count, o->key);
+	load_check(c, r, "XREADGROUP");
+	if (r->type == REDIS_REPLY_NIL)
+		return (r);
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
+	    r->element[0]->type != REDIS_REPLY_ARRAY ||
+	    r->element[0]->elements != 2 ||
+	    r->element[0]->element[1]->type != REDIS_REPLY_ARRAY)
+		die("floor: XREADGROUP %s: unexpected reply", o->key);
+	return (r);
+}
+
+/*
+ * Decide one batch (the entries of an XREADGROUP reply) in one round
+ * trip: every comment's commands, then one XACK of them all and the
+ * stats, as modqd's transaction has them; every reply is read and
+ * checked.  Returns the number of commands.
+ */
+static unsigned long
+floor_batch(redisContext *c, const struct opts *o, struct floor_cmd *cmd,
+    const redisReply *entries)
+{
+	struct floor_entry fe;
+	struct timespec ts;
+	unsigned long ncmd = 0;
+	char now[32], cnt[32];
+	size_t k;
+
+	/* modqd takes the decision time from TIME once per batch. */
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		die("clock_gettime: %s", strerror(errno));
+	snprintf(now, sizeof(now), "%lld",
+	    (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	for (k = 0; k < entries->elements; k++) {
+		floor_parse(&fe, entries->element[k]);
+		floor_entry(c, o, cmd, &fe, now, &ncmd);
+	}
+	floor_args(cmd, "XACK");
+	floor_args(cmd, o->key);
+	floor_args(cmd, o->group);
+	for (k = 0; k < entries->elements; k++)
+		floor_args(cmd, entries->element[k]->element[0]->str);
+	floor_send(c, cmd, &ncmd);
+	snprintf(cnt, sizeof(cnt), "%zu", entries->elements);
+	floor_args(cmd, "HINCRBY");
+	floor_args(cmd, o->skey);
+	floor_args(cmd, "approved");
+	floor_args(cmd, cnt);
+	floor_send(c, cmd, &ncmd);
+	floor_args(cmd, "HINCRBY");
+	floor_args(cmd, o->skey);
+	floor_args(cmd, "processed");
+	floor_args(cmd, cnt);
+	floor_send(c, cmd, &ncmd);
+	load_replies(c, ncmd, "floor batch");
+	return (ncmd);
+}
+
+/* Create the consumer group at 0, as modqd does on a new stream. */
+static void
+floor_group(redisContext *c, const struct opts *o)
+{
+	redisReply *r;
+
+	r = redisCommand(c, "XGROUP CREATE %s %s 0 MKSTREAM", o->key, o->group);
+	load_check(c, r, "XGROUP CREATE");
+	freeReplyObject(r);
+}
+
+/*
+ * Floor mode: drain the stream with the contract's commands alone and
+ * time it.  Bounded by the number of batches the largest fill can make
+ * and by -T seconds.
+ */
+static int
+load_floor(const struct opts *o)
+{
+	struct floor_cmd cmd;
+	redisContext *c;
+	redisReply *r, *entries;
+	unsigned long n = 0, nb = 0, ncmd = 0, maxb;
+	const char *status = "ok";
+	uint64_t t0;
+	double sec;
+
+	cmd.cap = (int)(o->batch + FLOOR_STRINGS + 16);
+	cmd.argv = xrealloc(NULL, (size_t)cmd.cap * sizeof(*cmd.argv));
+	cmd.len = xrealloc(NULL, (size_t)cmd.cap * sizeof(*cmd.len));
+	cmd.argc = 0;
+	maxb = MAX_COMMENTS / o->batch + 2;
+	c = load_connect(o);
+	floor_group(c, o);
+	t0 = now_us();
+	for (;;) {
+		if (nb == maxb) {
+			status = "unbounded";
+			break;
+		}
+		if (now_us() - t0 > (uint64_t)(o->timeout * 1e6)) {
+			status = "timeout";
+			break;
+		}
+		r = floor_read(c, o);
+		entries = r->type == REDIS_REPLY_NIL
+		    ? NULL
+		    : r->element[0]->element[1];
+		if (entries == NULL || entries->elements == 0) {
+			freeReplyObject(r);
+			break;
+		}
+		ncmd += 1 + floor_batch(c, o, &cmd, entries);
+		n += entries->elements;
+		nb++;
+		freeReplyObject(r);
+	}
+	sec = (double)(now_us() - t0) / 1e6;
+	printf("mode=floor run=%s n=%lu batches=%lu commands=%lu"
+	       " seconds=%.3f rate=%.0f status=%s\n",
+	    o->run, n, nb, ncmd, sec, (double)n / (sec > 0 ? sec : 1e-6),
+	    status);
+	redisFree(c);
+	free(cmd.argv);
+	free(cmd.len);
+	if (strcmp(status, "ok") == 0)
+		return (0);
+	fflush(stdout);
+	fprintf(stderr, "%s: floor: %s after %lu comments\n", PROG, status, n);
+	return (1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -950,6 +1448,8 @@ main(int argc, char **argv)
 	parse_args(&o, argc, argv);
 	if (strcmp(o.mode, "wait") == 0)
 		return (load_wait(&o));
+	if (strcmp(o.mode, "floor") == 0)
+		return (load_floor(&o));
 	corpus_load(&cp, o.csv);
 	if (strcmp(o.mode, "fill") == 0)
 		return (load_fill(&o, &cp));
