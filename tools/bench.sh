@@ -4,13 +4,25 @@
 # redis-server on a unix socket in a temp dir, then measures
 #   a. throughput: a stream pre-filled with BENCH_N comments, drained by a
 #      fresh build/modqd, BENCH_RUNS times (FLUSHALL in between), median;
-#   b. latency: BENCH_LAT_N comments added at BENCH_RATE/s to a running
+#   b. the contract floor: before each of those runs a floor round, the same
+#      fill drained by `modq-bench-load floor` with only the Redis commands
+#      the contract needs (author and thread reads, ZADD and ZCOUNT of each
+#      rate window, the record, its TTL, the decisions entry, the author's
+#      counter, one XACK and the stats per batch), pipelined, no daemon;
+#   c. latency: BENCH_LAT_N comments added at BENCH_RATE/s to a running
 #      daemon, time from XADD to its entry on modq:decisions;
 # and prints a summary of key=value lines.  A throughput run is timed from
 # the daemon's start until HGET modq:stats processed reaches BENCH_N; it also
-# reports the Redis CPU per comment, the daemon's CPU time and its VmHWM and
-# VmRSS at the end.  The script only ever kills the processes it started, by
-# PID, and removes its temp dir on exit.
+# reports the daemon's CPU time and its VmHWM and VmRSS at the end.  Every
+# round, floor or modqd, reports the Redis CPU per comment (INFO cpu, after
+# CONFIG RESETSTAT), each command's part of it (INFO commandstats; "exec"
+# and "fcall" include the commands they run, listed on their own too), and
+# what it left in Redis (keys, comment records, decisions, memory).  The
+# summary ends with
+#   redis_us_per_comment_median modqd=M floor=F ratio=R
+# the medians over the rounds and R = M / F, then each command's median.
+# The script only ever kills the processes it started, by PID, and removes
+# its temp dir on exit.
 #
 # usage: tools/bench.sh [--loader-only]
 #   --loader-only  replace modqd with a fake decider (a Redis function called
@@ -19,6 +31,8 @@
 #   BENCH_N [200000] BENCH_RUNS [3] BENCH_RATE [10000] BENCH_LAT_N [50000]
 #   BENCH_AUTHORS [20000] BENCH_THREADS [200]
 #   BENCH_RATES [1] 0 leaves the three rate rules out (what they cost)
+#   BENCH_FLOOR [1] 0 skips the floor rounds
+#   BENCH_BATCH [256] queue.batch of modqd, and the floor's batch
 #   BENCH_TIMEOUT [600] seconds a throughput run may take
 #   BENCH_STALL [30] seconds without progress before a run is given up
 #   BENCH_LAT_TIMEOUT [60] seconds to wait for decisions after the last XADD
@@ -43,6 +57,12 @@ LAT_TIMEOUT=${BENCH_LAT_TIMEOUT:-60}
 MODQD_FLAGS=${BENCH_MODQD_FLAGS:-}
 KEEP=${BENCH_KEEP:-0}
 RATES=${BENCH_RATES:-1}
+FLOOR=${BENCH_FLOOR:-1}
+BATCH=${BENCH_BATCH:-256}
+# modqd's defaults, written into its config and given to the floor alike.
+TTL_DAYS=30
+MAXLEN=1000000
+WINDOW=60
 MODQD=${MODQD:-$root/build/modqd}
 CSV=${BENCH_CSV:-$shared/corpus/davidson_labeled_data.csv}
 WORDS=${BENCH_WORDS:-$shared/corpus/perf/words_400.txt}
@@ -147,7 +167,13 @@ setup_args() {
 	*) fail "usage: tools/bench.sh [--loader-only]" ;;
 	esac
 	check_counts N RUNS RATE LAT_N AUTHORS THREADS TIMEOUT STALL \
-	    LAT_TIMEOUT
+	    LAT_TIMEOUT BATCH
+	[ "$BATCH" -le 1024 ] ||
+	    fail "BENCH_BATCH=$BATCH: over modqd's queue.max_inflight (1024)"
+	case $FLOOR in
+	0 | 1) ;;
+	*) fail "BENCH_FLOOR=$FLOOR: not 0 or 1" ;;
+	esac
 	command -v redis-server >/dev/null || fail "redis-server not found"
 	command -v redis-cli >/dev/null || fail "redis-cli not found"
 	[ -r "$CSV" ] || fail "$CSV: corpus not readable (set BENCH_CSV)"
@@ -202,16 +228,36 @@ start_redis() {
 	done
 }
 
-# Write the modqd config: the LDNOOBW list, a hold list, three rate rules
-# whose limits (twice the mean load per key, plus 10) let nearly all pass.
-write_config() {
-	local most=$((N > LAT_N ? N : LAT_N)) ips=508
+# Set the rate rules, "name per limit action" each, all WINDOW seconds
+# long: three whose limits (twice the mean load per key, plus 10) let
+# nearly all pass, or none with BENCH_RATES=0.  The floor gets the same
+# rules as -R flags.
+set_rates() {
+	local most=$((N > LAT_N ? N : LAT_N)) ips=508 rule name per
 	local alim=$((2 * ((most + AUTHORS - 1) / AUTHORS) + 10))
 	local tlim=$((2 * ((most + THREADS - 1) / THREADS) + 10))
 	local ilim=$((2 * ((most + ips - 1) / ips) + 10))
+	rate_rules=()
+	floor_flags=()
+	[ "$RATES" != 0 ] || return 0
+	rate_rules=("author-flood author $alim hold" "ip-flood ip $ilim reject"
+	    "thread-surge thread $tlim hold")
+	for rule in "${rate_rules[@]}"; do
+		read -r name per _ <<<"$rule"
+		floor_flags+=(-R "$name:$per:$WINDOW")
+	done
+}
+
+# Write the modqd config: the LDNOOBW list, a hold list, the rate rules,
+# and the batch, TTL and MAXLEN the floor is given too.
+write_config() {
+	local rule name per limit action sep=
+	set_rates
 	cat >"$tmp/modqd.conf" <<EOF
 # Written by tools/bench.sh for one benchmark run.
 redis: { unix = "$sock"; };
+queue: { batch = $BATCH; };
+decisions: { ttl_days = $TTL_DAYS; maxlen = $MAXLEN; };
 log: { decisions = false; };
 keywords: (
 	{ name = "ldnoobw"; action = "reject"; file = "$WORDS"; },
@@ -219,16 +265,18 @@ keywords: (
 	  words = [ "traitor", "idiot", "moron", "scum", "vermin" ]; }
 );
 EOF
-	[ "$RATES" = 0 ] || cat >>"$tmp/modqd.conf" <<EOF
-rates: (
-	{ name = "author-flood"; per = "author"; limit = $alim; window = 60;
-	  action = "hold"; },
-	{ name = "ip-flood"; per = "ip"; limit = $ilim; window = 60;
-	  action = "reject"; },
-	{ name = "thread-surge"; per = "thread"; limit = $tlim; window = 60;
-	  action = "hold"; }
-);
-EOF
+	[ "${#rate_rules[@]}" = 0 ] || {
+		echo "rates: ("
+		for rule in "${rate_rules[@]}"; do
+			read -r name per limit action <<<"$rule"
+			printf '%s\t{ name = "%s"; per = "%s"; limit = %s;' \
+			    "$sep" "$name" "$per" "$limit"
+			printf ' window = %s; action = "%s"; }' "$WINDOW" \
+			    "$action"
+			sep=,$'\n'
+		done
+		printf '\n);\n'
+	} >>"$tmp/modqd.conf"
 	if [ "$fake" = 0 ]; then
 		"$MODQD" -n -c "$tmp/modqd.conf" >"$tmp/check.log" 2>&1 ||
 		    fail "modqd -n rejects the config: $(cat "$tmp/check.log")"
@@ -306,15 +354,32 @@ redis_cpu() {
 	    END { printf "%.6f\n", s }'
 }
 
-# Print the eight commands that took Redis the most time since CONFIG
-# RESETSTAT, in microseconds per comment ("exec" and "fcall" include the
-# commands they run, which are listed on their own too).
+# Print every command Redis ran since CONFIG RESETSTAT with the time it
+# took, in microseconds per comment, most first ("exec" and "fcall"
+# include the commands they run, which are listed on their own too);
+# not those under 0.005 nor this script's INFO and CONFIG.
 redis_commands() {
 	rcli INFO commandstats | tr -d '\r' | awk -F'[:,=]' -v n="$N" '
 	    /^cmdstat_/ { sub(/^cmdstat_/, "", $1)
-		printf "%s %.2f\n", $1, $5 / n }' |
-	    sort -k2 -nr | head -n 8 | awk '{ printf "%s%s=%s", \
+		if ($1 != "info" && $1 !~ /^config/ && $5 / n >= 0.005)
+			printf "%s %.2f\n", $1, $5 / n }' |
+	    sort -k2 -nr | awk '{ printf "%s%s=%s", \
 	    (NR > 1 ? " " : ""), $1, $2 } END { print "" }'
+}
+
+# Print what a round left in Redis: the number of keys, comment records,
+# rate window keys, decisions entries and incoming entries, and the memory
+# Redis uses.
+redis_keys() {
+	local db rec rk dec inc mem
+	db=$(rcli DBSIZE)
+	rec=$(rcli --scan --pattern 'modq:c:*' | wc -l)
+	rk=$(rcli --scan --pattern 'modq:rate:*' | wc -l)
+	dec=$(rcli XLEN modq:decisions)
+	inc=$(rcli XLEN modq:incoming)
+	mem=$(rcli INFO memory | tr -d '\r' | sed -n 's/^used_memory://p')
+	echo "dbsize=$db records=$rec rate_keys=$rk decisions=$dec" \
+	    "incoming=$inc used_memory_kb=$((${mem:-0} / 1024))"
 }
 
 # Print "VmHWM VmRSS" in kB of a process, or "- -".
@@ -332,20 +397,56 @@ proc_cpu() {
 	    "/proc/$1/stat" 2>/dev/null || echo -
 }
 
+# Empty Redis and fill the stream with the BENCH_N comments of a round.
+fill_stream() {
+	rcli FLUSHALL >/dev/null
+	run_loader -f "$CSV" -n "$N" -a "$AUTHORS" -t "$THREADS" fill ||
+	    fail "$1: fill failed"
+	msg "$1: $out"
+	fill=$(kv rate "$out")
+}
+
+# Print the Redis CPU microseconds per comment between two redis_cpu().
+us_per_comment() {
+	awk -v a="$1" -v b="$2" -v n="$N" \
+	    'BEGIN { printf "%.2f", (b - a) * 1e6 / n }'
+}
+
+# One floor round: fill, then the contract's commands alone drain it.
+floor_run() {
+	local r=$1 fill c0 c1 us line
+	fill_stream "floor $r"
+	rcli CONFIG RESETSTAT >/dev/null
+	c0=$(redis_cpu)
+	run_loader -T "$TIMEOUT" -b "$BATCH" -D "$TTL_DAYS" -M "$MAXLEN" \
+	    "${floor_flags[@]}" floor || fail "floor $r: $out"
+	c1=$(redis_cpu)
+	[ "$(kv n "$out")" = "$N" ] ||
+	    fail "floor $r: decided $(kv n "$out") of $N comments"
+	rounds+=(floor)
+	cmds+=("$(redis_commands)")
+	keys+=("$(redis_keys)")
+	us=$(us_per_comment "$c0" "$c1")
+	line="run=$r rate=$(kv rate "$out") seconds=$(kv seconds "$out")"
+	line="$line fill_rate=$fill redis_us_per_comment=$us"
+	line="$line commands=$(kv commands "$out")"
+	results+=("$line")
+	floor_rates+=("$(kv rate "$out")")
+	floor_us+=("$us")
+	msg "floor $r: $line"
+}
+
 # One throughput run: fill, start a fresh decider, time the drain.
 throughput_run() {
 	local r=$1 fill c0 c1 hwm rss cpu us line
-	rcli FLUSHALL >/dev/null
-	run_loader -f "$CSV" -n "$N" -a "$AUTHORS" -t "$THREADS" fill ||
-	    fail "run $r: fill failed"
-	msg "run $r: $out"
-	fill=$(kv rate "$out")
+	fill_stream "run $r"
 	rcli CONFIG RESETSTAT >/dev/null
 	c0=$(redis_cpu)
 	start_decider "decider.$r"
 	run_loader -T "$TIMEOUT" -I "$STALL" -P "$decider_pid" wait "$N" ||
 	    fail "run $r: the decider did not finish: $out$(zero_hint "$out")"
 	c1=$(redis_cpu)
+	rounds+=(throughput)
 	cmds+=("$(redis_commands)")
 	read -r hwm rss <<<"$(proc_mem "$decider_pid")"
 	cpu=$(proc_cpu "$decider_pid")
@@ -353,13 +454,14 @@ throughput_run() {
 		hwm=- rss=- cpu=-
 	fi
 	stop_decider
-	us=$(awk -v a="$c0" -v b="$c1" -v n="$N" \
-	    'BEGIN { printf "%.2f", (b - a) * 1e6 / n }')
+	keys+=("$(redis_keys)")
+	us=$(us_per_comment "$c0" "$c1")
 	line="run=$r rate=$(kv rate "$out") seconds=$(kv seconds "$out")"
 	line="$line fill_rate=$fill redis_us_per_comment=$us daemon_cpu_s=$cpu"
 	line="$line vmhwm_kb=$hwm vmrss_kb=$rss"
 	results+=("$line")
 	rates+=("$(kv rate "$out")")
+	modqd_us+=("$us")
 	msg "run $r: $line"
 }
 
@@ -374,6 +476,41 @@ median() {
 	printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END {
 	    if (NR % 2) print a[(NR + 1) / 2];
 	    else printf "%.0f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# Print the median of the numbers given as arguments, to 2 decimals.
+median2() {
+	printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END {
+	    if (NR % 2) printf "%.2f\n", a[(NR + 1) / 2];
+	    else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# Print each command's median over the rounds given as arguments, one
+# "cmd=us cmd=us ..." list each (a command missing from a round counts
+# 0 there), most first.
+median_commands() {
+	printf '%s\n' "$@" | awk '
+	    { for (i = 1; i <= NF; i++) {
+		k = index($i, "="); c = substr($i, 1, k - 1)
+		v[c, NR] = substr($i, k + 1); seen[c] = 1 } }
+	    END { for (c in seen) {
+		for (r = 1; r <= NR; r++) {
+		    x = ((c, r) in v) ? v[c, r] + 0 : 0
+		    for (j = r - 1; j >= 1 && a[j] > x; j--)
+			a[j + 1] = a[j]
+		    a[j + 1] = x }
+		m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+		printf "%s %.2f\n", c, m } }' |
+	    sort -k2 -nr | awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), \
+	    $1, $2 } END { print "" }'
+}
+
+# Print the commands lists of the rounds of one kind (floor, throughput).
+kind_commands() {
+	local i
+	for i in "${!rounds[@]}"; do
+		[ "${rounds[$i]}" != "$1" ] || printf '%s\n' "${cmds[$i]}"
+	done
 }
 
 # Latency: a fresh decider on an empty stream, comments at RATE/s.
@@ -392,17 +529,35 @@ latency_run() {
 
 # Print the summary block.
 summary() {
-	local what=modqd line k r
+	local what=modqd line r m f k
 	[ "$fake" = 0 ] || what="fake decider (--loader-only)"
 	echo "=== modq bench: $what ==="
 	echo "n=$N runs=$RUNS authors=$AUTHORS threads=$THREADS" \
 	    "corpus=$(basename "$CSV") words=$(basename "$WORDS")" \
-	    "rate_rules=$([ "$RATES" = 0 ] && echo 0 || echo 3)"
+	    "rate_rules=${#rate_rules[@]} batch=$BATCH floor=$FLOOR"
 	for r in "${!results[@]}"; do
-		echo "throughput ${results[$r]}"
+		echo "${rounds[$r]} ${results[$r]}"
 		echo "  redis_us_per_comment_by_command ${cmds[$r]}"
+		echo "  redis_keys ${keys[$r]}"
 	done
 	echo "throughput_median=$(median "${rates[@]}") comments/s"
+	line="redis_us_per_comment_median modqd=$(median2 "${modqd_us[@]}")"
+	if [ "$FLOOR" = 1 ]; then
+		echo "floor_median=$(median "${floor_rates[@]}") comments/s"
+		m=$(median2 "${modqd_us[@]}")
+		f=$(median2 "${floor_us[@]}")
+		line="$line floor=$f ratio=$(awk -v m="$m" -v f="$f" \
+		    'BEGIN { printf "%.2f", (f > 0 ? m / f : 0) }')"
+	fi
+	echo "$line"
+	mapfile -t k < <(kind_commands throughput)
+	echo "redis_us_per_comment_by_command_median modqd" \
+	    "$(median_commands "${k[@]}")"
+	if [ "$FLOOR" = 1 ]; then
+		mapfile -t k < <(kind_commands floor)
+		echo "redis_us_per_comment_by_command_median floor" \
+		    "$(median_commands "${k[@]}")"
+	fi
 	echo "redis vmhwm_kb=$(proc_mem "$redis_pid" | cut -d' ' -f1)"
 	line="latency rate=$RATE n=$LAT_N"
 	for k in p50_ms p90_ms p99_ms max_ms missing; do
@@ -414,8 +569,15 @@ summary() {
 main() {
 	local r
 	results=()
+	rounds=()
 	cmds=()
+	keys=()
 	rates=()
+	floor_rates=()
+	modqd_us=()
+	floor_us=()
+	rate_rules=()
+	floor_flags=()
 	latency=
 	out=
 	setup_args "$@"
@@ -427,7 +589,10 @@ main() {
 	start_redis
 	write_config
 	write_fake
+	# Floor and modqd rounds alternate, so that whatever else the machine
+	# does weighs on both alike.
 	for r in $(seq 1 "$RUNS"); do
+		[ "$FLOOR" = 0 ] || floor_run "$r"
 		throughput_run "$r"
 	done
 	latency_run
