@@ -354,15 +354,27 @@ redis_cpu() {
 	    END { printf "%.6f\n", s }'
 }
 
-# Print every command Redis ran since CONFIG RESETSTAT with the time it
-# took, in microseconds per comment, most first ("exec" and "fcall"
-# include the commands they run, which are listed on their own too);
-# not those under 0.005 nor this script's INFO and CONFIG.
+# Read the commands Redis ran since CONFIG RESETSTAT into the globals
+# round_us and round_calls: every command with the time it took and the
+# times it ran, per comment, most first ("exec" and "fcall" include the
+# commands they run, which are listed on their own too; the time is
+# elapsed time, which a busy machine inflates); not this script's INFO and
+# CONFIG.
 redis_commands() {
-	rcli INFO commandstats | tr -d '\r' | awk -F'[:,=]' -v n="$N" '
+	local st
+	st=$(rcli INFO commandstats | tr -d '\r')
+	round_us=$(per_comment 5 2 "$st")
+	round_calls=$(per_comment 3 4 "$st")
+}
+
+# Print field $1 (3: calls, 5: usec) of the INFO commandstats text $3 as
+# "cmd=v cmd=v ...", divided by N, with $2 decimals, most first; not the
+# values that round to 0.
+per_comment() {
+	printf '%s\n' "$3" | awk -F'[:,=]' -v n="$N" -v f="$1" -v d="$2" '
 	    /^cmdstat_/ { sub(/^cmdstat_/, "", $1)
-		if ($1 != "info" && $1 !~ /^config/ && $5 / n >= 0.005)
-			printf "%s %.2f\n", $1, $5 / n }' |
+		if ($1 != "info" && $1 !~ /^config/ && $f / n >= 0.5 / 10 ^ d)
+			printf "%s %.*f\n", $1, d, $f / n }' |
 	    sort -k2 -nr | awk '{ printf "%s%s=%s", \
 	    (NR > 1 ? " " : ""), $1, $2 } END { print "" }'
 }
@@ -424,7 +436,9 @@ floor_run() {
 	[ "$(kv n "$out")" = "$N" ] ||
 	    fail "floor $r: decided $(kv n "$out") of $N comments"
 	rounds+=(floor)
-	cmds+=("$(redis_commands)")
+	redis_commands
+	cmds+=("$round_us")
+	calls+=("$round_calls")
 	keys+=("$(redis_keys)")
 	us=$(us_per_comment "$c0" "$c1")
 	line="run=$r rate=$(kv rate "$out") seconds=$(kv seconds "$out")"
@@ -447,7 +461,9 @@ throughput_run() {
 	    fail "run $r: the decider did not finish: $out$(zero_hint "$out")"
 	c1=$(redis_cpu)
 	rounds+=(throughput)
-	cmds+=("$(redis_commands)")
+	redis_commands
+	cmds+=("$round_us")
+	calls+=("$round_calls")
 	read -r hwm rss <<<"$(proc_mem "$decider_pid")"
 	cpu=$(proc_cpu "$decider_pid")
 	if [ "$fake" = 1 ]; then
@@ -485,11 +501,13 @@ median2() {
 	    else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
-# Print each command's median over the rounds given as arguments, one
-# "cmd=us cmd=us ..." list each (a command missing from a round counts
-# 0 there), most first.
+# Print each command's median, with $1 decimals, over the rounds given as
+# the other arguments, one "cmd=v cmd=v ..." list each (a command missing
+# from a round counts 0 there), most first.
 median_commands() {
-	printf '%s\n' "$@" | awk '
+	local d=$1
+	shift
+	printf '%s\n' "$@" | awk -v d="$d" '
 	    { for (i = 1; i <= NF; i++) {
 		k = index($i, "="); c = substr($i, 1, k - 1)
 		v[c, NR] = substr($i, k + 1); seen[c] = 1 } }
@@ -500,16 +518,19 @@ median_commands() {
 			a[j + 1] = a[j]
 		    a[j + 1] = x }
 		m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-		printf "%s %.2f\n", c, m } }' |
+		if (m >= 0.5 / 10 ^ d)
+			printf "%s %.*f\n", c, d, m } }' |
 	    sort -k2 -nr | awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), \
 	    $1, $2 } END { print "" }'
 }
 
-# Print the commands lists of the rounds of one kind (floor, throughput).
+# Print the lists of the rounds of kind $1 (floor, throughput) in the
+# array named $2 (cmds, calls).
 kind_commands() {
 	local i
+	local -n list=$2
 	for i in "${!rounds[@]}"; do
-		[ "${rounds[$i]}" != "$1" ] || printf '%s\n' "${cmds[$i]}"
+		[ "${rounds[$i]}" != "$1" ] || printf '%s\n' "${list[$i]}"
 	done
 }
 
@@ -529,7 +550,7 @@ latency_run() {
 
 # Print the summary block.
 summary() {
-	local what=modqd line r m f k
+	local what=modqd line r m f k list d
 	[ "$fake" = 0 ] || what="fake decider (--loader-only)"
 	echo "=== modq bench: $what ==="
 	echo "n=$N runs=$RUNS authors=$AUTHORS threads=$THREADS" \
@@ -550,14 +571,17 @@ summary() {
 		    'BEGIN { printf "%.2f", (f > 0 ? m / f : 0) }')"
 	fi
 	echo "$line"
-	mapfile -t k < <(kind_commands throughput)
-	echo "redis_us_per_comment_by_command_median modqd" \
-	    "$(median_commands "${k[@]}")"
-	if [ "$FLOOR" = 1 ]; then
-		mapfile -t k < <(kind_commands floor)
-		echo "redis_us_per_comment_by_command_median floor" \
-		    "$(median_commands "${k[@]}")"
-	fi
+	for what in us calls; do
+		list=cmds d=2
+		[ "$what" = us ] || list=calls d=4
+		mapfile -t k < <(kind_commands throughput "$list")
+		echo "redis_${what}_per_comment_by_command_median modqd" \
+		    "$(median_commands "$d" "${k[@]}")"
+		[ "$FLOOR" = 1 ] || continue
+		mapfile -t k < <(kind_commands floor "$list")
+		echo "redis_${what}_per_comment_by_command_median floor" \
+		    "$(median_commands "$d" "${k[@]}")"
+	done
 	echo "redis vmhwm_kb=$(proc_mem "$redis_pid" | cut -d' ' -f1)"
 	line="latency rate=$RATE n=$LAT_N"
 	for k in p50_ms p90_ms p99_ms max_ms missing; do
@@ -571,7 +595,10 @@ main() {
 	results=()
 	rounds=()
 	cmds=()
+	calls=()
 	keys=()
+	round_us=
+	round_calls=
 	rates=()
 	floor_rates=()
 	modqd_us=()
