@@ -382,6 +382,31 @@ entry_cut_reason(
 }
 
 /*
+ * Say how many bytes of strings the largest entry may have that is read
+ * whole, E = max_body + max(max_body, ENTRY_EXTRA_MIN) + ENTRY_SLACK: the
+ * body, the extra fields (entry_check_total()) and the rest.  README and
+ * modqd(8) state the memory bound with it.
+ */
+size_t
+entry_max_size(long max_body)
+{
+	return ((max_body > 0 ? (size_t)max_body : 0) +
+	    entry_max_string(max_body) + ENTRY_SLACK);
+}
+
+/*
+ * Say how long the longest string of a valid entry may be: a body of
+ * max_body bytes, or one extra field of max(max_body, ENTRY_EXTRA_MIN).
+ */
+size_t
+entry_max_string(long max_body)
+{
+	size_t b = max_body > 0 ? (size_t)max_body : 0;
+
+	return (b > ENTRY_EXTRA_MIN ? b : ENTRY_EXTRA_MIN);
+}
+
+/*
  * Write the canonical text of an IPv4 or IPv6 address (an IPv4-mapped
  * IPv6 address as IPv4) into out, so that one address always keys the
  * same rate window however the site spelled it.  Returns -1 if v is not

@@ -1,14 +1,22 @@
 /*
- * intake.c -- owns the reading side of the queue: modq_read (XREADGROUP in
- * Redis, every entry bounded there before it is sent: see modq.lua) on the
- * intake connection, asked again at once while it finds entries and after
- * 1 to 10 ms when the stream is empty; taking back this consumer's own
- * pending entries
+ * intake.c -- owns the reading side of the queue: new entries read on the
+ * intake connection, taking back this consumer's own pending entries
  * after a (re)connect, claiming entries other consumers left idle
  * (XAUTOCLAIM, from the housekeeping tick), and back-pressure (never more
  * than queue.max_inflight comments in flight).  Every entry is checked by
  * entry.c; one that cannot be judged becomes a dead letter with its reason,
  * never a crash and never a silent drop.
+ *
+ * New entries come with a plain blocking XREADGROUP, the cheapest read
+ * Redis has, whose reply redis.c reads within limits: room entries of at
+ * most E bytes each (entry_max_size()), no string and no array longer
+ * than a valid entry's may be.  A reply over them (a body of megabytes, an entry of thousands of
+ * fields) is dropped unread with the connections; the entries it held are
+ * then pending for this consumer and come back through modq_claim, which
+ * cuts them in Redis (modq.lua), and for INTAKE_BOUNDED_MS new entries are
+ * read through modq_read, which cuts them too but cannot block: the
+ * stream is asked again after 1 to 10 ms when it is empty.  So an
+ * attacker's entries cost at most one reconnect per INTAKE_BOUNDED_MS.
  */
 #include <sys/time.h>
 
@@ -23,7 +31,9 @@
 #include "modqd.h"
 #include "xmalloc.h"
 
-#define INTAKE_POLL_MIN_MS 1 /* an empty read: ask again after this, */
+#define INTAKE_BLOCK_MS 2000 /* XREADGROUP BLOCK */
+#define INTAKE_BOUNDED_MS 600000 /* modq_read after an oversized reply */
+#define INTAKE_POLL_MIN_MS 1 /* modq_read found nothing: again after this, */
 #define INTAKE_POLL_MAX_MS 10 /* doubling up to this */
 #define INTAKE_TRIM_MS 1000 /* modq_trim at most this often */
 
@@ -35,9 +45,12 @@ enum intake_claim {
 
 static struct {
 	int started; /* Redis is up and we may read */
-	int reading; /* a modq_read is outstanding */
-	struct event *poll; /* the wait after an empty read */
+	int reading; /* a read is outstanding */
+	int lua; /* it is modq_read's */
+	struct event *poll; /* the wait after an empty modq_read */
 	long poll_ms; /* its length; 0 after a read that found entries */
+	unsigned long long oversized; /* redis_oversized() last seen */
+	struct timeval bounded_until; /* read through modq_read until then */
 	enum intake_claim claiming; /* a modq_claim is outstanding */
 	int recovering; /* own pending entries not all taken back yet */
 	char own_start[64];
@@ -62,6 +75,8 @@ static void intake_trim_cb(void *, void *);
 static void intake_poll_cb(evutil_socket_t, short, void *);
 static void intake_wait(void);
 static void intake_fcall(struct redis_args *, const char *);
+static int intake_bounded(void);
+static const redisReply *intake_entries(const redisReply *, int);
 static size_t *intake_cut_sizes(
     const redisReply *, const size_t *, size_t, size_t *);
 static int intake_entry(struct batch *, const redisReply *, long);
@@ -81,7 +96,28 @@ intake_start(void)
 	snprintf(in.own_start, sizeof in.own_start, "-");
 	snprintf(in.idle_start, sizeof in.idle_start, "0-0");
 	gettimeofday(&in.last_idle, NULL);
+	if (redis_oversized() != in.oversized) {
+		in.oversized = redis_oversized();
+		gettimeofday(&in.bounded_until, NULL);
+		in.bounded_until.tv_sec += INTAKE_BOUNDED_MS / 1000;
+	}
 	intake_claim(CLAIM_OWN);
+}
+
+/* Tell whether new entries are read through modq_read for now. */
+static int
+intake_bounded(void)
+{
+	struct timeval now;
+
+	if (!timerisset(&in.bounded_until))
+		return (0);
+	gettimeofday(&now, NULL);
+	if (timercmp(&now, &in.bounded_until, <))
+		return (1);
+	timerclear(&in.bounded_until);
+	log_info("intake: reading with XREADGROUP again");
+	return (0);
 }
 
 /* Redis went down or we are stopping: read nothing more. */
@@ -144,27 +180,51 @@ intake_space(void)
 }
 
 /*
- * Send the next modq_read if there is room and none is outstanding.  A
- * blocking XREADGROUP would hand over entries of any size; modq_read cuts
- * them in Redis but cannot block, so an empty stream is asked again after
- * a short wait instead.
+ * Send the next read if there is room and none is outstanding: a blocking
+ * XREADGROUP, or modq_read for a while after an oversized reply.  Either
+ * reply may hold room entries of E bytes (with their ids, names and the
+ * stream's name), no string longer than a valid one may be, and no array
+ * longer than an entry's fields.
  */
 void
 intake_rearm(void)
 {
 	const struct conf *conf = server_conf();
+	struct redis_limits lim;
 	struct redis_args a;
 	size_t room;
+	long block = 0;
 
 	if (!in.started || in.reading || in.recovering || server_stopping() ||
 	    intake_holding())
 		return;
 	if ((room = intake_space()) == 0)
 		return;
-	intake_fcall(&a, "modq_read");
-	redis_args_addf(&a, "%zu", room);
-	redis_args_addf(&a, "%ld", conf->max_body);
-	if (redis_read(&a, 0, intake_read_cb, NULL) == 0) {
+	lim.bytes = room * entry_max_size(conf->max_body) + ENTRY_SLACK;
+	lim.string = entry_max_string(conf->max_body);
+	lim.elems = 2 * ENTRY_MAX_PAIRS + 1; /* modq_read: [n, sizes...] */
+	if (lim.elems < room)
+		lim.elems = room;
+	if ((in.lua = intake_bounded())) {
+		intake_fcall(&a, "modq_read");
+		redis_args_addf(&a, "%zu", room);
+		redis_args_addf(&a, "%ld", conf->max_body);
+	} else {
+		block = INTAKE_BLOCK_MS;
+		redis_args_init(&a);
+		redis_args_adds(&a, "XREADGROUP");
+		redis_args_adds(&a, "GROUP");
+		redis_args_adds(&a, conf->group);
+		redis_args_adds(&a, conf->consumer);
+		redis_args_adds(&a, "COUNT");
+		redis_args_addf(&a, "%zu", room);
+		redis_args_adds(&a, "BLOCK");
+		redis_args_addf(&a, "%ld", block);
+		redis_args_adds(&a, "STREAMS");
+		redis_args_adds(&a, conf->keys.stream);
+		redis_args_adds(&a, ">");
+	}
+	if (redis_read(&a, block, &lim, intake_read_cb, NULL) == 0) {
 		in.reading = 1;
 		server_intake_running();
 	}
@@ -212,11 +272,31 @@ intake_wait(void)
 	evtimer_add(in.poll, &tv);
 }
 
-/* Turn a modq_read reply into a batch. */
+/*
+ * Find the entries in a read's reply: XREADGROUP's [[stream, [entry...]]]
+ * (nil when it blocked in vain), modq_read's [entry...]; NULL for none.
+ */
+static const redisReply *
+intake_entries(const redisReply *r, int lua)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+		return (NULL);
+	if (!lua) {
+		if (r->element[0]->type != REDIS_REPLY_ARRAY ||
+		    r->element[0]->elements != 2)
+			return (NULL);
+		r = r->element[0]->element[1];
+	}
+	if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+		return (NULL);
+	return (r);
+}
+
+/* Turn a read's reply into a batch. */
 static void
 intake_read_cb(void *r, void *arg)
 {
-	redisReply *reply = r;
+	const redisReply *reply = r, *e;
 	struct batch *b;
 	const char *err;
 	size_t i;
@@ -225,25 +305,28 @@ intake_read_cb(void *r, void *arg)
 	in.reading = 0;
 	if (reply == NULL)
 		return; /* Redis is down; redis.c reconnects */
-	if (redis_reply_error(reply, &err)) {
+	if (redis_reply_error(r, &err)) {
 		if (strstr(err, "NOGROUP") != NULL)
 			redis_reset("the stream or consumer group vanished");
 		else {
 			if (strstr(err, "Function not found") != NULL)
 				redis_reload_functions();
-			intake_error("modq_read", err); /* the tick re-arms */
+			intake_error("reading the stream", err); /* the tick re-arms */
 		}
 		return;
 	}
 	in.backoff_ms = 0;
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
-		intake_wait();
+	if ((e = intake_entries(reply, in.lua)) == NULL) {
+		if (in.lua)
+			intake_wait();
+		else
+			intake_rearm(); /* XREADGROUP blocked in vain */
 		return;
 	}
 	in.poll_ms = 0;
-	b = pipeline_batch_new(server_rules(), reply->elements);
-	for (i = 0; i < reply->elements; i++)
-		intake_entry(b, reply->element[i], 1);
+	b = pipeline_batch_new(server_rules(), e->elements);
+	for (i = 0; i < e->elements; i++)
+		intake_entry(b, e->element[i], 1);
 	pipeline_start(b);
 	intake_rearm();
 }

@@ -4,14 +4,21 @@
  * group), request deadlines (hiredis 0.14 has no timeouts), and reconnecting
  * with capped exponential back-off and jitter.
  *
- * The intake connection only ever carries the blocking XREADGROUP; each
- * of the REDIS_NWRITE write connections carries one batch's WATCH ...
- * EXEC transaction at a time (WATCH belongs to a connection, and EXEC ends
+ * The intake connection only ever carries the stream reads; each of the
+ * REDIS_NWRITE write connections carries one batch's WATCH ... EXEC
+ * transaction at a time (WATCH belongs to a connection, and EXEC ends
  * every WATCH on it); the command connection carries everything else,
  * pipelined.  They live and die together: when one fails all are torn
  * down, every pending callback runs with a NULL reply, and all are
  * reconnected.  Teardown and reconnect always run from a timer, never
  * inside a hiredis callback.
+ *
+ * A reply on the intake connection is read within limits its request set
+ * (redis_read()): hiredis would buffer a reply of any size, so the bytes
+ * it holds are checked before each socket read (our own libevent glue,
+ * redis_ev_*) and every object it builds is counted (redis_guard_*).  A
+ * reply over its limits is never read to its end: the connections are torn
+ * down as on any failure, and the caller learns of it (redis_oversized()).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,7 +29,6 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
-#include <hiredis/adapters/libevent.h>
 
 #include "log.h"
 #include "modqd.h"
@@ -34,6 +40,7 @@
 #define REDIS_NCONN (REDIS_WRITE + REDIS_NWRITE)
 #define REDIS_BACKOFF_MIN 100 /* ms */
 #define REDIS_BACKOFF_MAX 10000
+#define REDIS_HEADER_MAX 32 /* "$<length>\r\n" before a string */
 
 enum redis_state {
 	REDIS_DOWN = 0, /* waiting to reconnect */
@@ -51,6 +58,17 @@ struct rconn {
 	struct rreq *head; /* owned */
 	struct rreq *tail;
 	struct event *timer; /* deadline of the oldest request */
+	struct redis_limits lim; /* of one reply; 0: no limit */
+	size_t got; /* string bytes of the reply being read */
+	int over; /* the reply went over its limits */
+};
+
+/* The libevent events of one hiredis context (its ev.data). */
+struct rev {
+	struct rconn *rc;
+	redisAsyncContext *ac;
+	struct event *rev;
+	struct event *wev;
 };
 
 /* A request in flight. */
@@ -74,7 +92,9 @@ static struct {
 	long timeout;
 	char *lib; /* owned: the Functions library, filled in */
 	unsigned long long reconnects;
+	unsigned long long oversized; /* replies over their limits */
 	int was_up; /* log "connected" only on a change */
+	redisReplyObjectFunctions *fn; /* hiredis's own reply builders */
 } rd;
 
 /* Names of the handshake steps, passed as callback arguments. */
@@ -101,6 +121,26 @@ static void redis_free_conn(struct rconn *);
 static void redis_schedule(void);
 static char *redis_library(const struct conf *);
 static char *redis_subst(const char *, const char *, const char *);
+static void redis_attach(struct rconn *, redisAsyncContext *);
+static void redis_ev_read(evutil_socket_t, short, void *);
+static void redis_ev_write(evutil_socket_t, short, void *);
+static void redis_ev_add_read(void *);
+static void redis_ev_del_read(void *);
+static void redis_ev_add_write(void *);
+static void redis_ev_del_write(void *);
+static void redis_ev_cleanup(void *);
+static void redis_over(struct rconn *, const char *, size_t);
+static void *redis_guard_start(const redisReadTask *);
+static void *redis_guard_string(const redisReadTask *, char *, size_t);
+static void *redis_guard_array(const redisReadTask *, int);
+static void *redis_guard_integer(const redisReadTask *, long long);
+static void *redis_guard_nil(const redisReadTask *);
+static void redis_guard_free(void *);
+
+/* hiredis builds replies through these, which count what it builds. */
+static redisReplyObjectFunctions redis_guard_fn = {redis_guard_string,
+    redis_guard_array, redis_guard_integer, redis_guard_nil,
+    redis_guard_free};
 
 /* Set up the connections; the first attempt starts from the loop. */
 void
@@ -217,11 +257,197 @@ redis_open(struct rconn *rc)
 		return (-1);
 	}
 	ac->data = rc;
-	redisLibeventAttach(ac, rd.base);
+	redis_attach(rc, ac);
 	redisAsyncSetConnectCallback(ac, redis_connect_cb);
 	redisAsyncSetDisconnectCallback(ac, redis_disconnect_cb);
 	rc->ac = ac;
 	return (0);
+}
+
+/*
+ * Hand hiredis our libevent glue for a new context: the events of
+ * hiredis's own adapter, and a read that first checks the reply's size.
+ * The reply builders count what the reply holds.
+ */
+static void
+redis_attach(struct rconn *rc, redisAsyncContext *ac)
+{
+	struct rev *e = xcalloc(1, sizeof *e);
+	evutil_socket_t fd = ac->c.fd;
+
+	e->rc = rc;
+	e->ac = ac;
+	e->rev = event_new(rd.base, fd, EV_READ, redis_ev_read, e);
+	e->wev = event_new(rd.base, fd, EV_WRITE, redis_ev_write, e);
+	if (e->rev == NULL || e->wev == NULL)
+		fatalx("event_new failed");
+	ac->ev.data = e;
+	ac->ev.addRead = redis_ev_add_read;
+	ac->ev.delRead = redis_ev_del_read;
+	ac->ev.addWrite = redis_ev_add_write;
+	ac->ev.delWrite = redis_ev_del_write;
+	ac->ev.cleanup = redis_ev_cleanup;
+	if (rd.fn == NULL)
+		rd.fn = ac->c.reader->fn;
+	ac->c.reader->fn = &redis_guard_fn;
+	ac->c.reader->privdata = rc;
+	memset(&rc->lim, 0, sizeof rc->lim);
+	rc->got = 0;
+	rc->over = 0;
+	event_add(e->rev, NULL);
+	event_add(e->wev, NULL);
+}
+
+/*
+ * The socket is readable: unless the reply hiredis holds is over its
+ * limits, let hiredis read at most 16 KiB more.  hiredis parses all it
+ * can after each read, so what it buffers unparsed is the start of one
+ * string: if that is longer than a string may be, or makes the reply
+ * larger than it may be, the reply is never read further; its connection
+ * is torn down with the others.
+ */
+static void
+redis_ev_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct rev *e = arg;
+	struct rconn *rc = e->rc;
+	const redisReader *r = e->ac->c.reader;
+	size_t tail = r->len - r->pos;
+
+	(void)fd;
+	(void)what;
+	if (rc->ac == e->ac && rc->lim.string != 0 &&
+	    tail > rc->lim.string + REDIS_HEADER_MAX) {
+		redis_over(rc, "bytes in a string", rc->lim.string);
+		return;
+	}
+	if (rc->ac == e->ac && rc->lim.bytes != 0 &&
+	    rc->got + tail > rc->lim.bytes) {
+		redis_over(rc, "bytes", rc->lim.bytes);
+		return;
+	}
+	redisAsyncHandleRead(e->ac);
+}
+
+static void
+redis_ev_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct rev *e = arg;
+
+	(void)fd;
+	(void)what;
+	redisAsyncHandleWrite(e->ac);
+}
+
+static void
+redis_ev_add_read(void *arg)
+{
+	event_add(((struct rev *)arg)->rev, NULL);
+}
+
+static void
+redis_ev_del_read(void *arg)
+{
+	event_del(((struct rev *)arg)->rev);
+}
+
+static void
+redis_ev_add_write(void *arg)
+{
+	event_add(((struct rev *)arg)->wev, NULL);
+}
+
+static void
+redis_ev_del_write(void *arg)
+{
+	event_del(((struct rev *)arg)->wev);
+}
+
+static void
+redis_ev_cleanup(void *arg)
+{
+	struct rev *e = arg;
+
+	event_free(e->rev);
+	event_free(e->wev);
+	free(e);
+}
+
+/*
+ * A reply on rc went over its limit of n (what: bytes or elements): say
+ * so once, count it, and fail Redis so that the reply is dropped unread.
+ */
+static void
+redis_over(struct rconn *rc, const char *what, size_t n)
+{
+	if (rc->over)
+		return;
+	rc->over = 1;
+	rd.oversized++;
+	redis_fail("%s connection: a reply over its limit of %zu %s (an "
+	           "oversized stream entry); reading through modq_read "
+	           "for a while",
+	    rc->name, n, what);
+}
+
+/* A reply begins or goes on: start counting at its first object. */
+static void *
+redis_guard_start(const redisReadTask *t)
+{
+	struct rconn *rc = t->privdata;
+
+	if (t->parent == NULL)
+		rc->got = 0;
+	return (rc);
+}
+
+static void *
+redis_guard_string(const redisReadTask *t, char *s, size_t len)
+{
+	struct rconn *rc = redis_guard_start(t);
+
+	rc->got += len;
+	if (rc->lim.string != 0 && len > rc->lim.string) {
+		redis_over(rc, "bytes in a string", rc->lim.string);
+		return (NULL); /* hiredis: out of memory, disconnects */
+	}
+	if (rc->lim.bytes != 0 && rc->got > rc->lim.bytes) {
+		redis_over(rc, "bytes", rc->lim.bytes);
+		return (NULL);
+	}
+	return (rd.fn->createString(t, s, len));
+}
+
+static void *
+redis_guard_array(const redisReadTask *t, int n)
+{
+	struct rconn *rc = redis_guard_start(t);
+
+	if (rc->lim.elems != 0 && n > 0 && (size_t)n > rc->lim.elems) {
+		redis_over(rc, "elements in an array", rc->lim.elems);
+		return (NULL);
+	}
+	return (rd.fn->createArray(t, n));
+}
+
+static void *
+redis_guard_integer(const redisReadTask *t, long long v)
+{
+	redis_guard_start(t);
+	return (rd.fn->createInteger(t, v));
+}
+
+static void *
+redis_guard_nil(const redisReadTask *t)
+{
+	redis_guard_start(t);
+	return (rd.fn->createNil(t));
+}
+
+static void
+redis_guard_free(void *obj)
+{
+	rd.fn->freeObject(obj);
 }
 
 /*
@@ -343,6 +569,8 @@ redis_disconnect_cb(const redisAsyncContext *ac, int status)
 	if (rc == NULL || rc->ac != ac)
 		return; /* we freed it ourselves */
 	rc->ac = NULL;
+	if (rc->over)
+		return; /* redis_over() failed Redis already */
 	redis_fail("%s connection lost: %s", rc->name,
 	    ac->errstr[0] != '\0' ? ac->errstr : "closed by the server");
 }
@@ -515,6 +743,7 @@ redis_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	 */
 	if (rc->head == NULL || rc->ac == NULL)
 		evtimer_del(rc->timer);
+	rc->got = 0;
 	q->cb(reply, q->arg);
 	free(q);
 }
@@ -546,13 +775,28 @@ redis_write_noreply(int w, struct redis_args *a)
 	return (0);
 }
 
-/* Send a blocking read on the intake connection. */
+/*
+ * Send a read on the intake connection, blocking for up to block_ms,
+ * whose reply must keep within lim.  Only one read is outstanding at a
+ * time, so the limits are the connection's until the next.
+ */
 int
-redis_read(struct redis_args *a, long block_ms, redis_cb cb, void *arg)
+redis_read(struct redis_args *a, long block_ms,
+    const struct redis_limits *lim, redis_cb cb, void *arg)
 {
+	struct rconn *rc = &rd.conn[REDIS_INTAKE];
+
 	if (rd.state != REDIS_UP)
 		return (-1);
-	return (redis_send(&rd.conn[REDIS_INTAKE], a, block_ms, cb, arg));
+	rc->lim = *lim;
+	return (redis_send(rc, a, block_ms, cb, arg));
+}
+
+/* Count the replies dropped for going over their limits since start. */
+unsigned long long
+redis_oversized(void)
+{
+	return (rd.oversized);
 }
 
 /* Send a command on the command connection. */

@@ -98,6 +98,13 @@ struct redis_args {
 	int nstrs;
 };
 
+/* What one reply may hold; 0: no limit. */
+struct redis_limits {
+	size_t bytes; /* of strings in all */
+	size_t string; /* bytes of one string */
+	size_t elems; /* elements of one array */
+};
+
 /* conf.c */
 int conf_load(const char *, struct conf *, char **);
 void conf_free(struct conf *);
@@ -119,7 +126,9 @@ void server_intake_running(void);
 void redis_init(struct event_base *, const struct conf *);
 void redis_close(void);
 int redis_up(void);
-int redis_read(struct redis_args *, long, redis_cb, void *);
+int redis_read(struct redis_args *, long, const struct redis_limits *,
+    redis_cb, void *);
+unsigned long long redis_oversized(void);
 int redis_cmd(struct redis_args *, redis_cb, void *);
 int redis_write(int, struct redis_args *, redis_cb, void *);
 int redis_write_noreply(int, struct redis_args *);
@@ -148,10 +157,13 @@ unsigned long long intake_redeliveries(void);
 #define ENTRY_MAX_PAIRS (ENTRY_MAX_EXTRA + 5) /* fields in all */
 #define ENTRY_EXTRA_MIN 8192 /* extra values' bytes with a small max_body */
 #define ENTRY_IP_MAX 46 /* INET6_ADDRSTRLEN */
+#define ENTRY_SLACK 4096 /* id, author, ip, thread and the field names */
 int entry_utf8(const char *, size_t, size_t *);
 char *entry_validate(char **, size_t *, size_t, long, long, long);
 char *entry_cut_reason(char **, const size_t *, size_t, size_t, long);
 int entry_ip_canon(const char *, size_t, char *, size_t);
+size_t entry_max_size(long);
+size_t entry_max_string(long);
 #define ENTRY_KINDS 17 /* kinds of dead-letter reason, "other" included */
 size_t entry_error_kind(const char *);
 const char *entry_kind_name(size_t);

@@ -883,7 +883,7 @@ scenario_loading() {
 # A modqd that stops running (SIGSTOP here; a long GC-like pause, swapping
 # or a frozen VM alike) while Redis hands it entries: after claim_idle_ms
 # the other daemon claims and decides them, then the stalled one resumes
-# and handles its stale modq_read reply.  Its decision is skipped (the
+# and handles the stale replies it was sent.  Its decision is skipped (the
 # hash carries the stream id), and its rate records must be too: the
 # second comment of each author is the second in the window, approved
 # under a limit of 2.
@@ -902,9 +902,9 @@ scenario_stalled() {
 	    not_ok "section 6: daemon 1 did not become ready"
 	sleep 0.5
 	# The 20 comments go in, then a script keeps Redis busy for 600 ms.
-	# Daemon 1 asks modq_read for entries every few ms, so its next read
-	# waits in Redis behind the script; it is stopped while it waits, and
-	# Redis hands it all 20 when the script ends.
+	# Daemon 1's blocking read is handed the 20 at once, and what it sends
+	# about them waits in Redis behind the script; it is stopped while it
+	# waits, with all 20 pending for it.
 	{
 		echo MULTI
 		for i in $(seq 1 20); do

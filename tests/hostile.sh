@@ -131,7 +131,8 @@ check_eq "no Redis timeout" "$(grep -c 'timed out' "$TMP/fields.log")" 0
 fi
 
 # --- size: bodies of 50 MB ---------------------------------------------------
-# modq_read cuts an oversized entry in Redis, so modqd never holds it: its
+# modqd drops a read that brings a string longer than a valid one unread,
+# and takes the entry back through modq_claim, which cuts it in Redis: its
 # largest resident set stays far below one such body.
 if want 3 size; then
 section "size: four 50 MB bodies, modqd's memory and modq:dead"
