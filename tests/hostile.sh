@@ -128,6 +128,8 @@ check_no_pending "all four acknowledged"
 check_stats processed=4 approved=2 dead=2
 check_eq "nothing redelivered" "$(grep -c 'too many deliveries' "$TMP/fields.log")" 0
 check_eq "no Redis timeout" "$(grep -c 'timed out' "$TMP/fields.log")" 0
+check_eq "the read that brought them was dropped unread" \
+    "$(grep -c 'intake connection: a reply over its limit of 256 elements in an array' "$TMP/fields.log")" 1
 fi
 
 # --- size: bodies of 50 MB ---------------------------------------------------
@@ -166,6 +168,8 @@ HWM=$(hwm_kb)
     check_range "modqd's peak RSS grew by under 16 MiB (was $BASE KiB, now $HWM KiB)" \
         $((HWM - BASE)) -1 16384
 check_no_pending "all acknowledged"
+check_eq "the read that brought the first was dropped unread, once" \
+    "$(grep -c 'intake connection: a reply over its limit of 65536 bytes in a string' "$TMP/size.log")" 1
 # A valid entry whose dead letter is long for another reason keeps 4 KiB
 # of each field too.
 BAD=$(head -c 6000 /dev/zero | tr '\0' x)
