@@ -319,8 +319,9 @@ pipeline_start(struct batch *b)
 
 	/*
 	 * Redis 7.0's WATCH takes time that grows with the square of the keys
-	 * a connection watches (71 ms of Redis for 4,096): a large read goes
-	 * on as several batches of at most PIPELINE_TX_MAX comments.
+	 * a connection watches (per key 0.24 us for 16 keys, 0.57 for 64,
+	 * 1.9 for 256, 17 for 4,096): a large read goes on as several batches
+	 * of at most PIPELINE_TX_MAX comments, on as many write connections.
 	 */
 	if (b->n > PIPELINE_TX_MAX) {
 		rest = pipeline_batch_new(b->rules, b->n - PIPELINE_TX_MAX);

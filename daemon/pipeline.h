@@ -45,7 +45,7 @@
 #include "modqd.h"
 
 #define PIPELINE_NUM 24 /* bytes for one formatted number */
-#define PIPELINE_TX_MAX 256 /* most comments in one transaction */
+#define PIPELINE_TX_MAX 64 /* most comments in one transaction */
 #define PIPELINE_DEAD_KEEP 4096 /* bytes a dead letter keeps of a field */
 
 struct redisReply;
