@@ -64,6 +64,8 @@ static void commit_queue_decision(
 static void commit_queue_history(
     struct batch *, const struct comment *, const struct txstr *);
 static void commit_tx_strings(const struct batch *, struct txstr *);
+static int commit_outcome(const struct comment *);
+static void commit_queue_unrate(struct batch *, const struct comment *);
 static int commit_in_tx(const struct comment *);
 static void commit_send_tx(struct batch *);
 static void commit_exec_cb(void *, void *);
@@ -108,7 +110,7 @@ commit_stat_names(struct comment *c)
 
 /*
  * Append one decision ('d') or dead letter ('x') to modq_decide, in the
- * item format modq.lua documents; num has room for three numbers.
+ * item format modq.lua documents; num has room for four numbers.
  */
 static void
 commit_item(struct batch *b, struct redis_args *a, struct comment *c, char *num)
@@ -138,6 +140,16 @@ commit_item(struct batch *b, struct redis_args *a, struct comment *c, char *num)
 	redis_args_adds(a, c->d.reasons);
 	redis_args_adds(a, c->akey);
 	redis_args_adds(a, c->hkey);
+	redis_args_adds(a, c->digest);
+	redis_args_add(a, c->rmember, sizeof c->rmember);
+	for (i = 0, n = 0; i < rules_nrates(b->rules); i++)
+		n += *c->rkey[i] != '\0';
+	n = (size_t)snprintf(num, PIPELINE_NUM, "%zu", n);
+	redis_args_add(a, num, n);
+	num += PIPELINE_NUM;
+	for (i = 0; i < rules_nrates(b->rules); i++)
+		if (*c->rkey[i] != '\0')
+			redis_args_adds(a, c->rkey[i]);
 	n = (size_t)snprintf(num, PIPELINE_NUM, "%zu", c->nstats);
 	redis_args_add(a, num, n);
 	for (i = 0, st = c->stats; i < c->nstats; i++, st += strlen(st) + 1)
@@ -215,7 +227,7 @@ commit_record_fields(struct batch *b, struct redis_args *a,
 	static const char *const name[RECORD_NFIELDS] = {RECORD_FIELDS};
 	const char *value[RECORD_NFIELDS] = {rules_status_name(c->d.verdict),
 	    c->d.reasons, c->match.matched, "modqd", rules_stamp(b->rules),
-	    c->sid, decided_at};
+	    c->sid, c->digest, decided_at};
 	size_t i;
 
 	for (i = 0; i < c->nfv; i++)
@@ -262,7 +274,7 @@ commit_lua(struct batch *b, const uint32_t *ci, size_t n)
 	lc->b = b;
 	lc->n = n;
 	memcpy(lc->ci, ci, n * sizeof *ci);
-	p = nums = xmalloc((3 * n + 1) * PIPELINE_NUM);
+	p = nums = xmalloc((4 * n + 1) * PIPELINE_NUM);
 	redis_args_init(&a);
 	redis_args_adds(&a, "FCALL");
 	redis_args_adds(&a, "modq_decide");
@@ -276,7 +288,7 @@ commit_lua(struct batch *b, const uint32_t *ci, size_t n)
 	redis_args_adds(&a, b->keys.decisions);
 	redis_args_adds(&a, b->keys.stats);
 	redis_args_adds(&a, b->keys.dead);
-	for (i = 0; i < n; i++, p += 3 * PIPELINE_NUM)
+	for (i = 0; i < n; i++, p += 4 * PIPELINE_NUM)
 		commit_item(b, &a, &b->c[ci[i]], p);
 	rc = redis_cmd(&a, commit_lua_cb, lc);
 	redis_args_free(&a);
@@ -361,6 +373,7 @@ commit_watch(struct batch *b)
 		redis_args_adds(&a, "status");
 		redis_args_adds(&a, "author");
 		redis_args_adds(&a, "stream_id");
+		redis_args_adds(&a, "digest");
 		pipeline_req(b, &a, (uint32_t)i, Q_RECORD, 0);
 	}
 }
@@ -643,6 +656,45 @@ commit_tx_strings(const struct batch *b, struct txstr *tx)
 	    (long long)(days + 1) * 86400000LL);
 }
 
+/* Say what the transaction does with a comment it settles. */
+static int
+commit_outcome(const struct comment *c)
+{
+	switch (c->old) {
+	case REC_SAME:
+		return (OUT_BEFORE);
+	case REC_NEWER:
+		return (OUT_SUPERSEDED);
+	case REC_RESENT:
+		return (OUT_RESENT);
+	case REC_GONE:
+		return (OUT_GONE);
+	default:
+		return (OUT_WRITTEN);
+	}
+}
+
+/*
+ * Queue taking a comment's records out of its rate windows inside MULTI:
+ * one the site sent again, or whose comment was deleted, is not counted.
+ */
+static void
+commit_queue_unrate(struct batch *b, const struct comment *c)
+{
+	struct redis_args a;
+	size_t k;
+
+	for (k = 0; k < rules_nrates(b->rules); k++) {
+		if (*c->rkey[k] == '\0')
+			continue;
+		redis_args_init(&a);
+		redis_args_adds(&a, "ZREM");
+		redis_args_adds(&a, c->rkey[k]);
+		redis_args_add(&a, c->rmember, sizeof c->rmember);
+		commit_queue(b, &a);
+	}
+}
+
 /* Tell whether a comment goes to the transaction, not to modq_decide. */
 static int
 commit_in_tx(const struct comment *c)
@@ -664,7 +716,7 @@ commit_send_tx(struct batch *b)
 	struct comment *c;
 	struct txstr tx;
 	const char *f;
-	size_t i, k, nst = 0, nwrite = 0, nsuper = 0;
+	size_t i, k, nst = 0, nwrite = 0, nsuper = 0, nresent = 0;
 
 	commit_tx_strings(b, &tx);
 	commit_queuel(b, "MULTI", NULL);
@@ -674,6 +726,11 @@ commit_send_tx(struct batch *b)
 			continue;
 		if (c->old == REC_NEWER) {
 			nsuper++;
+			continue;
+		}
+		if (c->old == REC_RESENT || c->old == REC_GONE) {
+			nresent += c->old == REC_RESENT;
+			commit_queue_unrate(b, c);
 			continue;
 		}
 		commit_stat_names(c);
@@ -695,6 +752,7 @@ commit_send_tx(struct batch *b)
 		commit_stat_queue(b, st[k].f, st[k].n);
 	free(st);
 	commit_stat_queue(b, "superseded", nsuper);
+	commit_stat_queue(b, "resent", nresent);
 	commit_stat_queue(b, "processed", nwrite + nsuper);
 	redis_args_init(&a);
 	redis_args_adds(&a, "EXEC");
@@ -765,30 +823,41 @@ commit_exec_cb(void *r, void *arg)
 		for (i = 0; i < b->n; i++) {
 			c = &b->c[i];
 			if (commit_in_tx(c))
-				c->written = c->old == REC_SAME ? 0
-				    : c->old == REC_NEWER       ? 2
-				                                : 1;
+				c->written = commit_outcome(c);
 		}
 	}
 	if (b->pending == 0)
 		pipeline_step(b);
 }
 
-/* Classify a comment by its record: status, author, stream id. */
+/*
+ * Classify a comment by its record (status, author, stream id, digest),
+ * as modq_decide does in Redis: none yet; decided by this very entry
+ * before; by a newer one; deleted; the same fields sent again; or an edit
+ * (or anything else), which modq_decide replaces.
+ */
 static void
 commit_classify(struct comment *c, redisReply **e)
 {
+	c->edit = 0;
 	if (e[0]->type == REDIS_REPLY_NIL && e[1]->type == REDIS_REPLY_NIL &&
 	    e[2]->type == REDIS_REPLY_NIL)
 		return; /* no record: c->old stays REC_NEW */
-	if (e[2]->type != REDIS_REPLY_STRING)
-		c->old = REC_LUA;
-	else if (strcmp(e[2]->str, c->sid) == 0)
+	if (e[2]->type == REDIS_REPLY_STRING && strcmp(e[2]->str, c->sid) == 0)
 		c->old = REC_SAME;
-	else if (commit_sid_older(c->sid, e[2]->str))
+	else if (e[2]->type == REDIS_REPLY_STRING &&
+	    commit_sid_older(c->sid, e[2]->str))
 		c->old = REC_NEWER;
-	else
+	else if (e[0]->type == REDIS_REPLY_STRING &&
+	    strcmp(e[0]->str, "deleted") == 0)
+		c->old = REC_GONE;
+	else if (e[3]->type == REDIS_REPLY_STRING &&
+	    strcmp(e[3]->str, c->digest) == 0)
+		c->old = REC_RESENT;
+	else {
 		c->old = REC_LUA;
+		c->edit = e[0]->type == REDIS_REPLY_STRING;
+	}
 }
 
 /*
@@ -824,7 +893,7 @@ commit_watch_reply(struct batch *b, const struct req *q, redisReply *r)
 	if (q->kind == Q_WATCH)
 		return (r->type == REDIS_REPLY_STATUS ? 0 : -1);
 	if (r->type != REDIS_REPLY_ARRAY ||
-	    r->elements != (q->kind == Q_TIME ? 2 : 3))
+	    r->elements != (q->kind == Q_TIME ? 2 : 4))
 		return (-1);
 	if (q->kind == Q_RECORD) {
 		commit_classify(&b->c[q->ci], r->element);

@@ -141,6 +141,7 @@ context_rates(struct batch *b, uint32_t ci, char **num)
 	seq = dash != NULL ? strtoull(dash + 1, NULL, 10) : 0;
 	context_be64(rec, (unsigned long long)c->ts);
 	context_be64(rec + 8, seq << 32);
+	memcpy(c->rmember, rec, sizeof c->rmember);
 	ts = *num;
 	*num += PIPELINE_NUM;
 	snprintf(ts, PIPELINE_NUM, "%lld", c->ts);

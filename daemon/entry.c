@@ -28,7 +28,8 @@
 	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-"
 
 /* Fields the decision writes; an entry may not bring its own. */
-static const char *const entry_reserved[] = {RECORD_FIELDS, RECORD_MOD_FIELDS};
+static const char *const entry_reserved[] = {
+    RECORD_FIELDS, RECORD_EDIT_FIELDS, RECORD_MOD_FIELDS};
 
 /*
  * Every dead-letter reason as a pattern of its text, and the fixed kind it

@@ -14,7 +14,8 @@
 -- common decision, a comment without a record yet, written by modqd in a
 -- WATCH/MULTI/EXEC transaction; modq_decide takes the rest: dead letters,
 -- records to replace, and whatever a transaction could not settle.)
--- Moderator functions: modq_approve, modq_reject, modq_author, modq_thread.
+-- Moderator functions: modq_approve, modq_reject, modq_delete, modq_author,
+-- modq_thread.
 --
 -- Redis CPU is what limits throughput, so the daemon functions do no string
 -- building per comment: modqd sends every key ready-made, and counters are
@@ -109,8 +110,8 @@ end
 --
 -- modq_decide stream group ttl_s maxlen hist_days held_key decisions_key
 --   stats_key dead_key, then items:
---   d stream_id comment_key id status reasons author_key hist_key
---     nstats stat... nown nhash field value...
+--   d stream_id comment_key id status reasons author_key hist_key digest
+--     rate_member nrate rate_key... nstats stat... nown nhash field value...
 --   x stream_id error cut nfields field value...
 -- For 'd' the hash fields are ready to write: the entry's own nown
 -- fields, then the decision's (RECORD_FIELDS in modqd.h), whose last pair
@@ -120,7 +121,13 @@ end
 -- letter is written only if its XACK acknowledged something.  That makes a
 -- redelivered comment impossible to decide twice.  An entry older than the
 -- one that decided its comment is superseded: the newer version stands.
--- Returns per item 1 if written, 0 if skipped, 2 if superseded.
+-- One whose comment was deleted, or with the digest of its record (the
+-- site sent it again), is only acknowledged and taken out of its rate
+-- windows (rate_member in each rate_key).  Any other record is an earlier
+-- revision: the new one replaces it with revision and edited_at, and is
+-- not counted in the rate windows either.
+-- Returns per item 1 if written, 0 if decided before, 2 if superseded,
+-- 3 if sent again, 4 if deleted.
 --
 local function modq_decide(keys, a)
 	local stream, group, ttl, maxlen = a[1], a[2], a[3], a[4]
@@ -143,8 +150,11 @@ local function modq_decide(keys, a)
 		if kind == 'd' then
 			local ckey, id, status, reasons, akey, hkey =
 			    a[i + 2], a[i + 3], a[i + 4], a[i + 5], a[i + 6], a[i + 7]
-			local nst = tonumber(a[i + 8])
-			local s0 = i + 9
+			local digest, member = a[i + 8], a[i + 9]
+			local r0 = i + 11
+			local r1 = r0 + tonumber(a[i + 10]) - 1
+			local nst = tonumber(a[r1 + 1])
+			local s0 = r1 + 2
 			local nown = tonumber(a[s0 + nst])
 			local nh = tonumber(a[s0 + nst + 1])
 			local h0 = s0 + nst + 2
@@ -152,7 +162,7 @@ local function modq_decide(keys, a)
 			i = hlast + 1
 			acks[#acks + 1] = sid
 			local old = redis.pcall('HMGET', ckey, 'status', 'author',
-			    'stream_id')
+			    'stream_id', 'digest', 'revision')
 			if old.err then
 				-- not a hash: never overwrite what is not ours
 				dead_letter(dead, maxlen, sid,
@@ -167,16 +177,35 @@ local function modq_decide(keys, a)
 				stats.superseded = (stats.superseded or 0) + 1
 				processed = processed + 1
 				out[#out + 1] = 2
+			elseif old[1] == 'deleted' or (old[1] and old[4] == digest) then
+				for r = r0, r1 do
+					redis.pcall('ZREM', a[r], member)
+				end
+				if old[1] == 'deleted' then
+					out[#out + 1] = 4
+				else
+					stats.resent = (stats.resent or 0) + 1
+					out[#out + 1] = 3
+				end
 			else
+				local revision
 				if old[1] then
+					revision = (tonumber(old[5]) or 1) + 1
 					redis.call('DEL', ckey)
 					author_move(old[2], old[1], nil)
 					if old[1] == 'held' and status ~= 'held' then
 						redis.call('ZREM', held, id)
 					end
+					for r = r0, r1 do
+						redis.pcall('ZREM', a[r], member)
+					end
 				end
 				a[hlast] = nows
 				redis.call('HSET', ckey, unpack(a, h0, hlast))
+				if revision then
+					redis.call('HSET', ckey, 'revision', revision,
+					    'edited_at', nows)
+				end
 				if status ~= 'held' then -- held ones wait for a person
 					redis.call('EXPIRE', ckey, ttl)
 				end
@@ -362,6 +391,7 @@ local MOD_NOTE_MAX = 4096
 local MOD_USAGE = {
 	approve = 'modq_approve 0 <id> <moderator> [note]',
 	reject = 'modq_reject 0 <id> <moderator> [note]',
+	delete = 'modq_delete 0 <id> <moderator> [note]',
 	author = 'modq_author 0 <author> trusted|premod|banned|clear ' ..
 	    '<moderator> [note]',
 	thread = 'modq_thread 0 <thread> open|premod|closed <moderator> [note]',
@@ -597,6 +627,9 @@ local function moderate(keys, a, status, action)
 	if not old[1] then
 		return fail('no comment ' .. id)
 	end
+	if old[1] == 'deleted' then
+		return fail('comment ' .. id .. ' is deleted')
+	end
 	if old[1] == status then
 		return 0
 	end
@@ -639,6 +672,78 @@ end
 
 local function modq_approve(keys, a)
 	return moderate(keys, a, 'approved', 'approve')
+end
+
+-- What a deleted comment's record keeps: its id, who wrote it where, and
+-- the decisions' own fields; the body, what matched in it and every other
+-- field of the entry go.
+local DELETE_KEEP = {
+	id = 1, author = 1, ip = 1, thread = 1, status = 1, reasons = 1,
+	decided_by = 1, ruleset = 1, stream_id = 1, digest = 1, decided_at = 1,
+	revision = 1, edited_at = 1, note = 1, judged_at = 1,
+}
+
+--
+-- modq_delete 0 id moderator [note]: the site (or a moderator) deleted a
+-- comment.  Its record gets status deleted, loses its body and extra
+-- fields, leaves the held queue and its author's counters, expires after
+-- decisions.ttl_days; a decisions entry and an audit entry say so.  An id
+-- with no record yet gets a tombstone, so a delete that arrives before
+-- the comment is judged wins: modqd acknowledges any later entry of a
+-- deleted id without a decision.  Returns 1, or 0 if already deleted.
+--
+local function modq_delete(keys, a)
+	local note, err = mod_args(keys, a, 2, 'delete')
+	if not note then
+		return fail(err)
+	end
+	local id, by = a[1], a[2]
+	if #id > 128 or not string.find(id, '^[%w._:%-]+$') then
+		return fail('bad comment id ' .. mod_quote(id))
+	end
+	local k = P .. ':c:' .. id
+	err = mod_type(k, 'hash') or mod_type(MOD_HELD, 'zset') or
+	    mod_type(MOD_DECISIONS, 'stream') or mod_type(MOD_AUDIT, 'stream') or
+	    mod_type(MOD_STATS, 'hash')
+	if err then
+		return fail(err)
+	end
+	local old = redis.call('HMGET', k, 'status', 'author', 'decided_at',
+	    'judged_at')
+	if old[1] == 'deleted' then
+		return 0
+	end
+	local now = tostring(now_ms())
+	local ops = {}
+	if old[1] then
+		mod_plan_author(ops, old[2] or '', old[1], 'deleted')
+		local drop = {}
+		for _, f in ipairs(redis.call('HKEYS', k)) do
+			if not DELETE_KEEP[f] then
+				drop[#drop + 1] = f
+			end
+		end
+		if #drop > 0 then
+			redis.call('HDEL', k, unpack(drop))
+		end
+	end
+	local f = { 'id', id, 'status', 'deleted', 'decided_at', now,
+	    'decided_by', by }
+	if not old[4] and old[3] then
+		f[#f + 1] = 'judged_at'
+		f[#f + 1] = old[3]
+	end
+	redis.call('HSET', k, unpack(f))
+	redis.call('EXPIRE', k, TTL_S)
+	redis.call('ZREM', MOD_HELD, id)
+	redis.call('XADD', MOD_DECISIONS, 'MAXLEN', '~', MAXLEN, '*',
+	    'id', id, 'status', 'deleted', 'reasons', '', 'by', by)
+	mod_apply(ops)
+	if mod_counter(redis.call('HGET', MOD_STATS, 'deleted')) then
+		redis.call('HINCRBY', MOD_STATS, 'deleted', 1)
+	end
+	audit(id, 'delete', by, note, old[1] or '')
+	return 1
 end
 
 local function modq_reject(keys, a)
@@ -1155,5 +1260,6 @@ redis.register_function('modq_read', modq_read)
 redis.register_function('modq_trim', modq_trim)
 redis.register_function('modq_approve', modq_approve)
 redis.register_function('modq_reject', modq_reject)
+redis.register_function('modq_delete', modq_delete)
 redis.register_function('modq_author', modq_author)
 redis.register_function('modq_thread', modq_thread)

@@ -49,13 +49,13 @@ static const struct pipeline_edge {
 } pipeline_edges[] = {
     {B_MATCH, B_CONTEXT, "some comment is to be judged"},
     {B_MATCH, B_COMMIT, "dead letters only: straight to modq_decide"},
-    {B_CONTEXT, B_DECIDE, "every reply is in"},
+    {B_CONTEXT, B_DECIDE, "every reply is in, the records read beside"},
+    {B_CONTEXT, B_WAITCONN, "the records are still to be read"},
     {B_CONTEXT, B_TEMPFAIL, "a reply was missing or an error"},
-    {B_DECIDE, B_COMMIT, "the records were read beside the context"},
-    {B_DECIDE, B_WAITCONN, "the records are still to be read"},
     {B_WAITCONN, B_WATCH, "a write connection is free"},
-    {B_WATCH, B_COMMIT, "every record is read"},
+    {B_WATCH, B_DECIDE, "every record is read"},
     {B_WATCH, B_TEMPFAIL, "a reply was missing or an error"},
+    {B_DECIDE, B_COMMIT, "every comment is judged"},
     {B_COMMIT, B_COMMIT, "EXEC aborted: modq_decide for its comments"},
     {B_COMMIT, B_DONE, "every write reply is in"},
     {B_COMMIT, B_TEMPFAIL, "a reply was missing or an error"},
@@ -71,6 +71,7 @@ static enum batch_state pipeline_next(const struct batch *);
 static void pipeline_move(struct batch *, enum batch_state);
 static int pipeline_enter(struct batch *);
 static void pipeline_fields(struct comment *);
+static void pipeline_digest(struct comment *);
 static void pipeline_keys(struct batch *, struct comment *);
 static void pipeline_match(struct batch *);
 static void pipeline_decide(struct batch *);
@@ -110,14 +111,16 @@ pipeline_next(const struct batch *b)
 	case B_MATCH:
 		return (b->njudge > 0 ? B_CONTEXT : B_COMMIT);
 	case B_CONTEXT:
-		return (b->failed ? B_TEMPFAIL : B_DECIDE);
-	case B_DECIDE:
-		return (b->beside ? B_COMMIT : B_WAITCONN);
+		return (b->failed   ? B_TEMPFAIL
+		        : b->beside ? B_DECIDE
+		                    : B_WAITCONN);
 	case B_WAITCONN:
 		return (
 		    b->wconn >= 0 || commit_can_take() ? B_WATCH : B_WAITCONN);
 	case B_WATCH:
-		return (b->failed ? B_TEMPFAIL : B_COMMIT);
+		return (b->failed ? B_TEMPFAIL : B_DECIDE);
+	case B_DECIDE:
+		return (B_COMMIT);
 	case B_COMMIT:
 		return (b->failed    ? B_TEMPFAIL
 		        : b->aborted ? B_COMMIT
@@ -276,6 +279,32 @@ pipeline_add(struct batch *b, const char *sid, size_t sidlen, char **fv,
 		memcpy(c->olen, olen, nfv * sizeof *olen);
 	}
 	pipeline_fields(c);
+	pipeline_digest(c);
+}
+
+/*
+ * Hash the entry's fields, names and values in their order, each after
+ * its length (so no two lists of strings hash alike by how they split),
+ * with 64-bit FNV-1a, into c->digest.  Two entries of one id with the same
+ * digest are the site sending the same comment again; a collision could
+ * only make the author's own edit look like a resend.
+ */
+static void
+pipeline_digest(struct comment *c)
+{
+	uint64_t h = 14695981039346656037ULL;
+	const unsigned char *p;
+	size_t i, j, len;
+
+	for (i = 0; i < c->nfv; i++) {
+		len = c->fvlen[i];
+		for (j = 0; j < 8; j++, len >>= 8)
+			h = (h ^ (len & 0xff)) * 1099511628211ULL;
+		p = (const unsigned char *)c->fv[i];
+		for (j = 0; j < c->fvlen[i]; j++)
+			h = (h ^ p[j]) * 1099511628211ULL;
+	}
+	snprintf(c->digest, sizeof c->digest, "%016llx", (unsigned long long)h);
 }
 
 /* Point the comment at its known fields; the ip in canonical form. */
@@ -496,17 +525,25 @@ pipeline_error_reply(struct batch *b, const redisReply *r, const char *what)
 	return (1);
 }
 
-/* Combine keyword matches and context into each comment's verdict. */
+/*
+ * Combine keyword matches and context into each comment's verdict.  An
+ * edit is judged like a new comment, but rate rules do not count it: its
+ * windows read as not counted, and the commit takes its record out of
+ * them.
+ */
 static void
 pipeline_decide(struct batch *b)
 {
 	struct comment *c;
-	size_t i;
+	size_t i, k;
 
 	for (i = 0; i < b->n; i++) {
 		c = &b->c[i];
 		if (c->error != NULL)
 			continue;
+		if (c->edit)
+			for (k = 0; k < RULES_MAX_RATES; k++)
+				c->ctx.rate[k] = -1;
 		rules_decision_free(&c->d);
 		rules_decide(b->rules, &c->match, &c->ctx, &c->d);
 	}
@@ -526,14 +563,23 @@ pipeline_done(struct batch *b)
 	now_ms = (long long)now.tv_sec * 1000 + now.tv_usec / 1000;
 	for (i = 0; i < b->n; i++) {
 		c = &b->c[i];
-		if (c->written == 0) {
+		if (c->written == OUT_BEFORE) {
 			pl.skipped++;
 			log_debug("comment %s (%s): already decided, "
 			          "acknowledged",
 			    c->id, c->sid);
 			continue;
 		}
-		if (c->written == 2) {
+		if (c->written == OUT_RESENT || c->written == OUT_GONE) {
+			pl.skipped++;
+			log_info("comment %s (%s): %s; acknowledged", c->id,
+			    c->sid,
+			    c->written == OUT_GONE
+			        ? "the comment was deleted"
+			        : "sent again with the same fields");
+			continue;
+		}
+		if (c->written == OUT_SUPERSEDED) {
 			pl.processed++;
 			log_info("comment %s (%s): superseded by a newer entry "
 			         "of the same id; its decision stands",

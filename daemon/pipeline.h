@@ -12,27 +12,28 @@
  *   B_CONTEXT   context round in flight: author trust, thread mode,
  *               reputation, rate windows; the WATCH round goes along
  *               when a write connection is free (b->beside)
- *   B_DECIDE    rules_decide() for every comment, pure C
  *   B_WAITCONN  waiting for one of the REDIS_NWRITE write connections
  *   B_WATCH     WATCH of every comment hash, TIME, type checks and the
  *               records, in flight on the batch's write connection
+ *   B_DECIDE    rules_decide() for every comment, pure C, once its record
+ *               is known (an edit is not counted by rate rules)
  *   B_COMMIT    MULTI ... EXEC and/or FCALL modq_decide in flight
  *   B_TEMPFAIL  a reply was missing or an error: the retry timer runs
  *   B_DONE      every comment settled: logged, counted, freed
  *   B_DROP      Redis is down or modqd is stopping: freed, its entries
  *               left pending for redelivery
  *
- *   MATCH ------------------(dead letters only)------------------+
- *     |                                                          v
- *     +--> CONTEXT --> DECIDE --(records read beside)--------> COMMIT --> DONE
- *            |           |                                    ^   |  \
- *            |           +--> WAITCONN --> WATCH -------------+   |   EXEC aborted:
- *            |                               |                    |   COMMIT again
- *            +-------------------------------+--(a reply failed)--+
- *                                            v
- *                                        TEMPFAIL --(timer)--> CONTEXT, or COMMIT
- *                                            |                 for dead letters only
- *                                            +--(Redis down, stopping)--> DROP
+ *   MATCH --------------------(dead letters only)-----------------+
+ *     |                                                           v
+ *     +--> CONTEXT --(records read beside)--> DECIDE --------> COMMIT --> DONE
+ *            |   |                              ^              ^   |  \
+ *            |   +--> WAITCONN --> WATCH -------+              |   |   EXEC aborted:
+ *            |                       |                         |   |   COMMIT again
+ *            +-----------------------+--(a reply failed)-------+---+
+ *                                    v
+ *                                TEMPFAIL --(timer)--> CONTEXT, or COMMIT
+ *                                    |                 for dead letters only
+ *                                    +--(Redis down, stopping)--> DROP
  */
 #ifndef PIPELINE_H
 #define PIPELINE_H
@@ -67,7 +68,18 @@ enum record_state {
 	REC_NEW = 0, /* none: the transaction writes it */
 	REC_SAME, /* decided by this stream entry before: only XACK */
 	REC_NEWER, /* decided by a newer entry: superseded, only XACK */
-	REC_LUA /* anything else: modq_decide replaces it */
+	REC_RESENT, /* same digest: the site sent it again; only XACK */
+	REC_GONE, /* deleted: only XACK */
+	REC_LUA /* anything else (an edit): modq_decide replaces it */
+};
+
+/* What became of a comment: struct comment's written. */
+enum outcome {
+	OUT_BEFORE = 0, /* decided by this entry before: acknowledged */
+	OUT_WRITTEN, /* decided now, or dead-lettered */
+	OUT_SUPERSEDED, /* a newer entry of its id was decided */
+	OUT_RESENT, /* the site sent it again: acknowledged */
+	OUT_GONE /* its comment was deleted: acknowledged */
 };
 
 /* What a reply of the context or WATCH round is for. */
@@ -80,7 +92,7 @@ enum req_kind {
 	Q_WATCH, /* WATCH of the batch's comment hashes; this and the */
 	Q_TIME, /* kinds below go on the batch's write connection: TIME, */
 	Q_CHECK, /* XLEN decisions, ZCARD held: of the right type? */
-	Q_RECORD /* HMGET status author stream_id */
+	Q_RECORD /* HMGET status author stream_id digest */
 };
 
 struct batch;
@@ -118,11 +130,14 @@ struct comment {
 	char *stats; /* owned: "rule:<name>" strings, NUL-separated; for a
 	                dead letter, what it does not keep */
 	size_t nstats;
+	char digest[17]; /* hex hash of the entry's fields */
+	char rmember[12]; /* its record in the rate windows */
 	struct rules_match match;
 	struct rules_ctx ctx;
 	struct rules_decision d;
-	int written; /* 1 written, 0 decided before, 2 superseded */
+	int written; /* enum outcome */
 	uint8_t old; /* enum record_state */
+	uint8_t edit; /* its record is an earlier revision */
 };
 
 struct batch {

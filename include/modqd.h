@@ -34,13 +34,15 @@ struct keys {
 /*
  * The fields a decision adds to a comment's record, in the order modqd
  * sends them (modq_decide sets the last, decided_at, from Redis's clock),
- * and those a moderator's action adds: a stream entry may bring none of
- * them.
+ * those an edit adds, and those a moderator's action adds: a stream entry
+ * may bring none of them.  digest is a hash of the entry's own fields: an
+ * entry of the same id and digest is the site sending it again.
  */
 #define RECORD_FIELDS \
 	"status", "reasons", "matched", "decided_by", "ruleset", "stream_id", \
-	    "decided_at"
-#define RECORD_NFIELDS 7
+	    "digest", "decided_at"
+#define RECORD_NFIELDS 8
+#define RECORD_EDIT_FIELDS "revision", "edited_at"
 #define RECORD_MOD_FIELDS "note", "judged_at"
 #define KEY_AUTHOR "%s:author:%s" /* prefix, author */
 #define KEY_THREAD "%s:thread:%s" /* prefix, thread */

@@ -42,6 +42,8 @@
 #   13 prefix    redis.prefix / db / queue names, two prefixes on one Redis
 #   14 acl       ACL user and password_file, the least privileges
 #   15 trim      queue.trim
+#   16 lifecycle a comment sent again (a retry), edited and deleted (before
+#                and after its decision), with the exact keys afterwards
 #
 set -u
 
@@ -117,9 +119,9 @@ sec_output() {
 	check_field c1 url "https://example.org/a?b=c&d"
 	check_field c1 lang en-GB
 	check_field c1 x-note "two  words, kept"
-	check_eq "comment c1 has exactly its 8 fields and 7 decision fields" \
+	check_eq "comment c1 has exactly its 8 fields and 8 decision fields" \
 	    "$(rcli --raw HKEYS modq:c:c1 | sort | paste -sd' ' -)" \
-	    "author body decided_at decided_by id ip lang matched reasons ruleset status stream_id thread url x-note"
+	    "author body decided_at decided_by digest id ip lang matched reasons ruleset status stream_id thread url x-note"
 	check_range "comment c1 decided_at within the test window" \
 	    "$(rcli --raw HGET modq:c:c1 decided_at)" "$T0" "$T1"
 	check_range "comment c1 TTL is decisions.ttl_days" \
@@ -549,7 +551,7 @@ EOF
 	xadd id ok-name body x "$(rep f 64)" v
 	check_status "$ID128" approved
 	check_status ok-32 approved
-	check_eq "all 32 extra fields kept" "$(rcli HLEN modq:c:ok-32)" $((5 + 32 + 7))
+	check_eq "all 32 extra fields kept" "$(rcli HLEN modq:c:ok-32)" $((5 + 32 + 8))
 	check_field ok-32 e32 v32
 	check_decision ok-utf8 approved ""
 	check_field ok-utf8 body "naïve café ✓ 𝄞 Привет"
@@ -688,8 +690,8 @@ BEGIN {
 	check_nolog "$TMP/kill2.log" "comment k[0-9]+ \([0-9-]+\): (approved|held|rejected)" # log.decisions = false
 	stop_modqd
 	# A read larger than one transaction (queue.batch = 600) goes on as
-	# batches of at most 256 comments: Redis 7.0's WATCH costs the square of
-	# its keys.  Three WATCHes, every comment decided once.
+	# batches of at most 64 comments: Redis 7.0's WATCH costs the square of
+	# its keys.  Ten WATCHes, every comment decided once.
 	fresh
 	write_conf "$TMP/big.conf" <<EOF
 redis: { unix = "$SOCK"; };
@@ -712,9 +714,9 @@ BEGIN {
 	check_stats approved=400 rejected=200
 	check_eq "decisions: entries, distinct ids, ids decided twice" \
 	    "$(rcli --raw EVAL "$LUA_DECISION_COUNTS" 1 modq:decisions)" "600 600 0"
-	check_eq "three transactions of at most 256" \
+	check_eq "ten transactions of at most 64" \
 	    "$(rcli INFO commandstats | tr -d '\r' | grep -o 'cmdstat_watch:calls=[0-9]*')" \
-	    "cmdstat_watch:calls=3"
+	    "cmdstat_watch:calls=10"
 	stop_modqd
 }
 
@@ -1276,6 +1278,123 @@ EOF
 	stop_modqd
 }
 
+# The records in a rule's rate window of one value.
+rate_records() {
+	rcli ZCARD "modq:rate:$1:$2"
+}
+
+sec_lifecycle() {
+	local sid1 i
+	section "16 lifecycle: retries, edits and deletes"
+	fresh
+	write_conf "$TMP/life.conf" <<EOF
+redis: { unix = "$SOCK"; };
+keywords: (
+	{ name = "watch"; action = "hold"; words = [ "traitor" ]; },
+	{ name = "slurs"; action = "reject"; words = [ "shit" ]; }
+);
+rates: ( { name = "author-two"; per = "author"; limit = 2; window = 3600;
+	action = "hold"; } );
+EOF
+	start_modqd "$TMP/life.conf" "$TMP/life.log" || exit 1
+
+	# A retry: the same entry again after a moderator's approval changes
+	# nothing but modq:stats resent; it is not counted by rate rules.
+	xadd id lc1 author u-l thread t1 body "what a traitor" k v
+	check_decision lc1 held watch
+	sid1=${SID[lc1]}
+	check_eq "approve lc1" "$(rcli --raw FCALL modq_approve 0 lc1 alice "fine in context")" 1
+	xadd id lc1 author u-l thread t1 body "what a traitor" k v
+	check_eq "resent counted" "$(wait_hash modq:stats resent 1)" 1
+	check_no_pending "the retry is acknowledged"
+	check_eq "lc1 after the retry: status by note stream_id" \
+	    "$(rcli --raw HMGET modq:c:lc1 status decided_by note stream_id | paste -sd' ' -)" \
+	    "approved alice fine in context $sid1"
+	check_eq "lc1 has no revision" "$(rcli HEXISTS modq:c:lc1 revision)" 0
+	check_decisions lc1 "held/watch/modqd;approved/watch/alice"
+	check_eq "u-l counted once in its rate window" "$(rate_records author-two u-l)" 1
+	check_stats processed=1 held=1 resent=1
+	check_log "$TMP/life.log" "comment lc1 \(${SID[lc1]}\): sent again with the same fields; acknowledged"
+
+	# Five edits in a minute: each judged like a new comment, none counted
+	# by the author's rate rule (a limit of 2 would hold the third).
+	xadd id lc2 author u-m body "draft"
+	check_decision lc2 approved ""
+	for i in 2 3 4 5; do
+		xadd id lc2 author u-m body "draft, typo fix $i"
+		check_decision lc2 approved ""
+		check_field lc2 revision "$i"
+	done
+	check_field lc2 body "draft, typo fix 5"
+	check_true "lc2 has edited_at" [ -n "$(rcli --raw HGET modq:c:lc2 edited_at)" ]
+	check_eq "u-m counted once in its rate window" "$(rate_records author-two u-m)" 1
+	check_decisions lc2 "approved//modqd;approved//modqd;approved//modqd;approved//modqd;approved//modqd"
+	check_eq "author u-m counts its comment once" \
+	    "$(rcli --raw HMGET modq:author:u-m approved held rejected | paste -sd' ' -)" "1  "
+	# An edit is judged again: a slur now is rejected, revision 6.
+	xadd id lc2 author u-m body "shit, typo fix 6"
+	check_decision lc2 rejected slurs
+	check_field lc2 revision 6
+	check_eq "author u-m counters moved approved -> rejected" \
+	    "$(rcli --raw HMGET modq:author:u-m approved held rejected | paste -sd' ' -)" "0  1"
+	# New comments of u-m count as before: the second, then the third.
+	xadd id lc3 author u-m body "another"
+	check_decision lc3 approved ""
+	xadd id lc4 author u-m body "and another"
+	check_decision lc4 held author-two
+	check_eq "u-m's window: lc2 once, lc3, lc4" "$(rate_records author-two u-m)" 3
+	check_no_pending
+	check_eq "decisions so far" "$(rcli XLEN modq:decisions)" 10
+
+	# Deleted after its decision: status deleted, body, matched and extra
+	# fields gone, out of the held queue and its author's counters.
+	xadd id dl1 author u-d thread t9 ip 192.0.2.7 body "you traitor" extra x
+	check_decision dl1 held watch
+	sid1=${SID[dl1]}
+	check_eq "delete dl1" "$(rcli --raw FCALL modq_delete 0 dl1 site "user deleted it")" 1
+	check_eq "dl1's fields after the delete" \
+	    "$(rcli --raw HKEYS modq:c:dl1 | sort | paste -sd' ' -)" \
+	    "author decided_at decided_by digest id ip judged_at reasons ruleset status stream_id thread"
+	check_eq "dl1: status by stream_id author" \
+	    "$(rcli --raw HMGET modq:c:dl1 status decided_by stream_id author | paste -sd' ' -)" \
+	    "deleted site $sid1 u-d"
+	check_true "dl1 expires" [ "$(rcli TTL modq:c:dl1)" -gt 0 ]
+	check_eq "dl1 left the held queue" "$(rcli ZSCORE modq:held dl1)" ""
+	check_decisions dl1 "held/watch/modqd;deleted//site"
+	check_eq "author u-d counters" \
+	    "$(rcli --raw HMGET modq:author:u-d approved held rejected | paste -sd' ' -)" " 0 "
+	check_eq "audit of the delete: action by note was" \
+	    "$(rcli --raw XREVRANGE modq:audit + - COUNT 1 | sed -n '5p;7p;9p;11p' | paste -sd'|' -)" \
+	    "delete|site|user deleted it|held"
+	check_hash modq:stats deleted 1
+	check_eq "deleting again" "$(rcli --raw FCALL modq_delete 0 dl1 site)" 0
+	check_match "approving a deleted comment" \
+	    "$(rcli --raw FCALL modq_approve 0 dl1 alice 2>&1)" "comment dl1 is deleted"
+	# An edit that arrives after the delete is acknowledged, not judged.
+	xadd id dl1 author u-d body "edited after the delete"
+	wait_log "$TMP/life.log" "comment dl1 \(${SID[dl1]}\): the comment was deleted; acknowledged" >/dev/null
+	check_no_pending "the late edit is acknowledged"
+	check_field dl1 status deleted
+	check_field dl1 stream_id "$sid1"
+	check_eq "no body came back" "$(rcli HEXISTS modq:c:dl1 body)" 0
+	check_eq "the late edit is in no rate window" "$(rate_records author-two u-d)" 1
+
+	# Deleted before it is judged: the tombstone wins the race.
+	check_eq "delete dl2 before it arrives" "$(rcli --raw FCALL modq_delete 0 dl2 site)" 1
+	check_eq "dl2's tombstone" \
+	    "$(rcli --raw HKEYS modq:c:dl2 | sort | paste -sd' ' -)" \
+	    "decided_at decided_by id status"
+	xadd id dl2 author u-e body "shit"
+	wait_log "$TMP/life.log" "comment dl2 \(${SID[dl2]}\): the comment was deleted; acknowledged" >/dev/null
+	check_no_pending "dl2's entry is acknowledged"
+	check_decisions dl2 "deleted//site"
+	check_eq "dl2 counted in no rate window" "$(rate_records author-two u-e)" 0
+	check_eq "dl2 counted for no author" "$(rcli EXISTS modq:author:u-e)" 0
+	check_match "a bad id" "$(rcli --raw FCALL modq_delete 0 'a b' site 2>&1)" "bad comment id"
+	check_match "no moderator" "$(rcli --raw FCALL modq_delete 0 dl3 '' 2>&1)" "a moderator name is required"
+	stop_modqd
+}
+
 # -----------------------------------------------------------------------------
 
 want 1 output && sec_output
@@ -1293,6 +1412,7 @@ want 12 down && sec_down
 want 13 prefix && sec_prefix
 want 14 acl && sec_acl
 want 15 trim && sec_trim
+want 16 lifecycle && sec_lifecycle
 
 echo "integration: $(($(date +%s) - STARTED)) s"
 summary
