@@ -39,25 +39,26 @@ static const char *const entry_reserved[] = {
  */
 static const struct {
 	const char *pattern; /* fnmatch(3) */
-	const char *kind;
+	const char *kind; /* the metrics label */
+	const char *word; /* the reasons of its decisions entry */
 } entry_kinds[] = {
-    {"too many deliveries (*", "too many deliveries"},
-    {"malformed entry: *", "malformed entry"},
-    {"entry has no fields", "entry has no fields"},
-    {"bad field name: *", "bad field name"},
-    {"duplicate field: *", "duplicate field"},
-    {"reserved field: *", "reserved field"},
-    {"too many fields (*", "too many fields"},
-    {"missing field: *", "missing field"},
-    {"bad id: *", "bad id"},
-    {"bad author: *", "bad author"},
-    {"bad thread: *", "bad thread"},
-    {"bad ip: *", "bad ip"},
-    {"body too large: *", "body too large"},
-    {"body is not valid UTF-8 (*", "body is not valid UTF-8"},
-    {"field * too large: *", "field too large"},
-    {"extra fields too large: *", "extra fields too large"},
-    {NULL, "other"},
+    {"too many deliveries (*", "too many deliveries", "too-many-deliveries"},
+    {"malformed entry: *", "malformed entry", "malformed"},
+    {"entry has no fields", "entry has no fields", "no-fields"},
+    {"bad field name: *", "bad field name", "bad-field-name"},
+    {"duplicate field: *", "duplicate field", "duplicate-field"},
+    {"reserved field: *", "reserved field", "reserved-field"},
+    {"too many fields (*", "too many fields", "too-many-fields"},
+    {"missing field: *", "missing field", "missing-field"},
+    {"bad id: *", "bad id", "bad-id"},
+    {"bad author: *", "bad author", "bad-author"},
+    {"bad thread: *", "bad thread", "bad-thread"},
+    {"bad ip: *", "bad ip", "bad-ip"},
+    {"body too large: *", "body too large", "too-large"},
+    {"body is not valid UTF-8 (*", "body is not valid UTF-8", "bad-utf8"},
+    {"field * too large: *", "field too large", "too-large"},
+    {"extra fields too large: *", "extra fields too large", "too-large"},
+    {NULL, "other", "other"},
 };
 _Static_assert(sizeof entry_kinds / sizeof entry_kinds[0] == ENTRY_KINDS,
     "ENTRY_KINDS is the number of kinds");
@@ -159,7 +160,7 @@ entry_check_field(const char *name, const char *v, size_t len, long max_body)
 
 	if (strcmp(name, "id") == 0) {
 		if (len == 0 || len > ENTRY_MAX_ID ||
-		    (v != NULL && strspn(v, ENTRY_ID_CHARS) != len))
+		    (v != NULL && !entry_id_ok(v, len)))
 			return (xstrdup("bad id: must be 1 to 128 characters "
 			                "of A-Z a-z 0-9 . _ : -"));
 	} else if (strcmp(name, "body") == 0) {
@@ -456,4 +457,19 @@ const char *
 entry_kind_name(size_t kind)
 {
 	return (entry_kinds[kind < ENTRY_KINDS ? kind : ENTRY_KINDS - 1].kind);
+}
+
+/* Give the one-word name of a kind, for the decisions stream. */
+const char *
+entry_kind_word(size_t kind)
+{
+	return (entry_kinds[kind < ENTRY_KINDS ? kind : ENTRY_KINDS - 1].word);
+}
+
+/* Tell whether an entry's id, as it came, is one a record may have. */
+int
+entry_id_ok(const char *id, size_t len)
+{
+	return (len > 0 && len <= ENTRY_MAX_ID &&
+	    strspn(id, ENTRY_ID_CHARS) == len);
 }

@@ -112,13 +112,15 @@ end
 --   stats_key dead_key, then items:
 --   d stream_id comment_key id status reasons author_key hist_key digest
 --     rate_member nrate rate_key... nstats stat... nown nhash field value...
---   x stream_id error cut nfields field value...
+--   x stream_id error kind id cut nfields field value...
 -- For 'd' the hash fields are ready to write: the entry's own nown
 -- fields, then the decision's (RECORD_FIELDS in modqd.h), whose last pair
 -- is decided_at, its value set here from the server's clock.  A 'd' item
 -- whose comment hash already carries its stream id was decided before (by
 -- another daemon, or before a crash) and is only acknowledged; a dead
--- letter is written only if its XACK acknowledged something.  That makes a
+-- letter (with a decisions entry of status error, its kind as reasons, its
+-- id if it is valid and its stream id) is written only if its XACK
+-- acknowledged something.  That makes a
 -- redelivered comment impossible to decide twice.  An entry older than the
 -- one that decided its comment is superseded: the newer version stands.
 -- One whose comment was deleted, or with the digest of its record (the
@@ -168,6 +170,9 @@ local function modq_decide(keys, a)
 				dead_letter(dead, maxlen, sid,
 				    'cannot write the decision: ' .. ckey ..
 				    ' is not a hash', '', a, h0, h0 + 2 * nown - 1, stats)
+				redis.call('XADD', decisions, 'MAXLEN', '~', maxlen, '*',
+				    'id', id, 'status', 'error', 'reasons', 'bad-key',
+				    'by', 'modqd', 'stream_id', sid)
 				processed = processed + 1
 				out[#out + 1] = 1
 			elseif old[3] == sid then
@@ -229,15 +234,19 @@ local function modq_decide(keys, a)
 				out[#out + 1] = 1
 			end
 		elseif kind == 'x' then
-			local err, cut = a[i + 2], a[i + 3]
-			local nf = tonumber(a[i + 4])
-			local f0 = i + 5
+			local err, errkind, id, cut = a[i + 2], a[i + 3], a[i + 4],
+			    a[i + 5]
+			local nf = tonumber(a[i + 6])
+			local f0 = i + 7
 			i = f0 + 2 * nf
 			if redis.call('XACK', stream, group, sid) == 0 then
 				out[#out + 1] = 0
 			else
 				dead_letter(dead, maxlen, sid, err, cut, a, f0, i - 1,
 				    stats)
+				redis.call('XADD', decisions, 'MAXLEN', '~', maxlen, '*',
+				    'id', id, 'status', 'error', 'reasons', errkind,
+				    'by', 'modqd', 'stream_id', sid)
 				processed = processed + 1
 				out[#out + 1] = 1
 			end

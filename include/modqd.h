@@ -169,6 +169,8 @@ size_t entry_max_string(long);
 #define ENTRY_KINDS 17 /* kinds of dead-letter reason, "other" included */
 size_t entry_error_kind(const char *);
 const char *entry_kind_name(size_t);
+const char *entry_kind_word(size_t);
+int entry_id_ok(const char *, size_t);
 
 /* pipeline.c */
 struct batch *pipeline_batch_new(struct ruleset *, size_t);

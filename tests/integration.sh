@@ -176,7 +176,14 @@ sec_output() {
 	check_eq "200 extra fields" "$(dead_of "$LAST_SID" | cut -d'|' -f1)" \
 	    "error=too many fields (200 besides id, body, author, ip and thread; at most 32)"
 	check_eq "no record for a dead letter" "$(rcli EXISTS modq:c:d1)" 0
-	check_eq "decisions stream length" "$(rcli XLEN modq:decisions)" 7
+	# Every dead letter ends on modq:decisions too, as status error with
+	# its kind, so a site that follows the stream sees every comment end.
+	check_eq "decisions stream length" "$(rcli XLEN modq:decisions)" 10
+	check_eq "the dead letters' decisions entries" \
+	    "$(rcli --raw XRANGE modq:decisions - + | paste -sd' ' - | grep -o 'id [^ ]* status error reasons [^ ]* by modqd stream_id' | paste -sd'|' -)" \
+	    "id d1 status error reasons missing-field by modqd stream_id|id d-huge status error reasons too-large by modqd stream_id|id d-fields status error reasons too-many-fields by modqd stream_id"
+	check_eq "the last one's stream id" \
+	    "$(rcli --raw XREVRANGE modq:decisions + - COUNT 1 | tail -1)" "$LAST_SID"
 	check_stats processed=10 approved=2 held=2 rejected=3 dead=3 \
 	    rule:slurs=2 rule:watch=2 rule:urls=2 rule:threats=1
 	check_eq "stats has no other fields" \
@@ -494,6 +501,7 @@ EOF
 	check_log "$TMP/dead.log" "intake: took [0-9]+ idle pending entries"
 	ND=0
 	declare -A DEAD # stream id -> expected dead letter
+	declare -A DID # stream id -> the id its decisions entry gives
 	dead() { # dead "error" field value ...
 		local err=$1 f="" i
 		shift
@@ -503,6 +511,12 @@ EOF
 			f="$f|${!i}=${!j}"
 		done
 		DEAD[$LAST_SID]="error=$err|stream_id=$LAST_SID$f"
+		DID[$LAST_SID]=
+		for ((i = 1; i < $#; i += 2)); do
+			local j=$((i + 1))
+			[ "${!i}" = id ] && [[ ${!j} =~ ^[A-Za-z0-9._:-]{1,128}$ ]] &&
+			    DID[$LAST_SID]=${!j}
+		done
 		ND=$((ND + 1))
 	}
 	ID128=$(rep a 128)
@@ -542,6 +556,7 @@ EOF
 	KEPT=""
 	for i in $(seq 1 32); do KEPT="$KEPT|e$i=v$i"; done
 	DEAD[$LAST_SID]="error=too many fields (33 besides id, body, author, ip and thread; at most 32)|stream_id=$LAST_SID|cut=kept 37 of 38 fields|id=d-many|author=u-1|ip=192.0.2.1|thread=t|body=x$KEPT"
+	DID[$LAST_SID]=d-many
 	ND=$((ND + 1))
 	# The limits themselves are accepted.
 	xadd id "$ID128" body "$(rep b 64)"
@@ -560,6 +575,7 @@ EOF
 	check_status ok-name approved
 	# gd2: claimed once more (3 deliveries) is over queue.max_deliveries = 2.
 	DEAD[${SID[gd2]}]="error=too many deliveries (3, queue.max_deliveries is 2)|stream_id=${SID[gd2]}|id=gd2|author=u-1|body=delivered too often"
+	DID[${SID[gd2]}]=gd2
 	ND=$((ND + 1))
 	wait_dead $ND
 	for s in "${!DEAD[@]}"; do
@@ -573,6 +589,13 @@ EOF
 	check_log "$TMP/dead.log" "comment - \([0-9-]+\): dead letter: missing field: id"
 	check_log "$TMP/dead.log" 'comment a\\n<2>x \([0-9-]+\): dead letter: bad id'
 	check_nolog "$TMP/dead.log" '^<2>x'
+	# Each has its decisions entry: status error, the kind, the id when it
+	# is valid (a bad one is never repeated there), the stream id.
+	for s in "${!DEAD[@]}"; do
+		check_eq "decisions entry of dead letter $s" \
+		    "$(rcli --raw EVAL "local r = {} for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do local f = e[2] if f[10] == ARGV[1] then r[#r + 1] = f[2] .. '|' .. f[4] .. '|' .. f[6] end end return table.concat(r, ';')" 1 modq:decisions "$s" | sed 's/|[a-z0-9-]*$//')" \
+		    "${DID[$s]-}|error"
+	done
 	# A NUL byte cannot pass as part of an address (redis-cli turns \x00 into
 	# one byte when it reads commands from stdin).
 	printf '%s\n' 'XADD modq:incoming * id d-nul ip "192.0.2.1\x00junk" body x' | rcli_stdin >/dev/null
