@@ -679,7 +679,8 @@ commit_outcome(const struct comment *c)
 
 /*
  * Queue taking a comment's records out of its rate windows inside MULTI:
- * one the site sent again, or whose comment was deleted, is not counted.
+ * one the site sent again, one whose comment was deleted, and one that a
+ * newer entry of its id overtook (which is counted) count for nothing.
  */
 static void
 commit_queue_unrate(struct batch *b, const struct comment *c)
@@ -727,11 +728,9 @@ commit_send_tx(struct batch *b)
 		c = &b->c[i];
 		if (!commit_in_tx(c) || c->old == REC_SAME)
 			continue;
-		if (c->old == REC_NEWER) {
-			nsuper++;
-			continue;
-		}
-		if (c->old == REC_RESENT || c->old == REC_GONE) {
+		if (c->old == REC_NEWER || c->old == REC_RESENT ||
+		    c->old == REC_GONE) {
+			nsuper += c->old == REC_NEWER;
 			nresent += c->old == REC_RESENT;
 			commit_queue_unrate(b, c);
 			continue;

@@ -123,9 +123,9 @@ end
 -- acknowledged something.  That makes a
 -- redelivered comment impossible to decide twice.  An entry older than the
 -- one that decided its comment is superseded: the newer version stands.
--- One whose comment was deleted, or with the digest of its record (the
--- site sent it again), is only acknowledged and taken out of its rate
--- windows (rate_member in each rate_key).  Any other record is an earlier
+-- That one, one whose comment was deleted, and one with the digest of its
+-- record (the site sent it again) are only acknowledged and taken out of
+-- their rate windows (rate_member in each rate_key).  Any other record is an earlier
 -- revision: the new one replaces it with revision and edited_at, and is
 -- not counted in the rate windows either.
 -- Returns per item 1 if written, 0 if decided before, 2 if superseded,
@@ -178,7 +178,11 @@ local function modq_decide(keys, a)
 			elseif old[3] == sid then
 				out[#out + 1] = 0
 			elseif old[3] and sid_older(sid, old[3]) then
-				-- a newer entry of this id was decided: it stands
+				-- a newer entry of this id was decided: it stands, and
+				-- it is what the rate windows count
+				for r = r0, r1 do
+					redis.pcall('ZREM', a[r], member)
+				end
 				stats.superseded = (stats.superseded or 0) + 1
 				processed = processed + 1
 				out[#out + 1] = 2
