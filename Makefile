@@ -62,7 +62,7 @@ $(B)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(B)/rules/%.o: rules/%.c include/rules.h $(wildcard rules/*.h)
+$(B)/rules/%.o: rules/%.c include/rules.h $(wildcard rules/*.h rules/*.inc)
 	@mkdir -p $(dir $@)
 	$(CC) $(RULES_CFLAGS) -c $< -o $@
 
@@ -193,8 +193,7 @@ install: all
 	    else install -m 644 "$$f" "$$t"; fi; done
 
 format:
-	clang-format -i daemon/*.c rules/normalize.c rules/keyword.c \
-	    rules/rate.c rules/rules.c rules/*.h include/*.h tests/*.c
+	clang-format -i daemon/*.c rules/*.c rules/*.h include/*.h tests/*.c
 
 clean:
 	rm -rf build

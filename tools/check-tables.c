@@ -1,6 +1,7 @@
 /*
- * check-tables spot-checks the generated tables in rules/confusables.c and
- * rules/entities.c after they are regenerated. It is not part of the build:
+ * check-tables spot-checks the generated tables in rules/confusables.inc and
+ * rules/entities.inc, through the code that searches them, after they are
+ * regenerated. It is not part of the build:
  *
  *	gcc -std=gnu11 -O2 -Wall -Wextra -Iinclude -Irules \
  *	    tools/check-tables.c rules/confusables.c rules/entities.c \

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 #
-# Generate rules/confusables.c: the table behind confusables_latin(), which
-# maps a code point that looks like a Latin letter to that letter.
+# Generate rules/confusables.inc: the table behind confusables_latin() in
+# rules/confusables.c, which maps a code point that looks like a Latin
+# letter to that letter.  Only the data is generated; the code that searches
+# it is written by hand in rules/confusables.c.
 #
 # Run with Debian's /usr/bin/python3 (it needs python3-icu and libutf8proc2):
 #
-#	/usr/bin/python3 tools/gen-confusables.py [-v] [-o rules/confusables.c]
+#	/usr/bin/python3 tools/gen-confusables.py [-v] [-o rules/confusables.inc]
 #
 # The normaliser looks a code point up only after utf8proc has applied
 # compatibility decomposition and case folding and dropped combining marks,
@@ -44,7 +46,7 @@ import sys
 import icu
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUTPUT = os.path.join(ROOT, "rules", "confusables.c")
+OUTPUT = os.path.join(ROOT, "rules", "confusables.inc")
 SCRIPT = "tools/gen-confusables.py"
 STYLE = os.path.join(ROOT, ".clang-format")
 
@@ -253,46 +255,14 @@ def emit(table, u, out):
     w(" * through its spoof checker's skeletons, and utf8proc %s (Unicode "
         "%s).\n" % (u.version, u.unicode))
     w(" *\n")
-    w(" * confusables owns the look-alike table: the ASCII lower-case\n")
-    w(" * Latin letter that a non-ASCII letter looks like, keyed by the\n")
-    w(" * code point as it is after NFKD, case folding and mark removal.\n")
+    w(" * The table alone: rules/confusables.c includes it and searches it.\n")
     w(" */\n\n")
-    w("#include <stdint.h>\n#include <stdlib.h>\n\n")
-    w("uint32_t confusables_latin(uint32_t cp);\n\n")
-    w("struct confusable {\n\tuint32_t cp;\n\tuint8_t latin;\n};\n\n")
-    w("static int confusables_cmp(const void *, const void *);\n\n")
     w("/* %d entries, sorted by code point. */\n" % len(table.map))
     w("static const struct confusable confusables_table[] = {\n")
     for c in sorted(table.map, key=ord):
         w("\t{0x%04x, '%s'}, /* %s */\n" % (ord(c), table.map[c],
             icu.Char.charName(c)))
-    w("};\n\n")
-    w("""/* Compare a code point with a table entry, for bsearch(). */
-static int
-confusables_cmp(const void *key, const void *elem)
-{
-	const uint32_t *cp = key;
-	const struct confusable *e = elem;
-
-	if (*cp < e->cp)
-		return (-1);
-	return (*cp > e->cp);
-}
-
-/* Return the Latin letter ('a'..'z') that cp looks like, or 0. */
-uint32_t
-confusables_latin(uint32_t cp)
-{
-	const struct confusable *e;
-
-	if (cp < confusables_table[0].cp)
-		return (0);
-	e = bsearch(&cp, confusables_table,
-	    sizeof(confusables_table) / sizeof(confusables_table[0]),
-	    sizeof(confusables_table[0]), confusables_cmp);
-	return (e == NULL ? 0 : e->latin);
-}
-""")
+    w("};\n")
 
 
 def clang_format(path):
@@ -306,7 +276,8 @@ def clang_format(path):
 
 
 def main():
-    ap = argparse.ArgumentParser(description="generate rules/confusables.c")
+    ap = argparse.ArgumentParser(
+        description="generate rules/confusables.inc")
     ap.add_argument("-o", dest="output", default=OUTPUT)
     ap.add_argument("-v", dest="verbose", action="store_true",
         help="print every decision to stderr")

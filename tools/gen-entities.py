@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 #
-# Generate rules/entities.c: the table behind entities_lookup(), the HTML5
-# named character references ("&amp;", "&NotEqualTilde;") and the one or two
-# code points each stands for.
+# Generate rules/entities.inc: the table behind entities_lookup() in
+# rules/entities.c, the HTML5 named character references ("&amp;",
+# "&NotEqualTilde;") and the one or two code points each stands for.  Only
+# the data is generated; the code that searches it is written by hand in
+# rules/entities.c.
 #
-#	/usr/bin/python3 tools/gen-entities.py [-o rules/entities.c]
+#	/usr/bin/python3 tools/gen-entities.py [-o rules/entities.inc]
 #
 # The data is Python's html.entities.html5, a copy of the WHATWG list. Only
 # the names written with a ';' are kept, without it; the legacy forms that
@@ -18,7 +20,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUTPUT = os.path.join(ROOT, "rules", "entities.c")
+OUTPUT = os.path.join(ROOT, "rules", "entities.inc")
 SCRIPT = "tools/gen-entities.py"
 STYLE = os.path.join(ROOT, ".clang-format")
 
@@ -50,19 +52,9 @@ def emit(table, out):
         % sys.version_info[:2])
     w(" * character references), names that end in ';'.\n")
     w(" *\n")
-    w(" * entities owns the named character reference table: name, without\n")
-    w(" * '&' and ';', to the one or two code points it stands for.\n")
+    w(" * The table alone: rules/entities.c includes it and searches it.\n")
     w(" */\n\n")
-    w("#include <stddef.h>\n#include <stdint.h>\n#include <stdlib.h>\n"
-        "#include <string.h>\n\n")
-    w("int entities_lookup(const char *name, size_t len, "
-        "uint32_t out[2]);\n\n")
     w("#define ENTITIES_MAXLEN %d\n\n" % maxlen)
-    w("struct entity {\n\tconst char *name;\n\tuint8_t len;\n"
-        "\tuint32_t cp[2]; /* cp[1] is 0 for one code point */\n};\n\n")
-    w("struct entities_key {\n\tconst char *name; /* borrowed */\n"
-        "\tsize_t len;\n};\n\n")
-    w("static int entities_cmp(const void *, const void *);\n\n")
     w("/* %d entries, sorted by memcmp() over the common length, shorter "
         "first. */\n" % len(table))
     w("static const struct entity entities_table[] = {\n")
@@ -70,50 +62,7 @@ def emit(table, out):
         cps = cps + [0] * (2 - len(cps))
         w('\t{"%s", %d, {0x%04x, 0x%04x}},\n' % (name.decode(), len(name),
             cps[0], cps[1]))
-    w("};\n\n")
-    w("""/* Compare a name with a table entry, for bsearch(). */
-static int
-entities_cmp(const void *key, const void *elem)
-{
-	const struct entities_key *k = key;
-	const struct entity *e = elem;
-	size_t n;
-	int r;
-
-	n = k->len < e->len ? k->len : e->len;
-	if ((r = memcmp(k->name, e->name, n)) != 0)
-		return (r);
-	if (k->len < e->len)
-		return (-1);
-	return (k->len > e->len);
-}
-
-/*
- * Look up the entity name[0..len) (no '&', no ';'); store its code points in
- * out and return how many there are (1 or 2), or return 0 if it is unknown.
- */
-int
-entities_lookup(const char *name, size_t len, uint32_t out[2])
-{
-	const struct entity *e;
-	struct entities_key k;
-
-	if (len == 0 || len > ENTITIES_MAXLEN)
-		return (0);
-	k.name = name;
-	k.len = len;
-	e = bsearch(&k, entities_table,
-	    sizeof(entities_table) / sizeof(entities_table[0]),
-	    sizeof(entities_table[0]), entities_cmp);
-	if (e == NULL)
-		return (0);
-	out[0] = e->cp[0];
-	if (e->cp[1] == 0)
-		return (1);
-	out[1] = e->cp[1];
-	return (2);
-}
-""")
+    w("};\n")
 
 
 def clang_format(path):
@@ -127,7 +76,7 @@ def clang_format(path):
 
 
 def main():
-    ap = argparse.ArgumentParser(description="generate rules/entities.c")
+    ap = argparse.ArgumentParser(description="generate rules/entities.inc")
     ap.add_argument("-o", dest="output", default=OUTPUT)
     args = ap.parse_args()
 
