@@ -1,9 +1,17 @@
 /*
- * ralloc.h -- the allocators of rules/, so that the library needs nothing
- * from daemon/: the house's xmalloc() family under the same names, static
- * to each file that includes this header.  On exhaustion they print to
- * stderr and abort(); no caller tests a result.  Include this or
- * include/xmalloc.h, never both.
+ * ralloc.h -- the xmalloc() family, written once for rules/ and daemon/.
+ * No function returns NULL, so no caller tests a result; how the process
+ * ends is up to the includer, through two macros that get a printf format
+ * and its arguments: RALLOC_FAIL() when the C library failed (errno says
+ * why) and RALLOC_FAILX() when a size overflows.
+ *
+ * rules/ includes this header alone, so the library needs nothing from
+ * daemon/: the functions are static to each file that includes it, and
+ * both macros print the function's name to stderr and abort().
+ * daemon/xmalloc.c defines RALLOC_FN and the macros first, to give these
+ * same bodies the external linkage of include/xmalloc.h and end through
+ * fatal() and fatalx().  Anywhere else, include this or include/xmalloc.h,
+ * never both.
  */
 #ifndef RALLOC_H
 #define RALLOC_H
@@ -14,11 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef RALLOC_FN
+#define RALLOC_FN static inline
+#define RALLOC_FAIL(...) ralloc_fail(__func__)
+#define RALLOC_FAILX(...) ralloc_fail(__func__)
+
 static inline void ralloc_fail(const char *) __attribute__((noreturn));
-static inline int xvasprintf(char **, const char *, va_list)
-    __attribute__((format(printf, 2, 0)));
-static inline int xasprintf(char **, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* End the process: memory is exhausted or a size overflows. */
 static inline void
@@ -27,20 +36,28 @@ ralloc_fail(const char *what)
 	fprintf(stderr, "rules: %s: cannot allocate memory\n", what);
 	abort();
 }
+#endif
+
+RALLOC_FN int xvasprintf(char **, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
+RALLOC_FN int xasprintf(char **, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Allocate size bytes. */
-static inline void *
+RALLOC_FN void *
 xmalloc(size_t size)
 {
 	void *p;
 
-	if ((p = malloc(size == 0 ? 1 : size)) == NULL)
-		ralloc_fail("xmalloc");
+	if (size == 0)
+		size = 1;
+	if ((p = malloc(size)) == NULL)
+		RALLOC_FAIL("xmalloc: %zu bytes", size);
 	return (p);
 }
 
 /* Allocate a zeroed array of nmemb elements. */
-static inline void *
+RALLOC_FN void *
 xcalloc(size_t nmemb, size_t size)
 {
 	void *p;
@@ -48,58 +65,60 @@ xcalloc(size_t nmemb, size_t size)
 	if (nmemb == 0 || size == 0)
 		nmemb = size = 1;
 	if ((p = calloc(nmemb, size)) == NULL)
-		ralloc_fail("xcalloc");
+		RALLOC_FAIL("xcalloc: %zu * %zu bytes", nmemb, size);
 	return (p);
 }
 
 /* Resize an array, checking the multiplication for overflow. */
-static inline void *
+RALLOC_FN void *
 xreallocarray(void *ptr, size_t nmemb, size_t size)
 {
 	void *p;
 
 	if (nmemb == 0 || size == 0)
 		nmemb = size = 1;
-	if (nmemb > SIZE_MAX / size || (p = realloc(ptr, nmemb * size)) == NULL)
-		ralloc_fail("xreallocarray");
+	if (nmemb > SIZE_MAX / size)
+		RALLOC_FAILX("xreallocarray: %zu * %zu overflows", nmemb, size);
+	if ((p = realloc(ptr, nmemb * size)) == NULL)
+		RALLOC_FAIL("xreallocarray: %zu * %zu bytes", nmemb, size);
 	return (p);
 }
 
 /* Duplicate a string. */
-static inline char *
+RALLOC_FN char *
 xstrdup(const char *s)
 {
 	char *p;
 
 	if ((p = strdup(s)) == NULL)
-		ralloc_fail("xstrdup");
+		RALLOC_FAIL("xstrdup");
 	return (p);
 }
 
 /* Duplicate at most n bytes of a string, always terminated. */
-static inline char *
+RALLOC_FN char *
 xstrndup(const char *s, size_t n)
 {
 	char *p;
 
 	if ((p = strndup(s, n)) == NULL)
-		ralloc_fail("xstrndup");
+		RALLOC_FAIL("xstrndup");
 	return (p);
 }
 
 /* Format into a newly allocated string. */
-static inline int
+RALLOC_FN int
 xvasprintf(char **ret, const char *fmt, va_list ap)
 {
 	int n;
 
 	if ((n = vasprintf(ret, fmt, ap)) == -1)
-		ralloc_fail("xvasprintf");
+		RALLOC_FAIL("xvasprintf");
 	return (n);
 }
 
 /* Format into a newly allocated string. */
-static inline int
+RALLOC_FN int
 xasprintf(char **ret, const char *fmt, ...)
 {
 	va_list ap;
