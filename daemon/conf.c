@@ -216,18 +216,11 @@ conf_resolve_name(struct conf_ctx *cx, const char *f)
 static void
 conf_error(struct conf_ctx *cx, const config_setting_t *s, const char *fmt, ...)
 {
-	char *msg, *all;
 	va_list ap;
 
 	va_start(ap, fmt);
-	xvasprintf(&msg, fmt, ap);
+	rules_verror(&cx->errors, conf_file(cx, s), conf_line(s), fmt, ap);
 	va_end(ap);
-	xasprintf(&all, "%s%s%s:%d: %s", cx->errors != NULL ? cx->errors : "",
-	    cx->errors != NULL ? "\n" : "", conf_file(cx, s), conf_line(s),
-	    msg);
-	free(msg);
-	free(cx->errors);
-	cx->errors = all;
 	cx->nerrors++;
 }
 

@@ -7,6 +7,7 @@
 #ifndef RULES_H
 #define RULES_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -132,6 +133,8 @@ const char *rules_status_name(enum rules_verdict);
 int rules_name_valid(const char *);
 int rules_name_reserved(const char *);
 int rules_open(const char *, struct stat *, const char **);
+void rules_verror(char **, const char *, int, const char *, va_list)
+    __attribute__((format(printf, 4, 0)));
 int rules_load_list(const char *, struct rules_entry **, size_t *, char **);
 void rules_spec_free(struct rules_spec *);
 

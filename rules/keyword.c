@@ -126,17 +126,11 @@ static void
 keyword_error(
     struct kw_build *b, const struct rules_entry *en, const char *fmt, ...)
 {
-	char *msg, *line;
 	va_list ap;
 
 	va_start(ap, fmt);
-	xvasprintf(&msg, fmt, ap);
+	rules_verror(&b->errors, en->file, en->line, fmt, ap);
 	va_end(ap);
-	xasprintf(&line, "%s%s%s:%d: %s", b->errors != NULL ? b->errors : "",
-	    b->errors != NULL ? "\n" : "", en->file, en->line, msg);
-	free(b->errors);
-	free(msg);
-	b->errors = line;
 }
 
 /* Add a literal pattern. */

@@ -3,13 +3,14 @@
  * read, patterns compiled), shared by reference count between the daemon's
  * current pointer and every comment in flight, never changed after it is
  * built.  Also the verdict precedence (reject over hold over approve), the
- * word-list file reader and rules_open(), the one way files named in the
- * config are opened.
+ * word-list file reader, rules_open(), the one way files named in the
+ * config are opened, and rules_verror(), the one form of their errors.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -406,6 +407,25 @@ fail:
 	*why = strerror(errno);
 	close(fd);
 	return (-1);
+}
+
+/*
+ * Append "file:line: message" to *errors (owned, NULL while there are
+ * none), one error a line: the form of every error in a config and in the
+ * entries it names, for conf.c and the matcher's build alike.
+ */
+void
+rules_verror(
+    char **errors, const char *file, int line, const char *fmt, va_list ap)
+{
+	char *msg, *all;
+
+	xvasprintf(&msg, fmt, ap);
+	xasprintf(&all, "%s%s%s:%d: %s", *errors != NULL ? *errors : "",
+	    *errors != NULL ? "\n" : "", file, line, msg);
+	free(msg);
+	free(*errors);
+	*errors = all;
 }
 
 /*
