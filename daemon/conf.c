@@ -554,7 +554,6 @@ conf_rate(struct conf_ctx *cx, const config_setting_t *g)
 		if (strcmp(k, "name") == 0) {
 			if ((name = conf_get_string(cx, s)) != NULL)
 				conf_rule_name(cx, s, name);
-			have |= 1;
 		} else if (strcmp(k, "per") == 0) {
 			if ((v = conf_get_string(cx, s)) == NULL)
 				continue;
@@ -577,6 +576,9 @@ conf_rate(struct conf_ctx *cx, const config_setting_t *g)
 			conf_error(
 			    cx, s, "unknown option %s in a rate rule", k);
 	}
+	/* A name that is not a string is no name: it cannot be copied. */
+	if (name != NULL)
+		have |= 1;
 	if (have != 31) {
 		conf_error(cx, g,
 		    "rate rule %s: needs name, per, limit, window "

@@ -1085,6 +1085,10 @@ test_rate_missing_fields(void **state)
 	}
 	conf_fails("rates: ( { } );\n",
 	    "@:1: rate rule ?: needs name, per, limit, window and action");
+	conf_fails("rates: ( { name = 5; per = \"ip\"; limit = 1; window = 1; "
+	           "action = \"hold\"; } );\n",
+	    "@:1: name: must be a string\n"
+	    "@:1: rate rule ?: needs name, per, limit, window and action");
 }
 
 static void
