@@ -53,6 +53,22 @@ struct conf_ctx {
 	struct conf *conf;
 };
 
+/* A rule group being read, for conf_rules(): a keyword or a rate rule. */
+struct conf_rule {
+	const char *name; /* borrowed from the libconfig tree; NULL: none */
+	int have; /* bits: the settings given, by kind */
+	struct rules_list list; /* a keyword rule */
+	struct rules_rate rate; /* a rate rule */
+};
+
+/* Read one setting of a group, given its name; see conf_each(). */
+typedef void (*conf_key_cb)(
+    struct conf_ctx *, const config_setting_t *, const char *, void *);
+
+/* Check and keep a rule that conf_rules() read; see conf_keyword(). */
+typedef void (*conf_done_cb)(
+    struct conf_ctx *, const config_setting_t *, struct conf_rule *);
+
 static const char *conf_check_name(const char *);
 static const char *conf_check_listen(const char *);
 
@@ -111,7 +127,10 @@ static void conf_defaults(struct conf *);
 static const struct conf_opt *conf_find(const char *, const char *);
 static void conf_scalar(
     struct conf_ctx *, const struct conf_opt *, const config_setting_t *);
-static void conf_group(struct conf_ctx *, const config_setting_t *);
+static void conf_each(
+    struct conf_ctx *, const config_setting_t *, conf_key_cb, void *);
+static void conf_option(
+    struct conf_ctx *, const config_setting_t *, const char *, void *);
 static int conf_get_long(
     struct conf_ctx *, const config_setting_t *, long, long, long *);
 static const char *conf_get_string(struct conf_ctx *, const config_setting_t *);
@@ -120,14 +139,22 @@ static int conf_verdict(
 static void conf_entries(struct conf_ctx *, const config_setting_t *,
     struct rules_entry **, size_t *);
 static char *conf_resolve(struct conf_ctx *, const char *);
-static void conf_keyword(struct conf_ctx *, const config_setting_t *);
-static void conf_rules(struct conf_ctx *, const config_setting_t *,
-    void (*)(struct conf_ctx *, const config_setting_t *));
-static void conf_rate(struct conf_ctx *, const config_setting_t *);
-static void conf_authors(struct conf_ctx *, const config_setting_t *);
+static void conf_keyword_key(
+    struct conf_ctx *, const config_setting_t *, const char *, void *);
+static void conf_keyword(
+    struct conf_ctx *, const config_setting_t *, struct conf_rule *);
+static void conf_rules(
+    struct conf_ctx *, const config_setting_t *, conf_key_cb, conf_done_cb);
+static void conf_rate_key(
+    struct conf_ctx *, const config_setting_t *, const char *, void *);
+static void conf_rate(
+    struct conf_ctx *, const config_setting_t *, struct conf_rule *);
+static void conf_authors_key(
+    struct conf_ctx *, const config_setting_t *, const char *, void *);
 static void conf_hold_if_rejected(struct conf_ctx *, const config_setting_t *);
-static void conf_rule_name(
-    struct conf_ctx *, const config_setting_t *, const char *);
+static void conf_hold_key(
+    struct conf_ctx *, const config_setting_t *, const char *, void *);
+static const char *conf_rule_name(struct conf_ctx *, const config_setting_t *);
 static void conf_finish(struct conf_ctx *, config_setting_t *);
 static void conf_password_mode(struct conf_ctx *, const config_setting_t *,
     const char *, const struct stat *);
@@ -331,28 +358,41 @@ conf_scalar(
 	*dst = xstrdup(v);
 }
 
-/* Read a group of scalar options (redis, queue, decisions, metrics). */
+/*
+ * Hand each setting of the group g to key(), with its name and arg; every
+ * group of the file is read this way.  A g that is not a group is an error
+ * of its own.
+ */
 static void
-conf_group(struct conf_ctx *cx, const config_setting_t *g)
+conf_each(
+    struct conf_ctx *cx, const config_setting_t *g, conf_key_cb key, void *arg)
 {
 	const config_setting_t *s;
-	const struct conf_opt *o;
-	const char *gname = config_setting_name(g);
 	int i;
 
 	if (!config_setting_is_group(g)) {
-		conf_error(cx, g, "%s: must be a group { ... }", gname);
+		conf_error(cx, g, "%s: must be a group { ... }",
+		    config_setting_name(g));
 		return;
 	}
-	for (i = 0; (s = config_setting_get_elem(g, (unsigned)i)) != NULL;
-	     i++) {
-		if ((o = conf_find(gname, config_setting_name(s))) == NULL) {
-			conf_error(cx, s, "unknown option %s.%s", gname,
-			    config_setting_name(s));
-			continue;
-		}
-		conf_scalar(cx, o, s);
+	for (i = 0; (s = config_setting_get_elem(g, (unsigned)i)) != NULL; i++)
+		key(cx, s, config_setting_name(s), arg);
+}
+
+/* Read one option of a scalar group (redis, queue, decisions, metrics). */
+static void
+conf_option(
+    struct conf_ctx *cx, const config_setting_t *s, const char *k, void *arg)
+{
+	const char *gname = config_setting_name(config_setting_parent(s));
+	const struct conf_opt *o;
+
+	(void)arg;
+	if ((o = conf_find(gname, k)) == NULL) {
+		conf_error(cx, s, "unknown option %s.%s", gname, k);
+		return;
 	}
+	conf_scalar(cx, o, s);
 }
 
 /* Read an action: "reject" or "hold". */
@@ -414,19 +454,25 @@ conf_resolve(struct conf_ctx *cx, const char *file)
 	return (p);
 }
 
-/* Check a rule name: valid, not built in, not used twice. */
-static void
-conf_rule_name(struct conf_ctx *cx, const config_setting_t *s, const char *name)
+/*
+ * Read a rule's name and check it: valid, not built in, not used twice.
+ * Returns it (a bad name too, once reported), or NULL if it is no string.
+ */
+static const char *
+conf_rule_name(struct conf_ctx *cx, const config_setting_t *s)
 {
 	struct rules_spec *r = &cx->conf->rules;
+	const char *name;
 	size_t i;
 
+	if ((name = conf_get_string(cx, s)) == NULL)
+		return (NULL);
 	if (!rules_name_valid(name)) {
 		conf_error(cx, s,
 		    "rule name \"%s\": must be 1 to %d "
 		    "characters of A-Z a-z 0-9 . _ -",
 		    name, RULES_MAX_NAME);
-		return;
+		return (name);
 	}
 	if (rules_name_reserved(name))
 		conf_error(
@@ -441,83 +487,86 @@ conf_rule_name(struct conf_ctx *cx, const config_setting_t *s, const char *name)
 			conf_error(
 			    cx, s, "rule name \"%s\" is used twice", name);
 	}
+	return (name);
 }
 
-/* Read one keyword rule { name; action; words; file; match; }. */
+/* Read one setting of a keyword rule { name; action; words; file; match; }. */
 static void
-conf_keyword(struct conf_ctx *cx, const config_setting_t *g)
+conf_keyword_key(
+    struct conf_ctx *cx, const config_setting_t *s, const char *k, void *arg)
+{
+	struct conf_rule *cr = arg;
+	struct rules_list *l = &cr->list;
+	const char *v;
+	char *path, *cause;
+
+	if (strcmp(k, "name") == 0)
+		cr->name = conf_rule_name(cx, s);
+	else if (strcmp(k, "action") == 0) {
+		if (conf_verdict(cx, s, &l->action) == 0)
+			cr->have |= 1;
+	} else if (strcmp(k, "words") == 0) {
+		conf_entries(cx, s, &l->entries, &l->nentries);
+		cr->have |= 2;
+	} else if (strcmp(k, "file") == 0) {
+		if ((v = conf_get_string(cx, s)) == NULL)
+			return;
+		path = conf_resolve(cx, v);
+		if (rules_load_list(path, &l->entries, &l->nentries, &cause) ==
+		    -1) {
+			conf_error(cx, s, "file: %s", cause);
+			free(cause);
+		}
+		free(path);
+		cr->have |= 2;
+	} else if (strcmp(k, "match") == 0) {
+		if ((v = conf_get_string(cx, s)) == NULL)
+			return;
+		if (strcmp(v, "word") == 0)
+			l->match = RULES_MATCH_WORD;
+		else if (strcmp(v, "substring") == 0)
+			l->match = RULES_MATCH_SUBSTRING;
+		else
+			conf_error(
+			    cx, s, "match: \"%s\" is not word or substring", v);
+	} else
+		conf_error(cx, s, "unknown option %s in a keyword rule", k);
+}
+
+/* Check a keyword rule read from g, and keep it. */
+static void
+conf_keyword(
+    struct conf_ctx *cx, const config_setting_t *g, struct conf_rule *cr)
 {
 	struct rules_spec *r = &cx->conf->rules;
-	struct rules_list l;
-	const config_setting_t *s;
-	const char *k, *v, *name = NULL;
-	char *path, *cause;
-	int i, have_action = 0, have_words = 0;
+	const char *name = cr->name != NULL ? cr->name : "?";
 
-	memset(&l, 0, sizeof l);
-	for (i = 0; (s = config_setting_get_elem(g, (unsigned)i)) != NULL;
-	     i++) {
-		k = config_setting_name(s);
-		if (strcmp(k, "name") == 0) {
-			if ((name = conf_get_string(cx, s)) != NULL)
-				conf_rule_name(cx, s, name);
-		} else if (strcmp(k, "action") == 0)
-			have_action = conf_verdict(cx, s, &l.action) == 0;
-		else if (strcmp(k, "words") == 0) {
-			conf_entries(cx, s, &l.entries, &l.nentries);
-			have_words = 1;
-		} else if (strcmp(k, "file") == 0) {
-			if ((v = conf_get_string(cx, s)) == NULL)
-				continue;
-			path = conf_resolve(cx, v);
-			if (rules_load_list(
-			        path, &l.entries, &l.nentries, &cause) == -1) {
-				conf_error(cx, s, "file: %s", cause);
-				free(cause);
-			}
-			free(path);
-			have_words = 1;
-		} else if (strcmp(k, "match") == 0) {
-			if ((v = conf_get_string(cx, s)) == NULL)
-				continue;
-			if (strcmp(v, "word") == 0)
-				l.match = RULES_MATCH_WORD;
-			else if (strcmp(v, "substring") == 0)
-				l.match = RULES_MATCH_SUBSTRING;
-			else
-				conf_error(cx, s,
-				    "match: \"%s\" is not word "
-				    "or substring",
-				    v);
-		} else
-			conf_error(
-			    cx, s, "unknown option %s in a keyword rule", k);
-	}
-	if (name == NULL)
+	if (cr->name == NULL)
 		conf_error(cx, g, "keyword rule without a name");
-	if (!have_action)
-		conf_error(cx, g, "keyword rule %s: no valid action",
-		    name != NULL ? name : "?");
-	if (!have_words)
-		conf_error(cx, g, "keyword rule %s: needs words, file or both",
-		    name != NULL ? name : "?");
-	l.name = xstrdup(name != NULL ? name : "?");
-	l.file = xstrdup(conf_file(cx, g));
-	l.line = conf_line(g);
+	if ((cr->have & 1) == 0)
+		conf_error(cx, g, "keyword rule %s: no valid action", name);
+	if ((cr->have & 2) == 0)
+		conf_error(
+		    cx, g, "keyword rule %s: needs words, file or both", name);
+	cr->list.name = xstrdup(name);
+	cr->list.file = xstrdup(conf_file(cx, g));
+	cr->list.line = conf_line(g);
 	r->lists = xreallocarray(r->lists, r->nlists + 1, sizeof *r->lists);
-	r->lists[r->nlists++] = l;
+	r->lists[r->nlists++] = cr->list;
 }
 
 /*
  * Read a list of rule groups ( { ... }, { ... } ) such as keywords or
- * rates, handing each group to one().
+ * rates: each setting of a group goes to key(), then the whole rule to
+ * done().
  */
 static void
-conf_rules(struct conf_ctx *cx, const config_setting_t *list,
-    void (*one)(struct conf_ctx *, const config_setting_t *))
+conf_rules(struct conf_ctx *cx, const config_setting_t *list, conf_key_cb key,
+    conf_done_cb done)
 {
 	const config_setting_t *s;
 	const char *what = config_setting_name(list);
+	struct conf_rule cr;
 	int i;
 
 	if (!config_setting_is_list(list)) {
@@ -532,58 +581,57 @@ conf_rules(struct conf_ctx *cx, const config_setting_t *list,
 			    "%s: each rule must be a group "
 			    "{ ... }",
 			    what);
-		else
-			one(cx, s);
+		else {
+			memset(&cr, 0, sizeof cr);
+			conf_each(cx, s, key, &cr);
+			done(cx, s, &cr);
+		}
 	}
 }
 
-/* Read one rate rule { name; per; limit; window; action; }. */
+/* Read one setting of a rate rule { name; per; limit; window; action; }. */
 static void
-conf_rate(struct conf_ctx *cx, const config_setting_t *g)
+conf_rate_key(
+    struct conf_ctx *cx, const config_setting_t *s, const char *k, void *arg)
+{
+	struct conf_rule *cr = arg;
+	const char *v;
+
+	if (strcmp(k, "name") == 0)
+		cr->name = conf_rule_name(cx, s);
+	else if (strcmp(k, "per") == 0) {
+		if ((v = conf_get_string(cx, s)) == NULL)
+			return;
+		if (rate_per_parse(v, &cr->rate.per) == -1)
+			conf_error(cx, s,
+			    "per: \"%s\" is not author, ip or thread", v);
+		cr->have |= 2;
+	} else if (strcmp(k, "limit") == 0) {
+		conf_get_long(cx, s, 1, 1000000, &cr->rate.limit);
+		cr->have |= 4;
+	} else if (strcmp(k, "window") == 0) {
+		conf_get_long(cx, s, 1, 86400 * 30, &cr->rate.window);
+		cr->have |= 8;
+	} else if (strcmp(k, "action") == 0) {
+		conf_verdict(cx, s, &cr->rate.action);
+		cr->have |= 16;
+	} else
+		conf_error(cx, s, "unknown option %s in a rate rule", k);
+}
+
+/* Check a rate rule read from g, and keep it. */
+static void
+conf_rate(struct conf_ctx *cx, const config_setting_t *g, struct conf_rule *cr)
 {
 	struct rules_spec *r = &cx->conf->rules;
-	struct rules_rate rt;
-	const config_setting_t *s;
-	const char *k, *v, *name = NULL;
-	int i, have = 0;
 
-	memset(&rt, 0, sizeof rt);
-	for (i = 0; (s = config_setting_get_elem(g, (unsigned)i)) != NULL;
-	     i++) {
-		k = config_setting_name(s);
-		if (strcmp(k, "name") == 0) {
-			if ((name = conf_get_string(cx, s)) != NULL)
-				conf_rule_name(cx, s, name);
-		} else if (strcmp(k, "per") == 0) {
-			if ((v = conf_get_string(cx, s)) == NULL)
-				continue;
-			if (rate_per_parse(v, &rt.per) == -1)
-				conf_error(cx, s,
-				    "per: \"%s\" is not author, "
-				    "ip or thread",
-				    v);
-			have |= 2;
-		} else if (strcmp(k, "limit") == 0) {
-			conf_get_long(cx, s, 1, 1000000, &rt.limit);
-			have |= 4;
-		} else if (strcmp(k, "window") == 0) {
-			conf_get_long(cx, s, 1, 86400 * 30, &rt.window);
-			have |= 8;
-		} else if (strcmp(k, "action") == 0) {
-			conf_verdict(cx, s, &rt.action);
-			have |= 16;
-		} else
-			conf_error(
-			    cx, s, "unknown option %s in a rate rule", k);
-	}
 	/* A name that is not a string is no name: it cannot be copied. */
-	if (name != NULL)
-		have |= 1;
-	if (have != 31) {
+	if (cr->name != NULL)
+		cr->have |= 1;
+	if (cr->have != 31) {
 		conf_error(cx, g,
-		    "rate rule %s: needs name, per, limit, window "
-		    "and action",
-		    name != NULL ? name : "?");
+		    "rate rule %s: needs name, per, limit, window and action",
+		    cr->name != NULL ? cr->name : "?");
 		return;
 	}
 	if (r->nrates == RULES_MAX_RATES) {
@@ -591,8 +639,8 @@ conf_rate(struct conf_ctx *cx, const config_setting_t *g)
 		    cx, g, "too many rate rules (at most %d)", RULES_MAX_RATES);
 		return;
 	}
-	rt.name = xstrdup(name);
-	r->rates[r->nrates++] = rt;
+	cr->rate.name = xstrdup(cr->name);
+	r->rates[r->nrates++] = cr->rate;
 }
 
 /* Read authors.hold_if_rejected { ratio; min; days; }. */
@@ -600,73 +648,60 @@ static void
 conf_hold_if_rejected(struct conf_ctx *cx, const config_setting_t *g)
 {
 	struct rules_authors *a = &cx->conf->rules.authors;
-	const config_setting_t *s;
-	const char *k;
-	double v;
-	int i;
 
-	if (!config_setting_is_group(g)) {
-		conf_error(cx, g, "hold_if_rejected: must be a group { ... }");
-		return;
-	}
 	a->hold_if_rejected = 1;
 	a->rejected_ratio = 0.3;
 	a->rejected_min = 3;
 	a->rejected_days = 7;
-	for (i = 0; (s = config_setting_get_elem(g, (unsigned)i)) != NULL;
-	     i++) {
-		k = config_setting_name(s);
-		if (strcmp(k, "ratio") == 0) {
-			if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
-				v = config_setting_get_float(s);
-			else if (config_setting_type(s) == CONFIG_TYPE_INT)
-				v = config_setting_get_int(s);
-			else if (config_setting_type(s) == CONFIG_TYPE_INT64)
-				v = (double)config_setting_get_int64(s);
-			else
-				v = -1;
-			if (v < 0 || v > 1)
-				conf_error(cx, s,
-				    "ratio: must be a number from "
-				    "0 to 1");
-			else
-				a->rejected_ratio = v;
-		} else if (strcmp(k, "min") == 0)
-			conf_get_long(cx, s, 1, 1000000, &a->rejected_min);
-		else if (strcmp(k, "days") == 0)
-			conf_get_long(cx, s, 1, 90, &a->rejected_days);
-		else
-			conf_error(cx, s,
-			    "unknown option "
-			    "authors.hold_if_rejected.%s",
-			    k);
-	}
+	conf_each(cx, g, conf_hold_key, NULL);
 }
 
-/* Read the authors group. */
+/* Read one setting of authors.hold_if_rejected. */
 static void
-conf_authors(struct conf_ctx *cx, const config_setting_t *g)
+conf_hold_key(
+    struct conf_ctx *cx, const config_setting_t *s, const char *k, void *arg)
 {
 	struct rules_authors *a = &cx->conf->rules.authors;
-	const config_setting_t *s;
-	const char *k;
-	int i;
+	double v;
 
-	if (!config_setting_is_group(g)) {
-		conf_error(cx, g, "authors: must be a group { ... }");
-		return;
-	}
-	for (i = 0; (s = config_setting_get_elem(g, (unsigned)i)) != NULL;
-	     i++) {
-		k = config_setting_name(s);
-		if (strcmp(k, "premod_until_approved") == 0)
-			conf_get_long(
-			    cx, s, 0, 1000000, &a->premod_until_approved);
-		else if (strcmp(k, "hold_if_rejected") == 0)
-			conf_hold_if_rejected(cx, s);
+	(void)arg;
+	if (strcmp(k, "ratio") == 0) {
+		if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+			v = config_setting_get_float(s);
+		else if (config_setting_type(s) == CONFIG_TYPE_INT)
+			v = config_setting_get_int(s);
+		else if (config_setting_type(s) == CONFIG_TYPE_INT64)
+			v = (double)config_setting_get_int64(s);
 		else
-			conf_error(cx, s, "unknown option authors.%s", k);
-	}
+			v = -1;
+		if (v < 0 || v > 1)
+			conf_error(
+			    cx, s, "ratio: must be a number from 0 to 1");
+		else
+			a->rejected_ratio = v;
+	} else if (strcmp(k, "min") == 0)
+		conf_get_long(cx, s, 1, 1000000, &a->rejected_min);
+	else if (strcmp(k, "days") == 0)
+		conf_get_long(cx, s, 1, 90, &a->rejected_days);
+	else
+		conf_error(
+		    cx, s, "unknown option authors.hold_if_rejected.%s", k);
+}
+
+/* Read one setting of the authors group. */
+static void
+conf_authors_key(
+    struct conf_ctx *cx, const config_setting_t *s, const char *k, void *arg)
+{
+	struct rules_authors *a = &cx->conf->rules.authors;
+
+	(void)arg;
+	if (strcmp(k, "premod_until_approved") == 0)
+		conf_get_long(cx, s, 0, 1000000, &a->premod_until_approved);
+	else if (strcmp(k, "hold_if_rejected") == 0)
+		conf_hold_if_rejected(cx, s);
+	else
+		conf_error(cx, s, "unknown option authors.%s", k);
 }
 
 /*
@@ -867,15 +902,15 @@ conf_load(const char *path, struct conf *c, char **cause)
 			if (strcmp(k, conf_groups[i]) == 0)
 				break;
 		if (i < sizeof conf_groups / sizeof conf_groups[0])
-			conf_group(&cx, s);
+			conf_each(&cx, s, conf_option, NULL);
 		else if (strcmp(k, "keywords") == 0)
-			conf_rules(&cx, s, conf_keyword);
+			conf_rules(&cx, s, conf_keyword_key, conf_keyword);
 		else if (strcmp(k, "allow") == 0)
 			conf_entries(&cx, s, &c->rules.allow, &c->rules.nallow);
 		else if (strcmp(k, "rates") == 0)
-			conf_rules(&cx, s, conf_rate);
+			conf_rules(&cx, s, conf_rate_key, conf_rate);
 		else if (strcmp(k, "authors") == 0)
-			conf_authors(&cx, s);
+			conf_each(&cx, s, conf_authors_key, NULL);
 		else
 			conf_error(&cx, s, "unknown option %s", k);
 	}
