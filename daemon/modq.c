@@ -114,7 +114,7 @@ static int modq_login(redisContext *);
 static redisContext *modq_connect(void);
 static redisContext *modq_conn(void);
 static void modq_redis_error(const char *);
-static int modq_argv(const char **, size_t *, const char *, va_list);
+static redisReply *modq_vcommand(redisContext *, int, const char *, va_list);
 static redisReply *modq_call(redisContext *, const char *, ...);
 static void modq_append(redisContext *, const char *, ...);
 static redisReply *modq_reply(redisContext *, redisReply *);
@@ -823,13 +823,15 @@ modq_reply(redisContext *c, redisReply *r)
 }
 
 /*
- * Fill argv and lens from a NULL-terminated list of at most MODQ_MAXARGV
- * strings; return how many.
+ * Send a command given as a NULL-terminated list of at most MODQ_MAXARGV
+ * strings.  With wait, return its reply as modq_reply() checks it; without,
+ * only queue it for a pipeline and return NULL.
  */
-static int
-modq_argv(const char **argv, size_t *lens, const char *cmd, va_list ap)
+static redisReply *
+modq_vcommand(redisContext *c, int wait, const char *cmd, va_list ap)
 {
-	const char *a;
+	const char *argv[MODQ_MAXARGV], *a;
+	size_t lens[MODQ_MAXARGV];
 	int n = 0;
 
 	for (a = cmd; a != NULL; a = va_arg(ap, const char *)) {
@@ -838,38 +840,35 @@ modq_argv(const char **argv, size_t *lens, const char *cmd, va_list ap)
 		argv[n] = a;
 		lens[n++] = strlen(a);
 	}
-	return (n);
+	if (wait)
+		return (modq_reply(c, redisCommandArgv(c, n, argv, lens)));
+	if (redisAppendCommandArgv(c, n, argv, lens) != REDIS_OK)
+		fatalx("out of memory");
+	return (NULL);
 }
 
 /* Run a command given as NULL-terminated strings; see modq_reply(). */
 static redisReply *
 modq_call(redisContext *c, const char *cmd, ...)
 {
-	const char *argv[MODQ_MAXARGV];
-	size_t lens[MODQ_MAXARGV];
+	redisReply *r;
 	va_list ap;
-	int n;
 
 	va_start(ap, cmd);
-	n = modq_argv(argv, lens, cmd, ap);
+	r = modq_vcommand(c, 1, cmd, ap);
 	va_end(ap);
-	return (modq_reply(c, redisCommandArgv(c, n, argv, lens)));
+	return (r);
 }
 
 /* Queue a command given as NULL-terminated strings (pipelining). */
 static void
 modq_append(redisContext *c, const char *cmd, ...)
 {
-	const char *argv[MODQ_MAXARGV];
-	size_t lens[MODQ_MAXARGV];
 	va_list ap;
-	int n;
 
 	va_start(ap, cmd);
-	n = modq_argv(argv, lens, cmd, ap);
+	modq_vcommand(c, 0, cmd, ap);
 	va_end(ap);
-	if (redisAppendCommandArgv(c, n, argv, lens) != REDIS_OK)
-		fatalx("out of memory");
 }
 
 /* Return a string or number reply as a string (numbers in buf). */
