@@ -34,6 +34,14 @@ struct ruleset {
 	char stamp[RULES_STAMP_LEN + 1];
 };
 
+/* A decision being made: the rules that fired so far, and their verdict. */
+struct rules_fired {
+	char *reasons; /* owned: space-separated */
+	size_t len;
+	size_t cap;
+	enum rules_verdict verdict;
+};
+
 /* Built-in reasons; rule names may not take them. */
 static const char *const rules_reserved[] = {"author-banned", "author-premod",
     "author-trusted", "thread-closed", "thread-premod", "new-author",
@@ -42,7 +50,7 @@ static const char *const rules_reserved[] = {"author-banned", "author-premod",
 static uint64_t rules_hash(uint64_t, const void *, size_t);
 static uint64_t rules_hash_str(uint64_t, const char *);
 static void rules_make_stamp(struct ruleset *, const struct rules_spec *);
-static void rules_append(char **, size_t *, size_t *, const char *);
+static void rules_fire(struct rules_fired *, const char *, enum rules_verdict);
 static int rules_list_line(char *, size_t, const char *, int, char **);
 
 /* Mix bytes into a 64-bit FNV-1a hash. */
@@ -211,20 +219,22 @@ rules_match_free(struct rules_match *m)
 	m->reasons = m->matched = NULL;
 }
 
-/* Append a reason, space-separated. */
+/* Name a rule that fired, and raise the verdict to the one it asks for. */
 static void
-rules_append(char **s, size_t *len, size_t *cap, const char *name)
+rules_fire(struct rules_fired *f, const char *name, enum rules_verdict v)
 {
 	size_t n = strlen(name);
 
-	if (*len + n + 2 > *cap) {
-		*cap = (*len + n + 2) * 2;
-		*s = xreallocarray(*s, *cap, 1);
+	if (f->len + n + 2 > f->cap) {
+		f->cap = (f->len + n + 2) * 2;
+		f->reasons = xreallocarray(f->reasons, f->cap, 1);
 	}
-	if (*len > 0)
-		(*s)[(*len)++] = ' ';
-	memcpy(*s + *len, name, n + 1);
-	*len += n;
+	if (f->len > 0)
+		f->reasons[f->len++] = ' ';
+	memcpy(f->reasons + f->len, name, n + 1);
+	f->len += n;
+	if (v > f->verdict)
+		f->verdict = v;
 }
 
 /*
@@ -238,58 +248,44 @@ rules_decide(const struct ruleset *rs, const struct rules_match *m,
     const struct rules_ctx *ctx, struct rules_decision *d)
 {
 	const struct rules_authors *a = &rs->authors;
-	enum rules_verdict v = m->verdict, hold = RULES_APPROVE;
-	size_t len = 0, cap = 64, i;
-	char *r = xcalloc(1, cap);
+	struct rules_fired f;
+	size_t i;
 
+	f.len = 0;
+	f.cap = 64;
+	f.reasons = xcalloc(1, f.cap);
+	f.verdict = m->verdict;
 	if (m->reasons != NULL && *m->reasons != '\0')
-		rules_append(&r, &len, &cap, m->reasons);
+		rules_fire(&f, m->reasons, m->verdict);
 	for (i = 0; i < rs->nrates; i++) {
-		if (ctx->rate[i] < 0 ||
-		    !rate_exceeded(&rs->rates[i], ctx->rate[i]))
-			continue;
-		rules_append(&r, &len, &cap, rs->rates[i].name);
-		if (rs->rates[i].action > v)
-			v = rs->rates[i].action;
+		if (ctx->rate[i] >= 0 &&
+		    rate_exceeded(&rs->rates[i], ctx->rate[i]))
+			rules_fire(&f, rs->rates[i].name, rs->rates[i].action);
 	}
-	if (ctx->trust == RULES_TRUST_BANNED) {
-		rules_append(&r, &len, &cap, "author-banned");
-		v = RULES_REJECT;
-	}
-	if (ctx->mode == RULES_MODE_CLOSED) {
-		rules_append(&r, &len, &cap, "thread-closed");
-		v = RULES_REJECT;
-	}
-	if (ctx->mode == RULES_MODE_PREMOD) {
-		rules_append(&r, &len, &cap, "thread-premod");
-		hold = RULES_HOLD;
-	}
-	if (ctx->trust == RULES_TRUST_PREMOD) {
-		rules_append(&r, &len, &cap, "author-premod");
-		hold = RULES_HOLD;
-	}
+	if (ctx->trust == RULES_TRUST_BANNED)
+		rules_fire(&f, "author-banned", RULES_REJECT);
+	if (ctx->mode == RULES_MODE_CLOSED)
+		rules_fire(&f, "thread-closed", RULES_REJECT);
+	if (ctx->mode == RULES_MODE_PREMOD)
+		rules_fire(&f, "thread-premod", RULES_HOLD);
+	if (ctx->trust == RULES_TRUST_PREMOD)
+		rules_fire(&f, "author-premod", RULES_HOLD);
 	if (ctx->has_author && ctx->trust == RULES_TRUST_NONE &&
 	    a->premod_until_approved > 0 &&
-	    ctx->approved < a->premod_until_approved) {
-		rules_append(&r, &len, &cap, "new-author");
-		hold = RULES_HOLD;
-	}
+	    ctx->approved < a->premod_until_approved)
+		rules_fire(&f, "new-author", RULES_HOLD);
 	if (ctx->has_author && ctx->trust == RULES_TRUST_NONE &&
 	    a->hold_if_rejected && ctx->recent_rejected >= a->rejected_min &&
 	    ctx->recent_decided > 0 &&
 	    (double)ctx->recent_rejected >=
-	        a->rejected_ratio * (double)ctx->recent_decided) {
-		rules_append(&r, &len, &cap, "rejection-history");
-		hold = RULES_HOLD;
+	        a->rejected_ratio * (double)ctx->recent_decided)
+		rules_fire(&f, "rejection-history", RULES_HOLD);
+	if (ctx->trust == RULES_TRUST_TRUSTED && f.verdict == RULES_HOLD) {
+		rules_fire(&f, "author-trusted", RULES_APPROVE);
+		f.verdict = RULES_APPROVE;
 	}
-	if (hold > v)
-		v = hold;
-	if (ctx->trust == RULES_TRUST_TRUSTED && v == RULES_HOLD) {
-		rules_append(&r, &len, &cap, "author-trusted");
-		v = RULES_APPROVE;
-	}
-	d->verdict = v;
-	d->reasons = r;
+	d->verdict = f.verdict;
+	d->reasons = f.reasons;
 }
 
 /* Free what a decision holds. */
