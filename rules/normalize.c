@@ -99,6 +99,60 @@ struct norm_tok {
 #define NORM_ENTITY_MAX 40 /* bytes of an HTML entity name */
 #define NORM_SPREAD_GAP 3 /* separators allowed between spread letters */
 
+/* A half-open range of code points, [lo, hi). */
+struct norm_range {
+	uint32_t lo;
+	uint32_t hi;
+};
+
+/* Whether cp is in one of the ranges of the table r. */
+#define NORM_IN(cp, r) normalize_in((cp), (r), sizeof(r) / sizeof((r)[0]))
+
+/* Letters after which marks are accents to drop. */
+static const struct norm_range normalize_strips_marks[] = {
+    {0x0000, 0x0900}, /* Latin to Arabic, Syriac, Thaana, NKo */
+    {0x1d00, 0x2000}, /* phonetic, Latin/Greek extended */
+    {0x2c60, 0x2c80}, /* Latin Extended-C */
+    {0xa720, 0xa800}, /* Latin Extended-D */
+    {0xab30, 0xab70}, /* Latin Extended-E */
+    {0xfb00, 0xff00}, /* presentation forms */
+};
+
+/* Letters of the Latin script (IPA, small caps too). */
+static const struct norm_range normalize_latin_script[] = {
+    {0x00c0, 0x0250}, /* Latin-1 letters, Latin Extended-A and -B */
+    {0x0250, 0x02b0}, /* IPA */
+    {0x1d00, 0x1dc0}, /* phonetic extensions */
+    {0x1e00, 0x1f00}, /* Latin Extended Additional */
+    {0x2c60, 0x2c80}, /* Latin Extended-C */
+    {0xa720, 0xa800}, /* Latin Extended-D */
+    {0xab30, 0xab70}, /* Latin Extended-E */
+};
+
+/*
+ * Letters never folded to a Latin look-alike.  Readers of these scripts
+ * (Hebrew, Arabic, Indic, Thai, ...) never mistake them for Latin, so words
+ * in them are matched as written.
+ */
+static const struct norm_range normalize_unfoldable[] = {
+    {0x0590, 0x1000}, /* Hebrew to Tibetan */
+    {0xfb1d, 0xfe00}, /* Hebrew and Arabic presentation forms */
+    {0xfe70, 0xff00}, /* Arabic presentation forms-B */
+    {0x2d30, 0x2d80}, /* Tifinagh */
+};
+
+/*
+ * Chinese characters: each a word of its own, since Chinese and Japanese
+ * put no spaces between words.  Kana runs stay words, so Japanese
+ * inflections keep their meaning (死ね is not まだ死ねない).
+ */
+static const struct norm_range normalize_solo[] = {
+    {0x3400, 0x4dc0}, /* CJK Extension A */
+    {0x4e00, 0xa000}, /* CJK Unified Ideographs */
+    {0xf900, 0xfb00}, /* CJK Compatibility Ideographs */
+    {0x20000, 0x30000}, /* plane 2, the ideographic supplement */
+};
+
 static void normalize_push(
     struct norm *, uint32_t, uint8_t, uint32_t, uint32_t);
 static void normalize_ascii(struct norm *, unsigned char, uint32_t, uint32_t);
@@ -107,10 +161,7 @@ static int normalize_special(struct norm *, uint32_t, uint32_t, uint32_t);
 static void normalize_decomposed(struct norm *, uint32_t, uint32_t, uint32_t);
 static void normalize_letter(struct norm *, uint32_t, uint32_t, uint32_t);
 static void normalize_mark(struct norm *, uint32_t, uint32_t, uint32_t);
-static int normalize_strips_marks(uint32_t);
-static int normalize_latin_script(uint32_t);
-static int normalize_foldable(uint32_t);
-static int normalize_solo(uint32_t);
+static int normalize_in(uint32_t, const struct norm_range *, size_t);
 static uint32_t normalize_arabic(uint32_t);
 static size_t normalize_tag(struct norm *, const char *, size_t, size_t);
 static int normalize_block_tag(const char *, size_t);
@@ -360,19 +411,19 @@ normalize_letter(struct norm *n, uint32_t cp, uint32_t s, uint32_t e)
 	if (cp == 0x0640) /* Arabic tatweel only stretches a word */
 		return;
 	cp = normalize_arabic(cp);
-	latin = normalize_foldable(cp) ? confusables_latin(cp) : 0;
-	if (latin != 0 && normalize_latin_script(cp)) {
+	latin = NORM_IN(cp, normalize_unfoldable) ? 0 : confusables_latin(cp);
+	if (latin != 0 && NORM_IN(cp, normalize_latin_script)) {
 		cp = latin;
 		latin = 0;
 	}
 	normalize_push(n, cp, N_LETTER, s, e);
 	it = &n->items[n->nitems - 1];
 	it->fold = latin;
-	if (normalize_strips_marks(cp))
+	if (NORM_IN(cp, normalize_strips_marks))
 		it->flags |= ITEM_STRIPMARKS;
-	if (cp < 0x80 || normalize_latin_script(cp))
+	if (cp < 0x80 || NORM_IN(cp, normalize_latin_script))
 		it->flags |= ITEM_LATIN;
-	if (normalize_solo(cp))
+	if (NORM_IN(cp, normalize_solo))
 		it->flags |= ITEM_SOLO;
 }
 
@@ -403,60 +454,17 @@ normalize_mark(struct norm *n, uint32_t cp, uint32_t s, uint32_t e)
 	normalize_push(n, cp, N_MARK, s, e);
 }
 
-/* Tell whether marks after this letter are accents to drop. */
+/* Tell whether cp falls in one of the n ranges of r; see NORM_IN(). */
 static int
-normalize_strips_marks(uint32_t cp)
+normalize_in(uint32_t cp, const struct norm_range *r, size_t n)
 {
-	if (cp < 0x0900) /* Latin to Arabic, Syriac, Thaana, NKo */
-		return (1);
-	if (cp >= 0x1d00 && cp < 0x2000) /* phonetic, Latin/Greek extended */
-		return (1);
-	if ((cp >= 0x2c60 && cp < 0x2c80) || (cp >= 0xa720 && cp < 0xa800) ||
-	    (cp >= 0xab30 && cp < 0xab70))
-		return (1);
-	if (cp >= 0xfb00 && cp < 0xff00) /* presentation forms */
-		return (1);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (cp >= r[i].lo && cp < r[i].hi)
+			return (1);
+	}
 	return (0);
-}
-
-/* Tell whether a letter belongs to the Latin script (IPA, small caps too). */
-static int
-normalize_latin_script(uint32_t cp)
-{
-	return ((cp >= 0x00c0 && cp < 0x0250) ||
-	    (cp >= 0x0250 && cp < 0x02b0) || (cp >= 0x1d00 && cp < 0x1dc0) ||
-	    (cp >= 0x1e00 && cp < 0x1f00) || (cp >= 0x2c60 && cp < 0x2c80) ||
-	    (cp >= 0xa720 && cp < 0xa800) || (cp >= 0xab30 && cp < 0xab70));
-}
-
-/*
- * Tell whether a letter may be folded to a Latin look-alike.  Scripts whose
- * readers never mistake them for Latin (Hebrew, Arabic, Indic, Thai, ...)
- * keep their letters, so words in them are matched as written.
- */
-static int
-normalize_foldable(uint32_t cp)
-{
-	if (cp >= 0x0590 && cp < 0x1000) /* Hebrew to Tibetan */
-		return (0);
-	if ((cp >= 0xfb1d && cp < 0xfe00) || (cp >= 0xfe70 && cp < 0xff00))
-		return (0); /* Hebrew and Arabic presentation forms */
-	if (cp >= 0x2d30 && cp < 0x2d80) /* Tifinagh */
-		return (0);
-	return (1);
-}
-
-/*
- * Tell whether a letter is a Chinese character: a word of its own, since
- * Chinese and Japanese put no spaces between words.  Kana runs stay words,
- * so Japanese inflections keep their meaning (死ね is not まだ死ねない).
- */
-static int
-normalize_solo(uint32_t cp)
-{
-	return ((cp >= 0x3400 && cp < 0x4dc0) ||
-	    (cp >= 0x4e00 && cp < 0xa000) || (cp >= 0xf900 && cp < 0xfb00) ||
-	    (cp >= 0x20000 && cp < 0x30000));
 }
 
 /* Fold Arabic letter variants to the forms Urdu and Persian write. */
