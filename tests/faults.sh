@@ -32,6 +32,9 @@
 #   6 stalled       a modqd stalled (SIGSTOP) while Redis hands it entries
 #                   comes back after the other daemon claimed and decided
 #                   them
+#   7 lifecycle     3000 comments, two feed files sent again (retries), two
+#                   edits of every tenth, deletes of every tenth (half of
+#                   them racing the first decision), four SIGKILLs
 #
 # After every section check_once asserts, from Redis itself: each stream
 # entry has one comment hash carrying its stream id, one decisions entry per
@@ -951,6 +954,180 @@ scenario_stalled() {
 	grep -h "comment q[0-9]* .*held" "${DLOG[1]}" "${DLOG[2]}" | head -3 | sed 's/^/   /'
 }
 
+# --- 7. retries, edits and deletes under kills -----------------------------
+
+# Lua: for ids "ARGV[1]<i>", print "id author thread ip" of the first entry
+# of each i in ARGV[2] (a space-separated list).
+LUA_FIRST_FIELDS="$LUA_WALK"'local want, out = {}, {}
+for i in string.gmatch(ARGV[2], "%d+") do want[ARGV[1] .. i] = true end
+each_entry(function(sid, f)
+	local id = field(f, "id")
+	if want[id] then
+		want[id] = nil
+		out[#out + 1] = id .. " " .. field(f, "author") .. " " ..
+		    field(f, "thread") .. " " .. field(f, "ip")
+	end
+end)
+return table.concat(out, "\n")'
+
+# Lua: the lifecycle's invariants over every id of the stream (ARGV[1]
+# the record prefix, ARGV[2] the rate prefix of rule author-all).  Returns
+# "ids records tombstones wrongdecisions badwindow strangers dupwindow
+# badauthor".
+LUA_LIFE="$LUA_WALK"'local function rec(sid)
+	local ms, seq = string.match(sid, "^(%d+)%-(%d+)$")
+	ms, seq = tonumber(ms), tonumber(seq)
+	local b = {}
+	for i = 7, 0, -1 do b[#b + 1] = string.char(math.floor(ms / 2 ^ (8 * i)) % 256) end
+	for i = 3, 0, -1 do b[#b + 1] = string.char(math.floor(seq / 2 ^ (8 * i)) % 256) end
+	return table.concat(b)
+end
+local owner, ids, authors, nid = {}, {}, {}, 0
+each_entry(function(sid, f)
+	local id, a = field(f, "id"), field(f, "author")
+	owner[rec(sid)] = id
+	if not ids[id] then ids[id] = 0; nid = nid + 1 end
+	if a then authors[a] = true end
+end)
+local decided = {}
+for _, e in ipairs(redis.call("XRANGE", "modq:decisions", "-", "+")) do
+	local f = e[2]
+	if f[8] == "modqd" then decided[f[2]] = (decided[f[2]] or 0) + 1 end
+end
+local nrec, ntomb, wrongd, badw, strange, dupw, bada = 0, 0, 0, 0, 0, 0, 0
+local cnt, seen = {}, {}
+for a in pairs(authors) do
+	for _, r in ipairs(redis.call("ZRANGE", ARGV[2] .. a, 0, -1)) do
+		local id = owner[r]
+		if not id then strange = strange + 1
+		elseif seen[r] then dupw = dupw + 1
+		else ids[id] = ids[id] + 1 end
+		seen[r] = true
+	end
+end
+local counted = { approved = 1, held = 1, rejected = 1 }
+for id, inwin in pairs(ids) do
+	local h = redis.call("HMGET", ARGV[1] .. id, "status", "stream_id",
+	    "revision", "author", "body")
+	if h[1] then nrec = nrec + 1 end
+	if h[1] == "deleted" and not h[2] then ntomb = ntomb + 1 end
+	local want = h[2] and 1 or 0
+	if inwin ~= want then badw = badw + 1 end
+	if h[1] ~= "deleted" and (decided[id] or 0) ~= (tonumber(h[3]) or 1) then
+		wrongd = wrongd + 1
+	end
+	if counted[h[1]] and h[4] then cnt[h[4]] = (cnt[h[4]] or 0) + 1 end
+	if h[1] == "deleted" and h[5] then wrongd = wrongd + 1 end
+end
+for a in pairs(authors) do
+	local v = redis.call("HMGET", "modq:author:" .. a, "approved", "held", "rejected")
+	local s = (tonumber(v[1]) or 0) + (tonumber(v[2]) or 0) + (tonumber(v[3]) or 0)
+	if s ~= (cnt[a] or 0) then bada = bada + 1 end
+end
+return nid .. " " .. nrec .. " " .. ntomb .. " " .. wrongd .. " " .. badw ..
+    " " .. strange .. " " .. dupw .. " " .. bada'
+
+# Write RESP for XADD of edit K of each "id author thread ip" line.
+edits_resp() {
+	LC_ALL=C awk -v k="$1" 'function arg(s) { return "$" length(s) "\r\n" s "\r\n" }
+	{ printf "*13\r\n%s%s%s%s%s%s%s%s%s%s%s%s%s", arg("XADD"),
+	    arg("modq:incoming"), arg("*"), arg("id"), arg($1), arg("author"),
+	    arg($2), arg("thread"), arg($3), arg("ip"), arg($4), arg("body"),
+	    arg("edit " k " of " $1) }'
+}
+
+# Write RESP for FCALL modq_delete of each id given.
+deletes_resp() {
+	LC_ALL=C awk 'function arg(s) { return "$" length(s) "\r\n" s "\r\n" }
+	{ printf "*5\r\n%s%s%s%s%s", arg("FCALL"), arg("modq_delete"), arg("0"),
+	    arg($1), arg("site") }'
+}
+
+# Wait (bounded) until nothing is pending twice in a row a second apart.
+wait_settled() {
+	local DEADLINE
+	deadline "$1"
+	while :; do
+		if [ "$(pending)" = 0 ]; then
+			sleep 1
+			[ "$(pending)" = 0 ] && return 0
+		fi
+		expired && return 1
+		sleep 0.25
+	done
+}
+
+# A site's lifecycle while daemons are killed: comments sent twice (a
+# retry re-sends whole feed files), edited twice, deleted (some before
+# their first decision).  Afterwards every id has one record; a deleted
+# one is status deleted without its body; every other one was decided
+# by modqd once per revision; each id counts once in the rate windows
+# (none for a tombstone); the author counters are the records' statuses.
+scenario_lifecycle() {
+	local i n7 d7 k ids_e ids_d1 ids_d2
+	section "7. retries, edits and deletes, two daemons, SIGKILLs"
+	fresh
+	n7=3000
+	d7=$TMP/s7
+	gen_comments "$d7" "$n7" l 150
+	daemon_conf 1 1000
+	daemon_conf 2 1000
+	dstart_both s7
+	feed_bg "$d7" 100
+	ids_d1=$(seq 5 10 1500 | sed 's/^/l/')
+	ids_d2=$(seq 1505 10 "$n7" | sed 's/^/l/')
+	ids_e=$(seq 1 10 "$n7" | paste -sd' ' -)
+	# deletes racing the first decisions: some come before their comment
+	echo "$ids_d1" | deletes_resp >"$d7/deletes1"
+	rsleep 300 600
+	feed_file "$d7/deletes1" || not_ok "s7: deletes 1 not sent"
+	rsleep 0 300
+	dkill 1
+	info "s7: SIGKILL daemon 1 ($(rcli XLEN modq:incoming) added, $(pending) pending)"
+	rsleep 500 1500
+	dstart 1
+	feed_wait 60000
+	# retries: two feed files sent again, whole
+	feed_file "$d7/feed.0003" || not_ok "s7: retry feed 3 not sent"
+	feed_file "$d7/feed.0007" || not_ok "s7: retry feed 7 not sent"
+	rsleep 0 300
+	dkill 2
+	info "s7: SIGKILL daemon 2 ($(rcli XLEN modq:incoming) added, $(pending) pending)"
+	rsleep 500 1500
+	dstart 2
+	# two edits of every tenth comment, then the rest of the deletes
+	rcli --raw EVAL "$LUA_FIRST_FIELDS" 1 modq:incoming l "$ids_e" >"$d7/edit.ids"
+	check_eq "s7: comments to edit" "$(grep -c '^l[0-9]* ' "$d7/edit.ids")" 300
+	for k in 1 2; do
+		edits_resp "$k" <"$d7/edit.ids" >"$d7/edits$k"
+		feed_file "$d7/edits$k" || not_ok "s7: edits $k not sent"
+		rsleep 0 300
+		dkill "$k"
+		info "s7: SIGKILL daemon $k ($(rcli XLEN modq:incoming) added, $(pending) pending)"
+		rsleep 500 1500
+		dstart "$k"
+	done
+	echo "$ids_d2" | deletes_resp >"$d7/deletes2"
+	feed_file "$d7/deletes2" || not_ok "s7: deletes 2 not sent"
+	wait_settled 60000 || not_ok "s7: entries still pending"
+	dstop_both
+	check_eq "s7: stream entries: comments, retries, edits" \
+	    "$(rcli XLEN modq:incoming)" "$((n7 + 300 + 2 * $(wc -l <"$d7/edit.ids")))"
+	check_eq "s7: XPENDING of the group" "$(pending)" 0
+	set -- $(rcli --raw EVAL "$LUA_LIFE" 1 modq:incoming modq:c: modq:rate:author-all:)
+	info "s7: $1 ids, $3 deleted before their first decision; stats: $(rcli --raw HMGET modq:stats resent superseded deleted | paste -sd' ' -) (resent superseded deleted)"
+	check_eq "s7: ids, records" "$1 $2" "$n7 $n7"
+	check_eq "s7: ids decided once a revision (no deleted one with a body)" "$4" 0
+	check_eq "s7: rate windows: ids counted other than once, strangers, duplicates" "$5 $6 $7" "0 0 0"
+	check_eq "s7: authors whose counters differ from their records" "$8" 0
+	check_eq "s7: deleted ids" \
+	    "$(for i in $ids_d1 $ids_d2; do rcli --raw HGET "modq:c:$i" status; done | sort | uniq -c | awk '{ print $1, $2 }')" \
+	    "$(echo $ids_d1 $ids_d2 | wc -w) deleted"
+	check_eq "s7: an edited id that is not deleted: body, revision" \
+	    "$(rcli --raw HMGET modq:c:l11 body revision | paste -sd' ' -)" "edit 2 of l11 3"
+	check_range "s7: resent counted" "$(rcli --raw HGET modq:stats resent)" 1 300
+}
+
 # ---------------------------------------------------------------------------
 
 want 1 kills && scenario_kills
@@ -960,5 +1137,6 @@ want 4 backpressure && scenario_backpressure
 want 5 busy && scenario_busy
 want 5 loading && scenario_loading
 want 6 stalled && scenario_stalled
+want 7 lifecycle && scenario_lifecycle
 
 summary
