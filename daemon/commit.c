@@ -161,8 +161,8 @@ commit_item(struct batch *b, struct redis_args *a, struct comment *c, char *num)
 	n = (size_t)snprintf(num, PIPELINE_NUM, "%zu", c->nfv / 2);
 	redis_args_add(a, num, n);
 	num += PIPELINE_NUM;
-	n = (size_t)snprintf(
-	    num, PIPELINE_NUM, "%zu", c->nfv / 2 + RECORD_NFIELDS);
+	n = (size_t)snprintf(num, PIPELINE_NUM, "%zu",
+	    c->nfv / 2 + RECORD_NFIELDS + (c->warnings != NULL));
 	redis_args_add(a, num, n);
 	commit_record_fields(b, a, c, "0"); /* decided_at set in Redis */
 }
@@ -220,8 +220,8 @@ commit_dead_note(const struct comment *c)
 }
 
 /*
- * Append the fields and values of a comment's record: its own fields, the
- * decision, and last decided_at.
+ * Append the fields and values of a comment's record: its own fields, its
+ * warnings if any, the decision, and last decided_at.
  */
 static void
 commit_record_fields(struct batch *b, struct redis_args *a,
@@ -235,6 +235,10 @@ commit_record_fields(struct batch *b, struct redis_args *a,
 
 	for (i = 0; i < c->nfv; i++)
 		redis_args_add(a, c->fv[i], c->fvlen[i]);
+	if (c->warnings != NULL) {
+		redis_args_adds(a, "warnings");
+		redis_args_adds(a, c->warnings);
+	}
 	for (i = 0; i < RECORD_NFIELDS; i++) {
 		redis_args_adds(a, name[i]);
 		redis_args_adds(a, value[i]);

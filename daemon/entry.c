@@ -22,7 +22,7 @@
 
 #define ENTRY_SLOTS 128 /* duplicate check: > 2 * ENTRY_MAX_PAIRS, power of 2 */
 #define ENTRY_MAX_ID 128
-#define ENTRY_MAX_NAME 128 /* bytes of author and thread */
+#define ENTRY_MAX_NAME 256 /* bytes of author and thread */
 #define ENTRY_MAX_FIELD 64 /* bytes of a field name */
 #define ENTRY_ID_CHARS \
 	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-"
@@ -53,7 +53,6 @@ static const struct {
     {"bad id: *", "bad id", "bad-id"},
     {"bad author: *", "bad author", "bad-author"},
     {"bad thread: *", "bad thread", "bad-thread"},
-    {"bad ip: *", "bad ip", "bad-ip"},
     {"body too large: *", "body too large", "too-large"},
     {"body is not valid UTF-8 (*", "body is not valid UTF-8", "bad-utf8"},
     {"field * too large: *", "field too large", "too-large"},
@@ -116,8 +115,9 @@ bad:
 }
 
 /*
- * Check an author or thread id: 1-128 bytes of UTF-8 with no space, no
- * control character (C0 or C1) and no invisible format character.
+ * Check an author or thread id: 1-256 bytes of UTF-8 with no control
+ * character (C0 or C1), no invisible format character and no line or
+ * paragraph separator; spaces are allowed ("John Smith").
  */
 static int
 entry_name_ok(const char *s, size_t len)
@@ -136,7 +136,6 @@ entry_name_ok(const char *s, size_t len)
 		switch (utf8proc_category(cp)) {
 		case UTF8PROC_CATEGORY_CC:
 		case UTF8PROC_CATEGORY_CF:
-		case UTF8PROC_CATEGORY_ZS:
 		case UTF8PROC_CATEGORY_ZL:
 		case UTF8PROC_CATEGORY_ZP:
 			return (0);
@@ -155,7 +154,7 @@ entry_name_ok(const char *s, size_t len)
 static char *
 entry_check_field(const char *name, const char *v, size_t len, long max_body)
 {
-	char buf[64], *err;
+	char *err;
 	size_t bad;
 
 	if (strcmp(name, "id") == 0) {
@@ -177,19 +176,17 @@ entry_check_field(const char *name, const char *v, size_t len, long max_body)
 			return (err);
 		}
 	} else if (strcmp(name, "author") == 0 || strcmp(name, "thread") == 0) {
-		if (len == 0 || len > ENTRY_MAX_NAME ||
-		    (v != NULL && !entry_name_ok(v, len))) {
+		/* empty: as if absent */
+		if (len > ENTRY_MAX_NAME ||
+		    (v != NULL && len > 0 && !entry_name_ok(v, len))) {
 			xasprintf(&err,
 			    "bad %s: must be 1 to %d bytes of "
-			    "UTF-8 without spaces or control characters",
+			    "UTF-8 without control characters",
 			    name, ENTRY_MAX_NAME);
 			return (err);
 		}
 	} else if (strcmp(name, "ip") == 0) {
-		if (len == 0 || len >= sizeof buf ||
-		    (v != NULL &&
-		        entry_ip_canon(v, len, buf, sizeof buf) == -1))
-			return (xstrdup("bad ip: not an IPv4 or IPv6 address"));
+		/* no address: judged without ip rules (pipeline_fields()) */
 	} else if (len > (size_t)max_body) {
 		xasprintf(&err, "field %s too large: %zu bytes", name, len);
 		return (err);
@@ -243,7 +240,8 @@ entry_check_size(char **fv, size_t n, size_t ntotal)
 
 /*
  * Check that the values of the extra fields (those besides id, body,
- * author, ip and thread, which have limits of their own) take at most
+ * author, ip and thread, which have limits of their own; an ip of more
+ * than ENTRY_IP_TEXT bytes, which is no address, counts as one) take at most
  * max_body bytes together, or ENTRY_EXTRA_MIN with a smaller max_body, so
  * a whole entry stays within max_body + max(max_body, ENTRY_EXTRA_MIN)
  * and a few KiB.
@@ -257,7 +255,8 @@ entry_check_total(char **fv, const size_t *fvlen, size_t n, long max_body)
 	if (limit < ENTRY_EXTRA_MIN)
 		limit = ENTRY_EXTRA_MIN;
 	for (i = 0; i < n; i += 2)
-		if (entry_known(fv[i]) == 0)
+		if (entry_known(fv[i]) == 0 ||
+		    (strcmp(fv[i], "ip") == 0 && fvlen[i + 1] > ENTRY_IP_TEXT))
 			extra += fvlen[i + 1];
 	if (extra <= limit)
 		return (NULL);

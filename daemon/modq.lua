@@ -399,7 +399,8 @@ local MOD_HELD = P .. ':held'
 local MOD_DECISIONS = P .. ':decisions'
 local MOD_AUDIT = P .. ':audit'
 local MOD_STATS = P .. ':stats'
-local MOD_NAME_MAX = 128
+local MOD_NAME_MAX = 128 -- a moderator's name
+local MOD_ID_MAX = 256 -- an author or thread id
 local MOD_NOTE_MAX = 4096
 local MOD_USAGE = {
 	approve = 'modq_approve 0 <id> <moderator> [note]',
@@ -423,24 +424,23 @@ end
 
 --
 -- Author and thread ids are checked as modqd checks them in a stream
--- entry: 1-128 bytes of strict UTF-8 (no overlong forms, no surrogates,
+-- entry: 1-256 bytes of strict UTF-8 (no overlong forms, no surrogates,
 -- nothing above U+10FFFF) without a character of Unicode category Cc, Cf,
--- Zs, Zl or Zp.  Lua has no Unicode tables, so MOD_NAME_BAD lists those
--- (Unicode 15, as utf8proc has them): C0, space, DEL and C1, U+00A0,
--- U+00AD, the Arabic, Syriac and Mongolian format marks, U+1680,
--- U+2000-200F, U+2028-202F, U+205F-2064, U+2066-206F, U+3000, U+FEFF,
+-- Zl or Zp; spaces (Zs) are allowed.  Lua has no Unicode tables, so
+-- MOD_NAME_BAD lists those (Unicode 15, as utf8proc has them): C0, DEL and
+-- C1, U+00AD, the Arabic, Syriac and Mongolian format marks,
+-- U+200B-200F, U+2028-202E, U+2060-2064, U+2066-206F, U+FEFF,
 -- U+FFF9-FFFB and the format characters above U+FFFF (tags included).
 --
 local MOD_NAME_BAD = {
-	{ 0x0000, 0x0020 }, { 0x007F, 0x00A0 }, { 0x00AD, 0x00AD },
+	{ 0x0000, 0x001F }, { 0x007F, 0x009F }, { 0x00AD, 0x00AD },
 	{ 0x0600, 0x0605 }, { 0x061C, 0x061C }, { 0x06DD, 0x06DD },
 	{ 0x070F, 0x070F }, { 0x0890, 0x0891 }, { 0x08E2, 0x08E2 },
-	{ 0x1680, 0x1680 }, { 0x180E, 0x180E }, { 0x2000, 0x200F },
-	{ 0x2028, 0x202F }, { 0x205F, 0x2064 }, { 0x2066, 0x206F },
-	{ 0x3000, 0x3000 }, { 0xFEFF, 0xFEFF }, { 0xFFF9, 0xFFFB },
-	{ 0x110BD, 0x110BD }, { 0x110CD, 0x110CD }, { 0x13430, 0x1343F },
-	{ 0x1BCA0, 0x1BCA3 }, { 0x1D173, 0x1D17A }, { 0xE0001, 0xE0001 },
-	{ 0xE0020, 0xE007F },
+	{ 0x180E, 0x180E }, { 0x200B, 0x200F }, { 0x2028, 0x202E },
+	{ 0x2060, 0x2064 }, { 0x2066, 0x206F }, { 0xFEFF, 0xFEFF },
+	{ 0xFFF9, 0xFFFB }, { 0x110BD, 0x110BD }, { 0x110CD, 0x110CD },
+	{ 0x13430, 0x1343F }, { 0x1BCA0, 0x1BCA3 }, { 0x1D173, 0x1D17A },
+	{ 0xE0001, 0xE0001 }, { 0xE0020, 0xE007F },
 }
 
 -- Decode the UTF-8 character at byte i of s; return it and the next
@@ -474,7 +474,7 @@ end
 
 -- Tell whether s is an author or thread id modqd would take.
 local function mod_name_ok(s)
-	if #s < 1 or #s > MOD_NAME_MAX then
+	if #s < 1 or #s > MOD_ID_MAX then
 		return false
 	end
 	local i = 1
@@ -693,7 +693,7 @@ end
 local DELETE_KEEP = {
 	id = 1, author = 1, ip = 1, thread = 1, status = 1, reasons = 1,
 	decided_by = 1, ruleset = 1, stream_id = 1, digest = 1, decided_at = 1,
-	revision = 1, edited_at = 1, note = 1, judged_at = 1,
+	revision = 1, edited_at = 1, note = 1, judged_at = 1, warnings = 1,
 }
 
 --
@@ -778,7 +778,7 @@ local function set_state(keys, a, kind, field, states, clear)
 	end
 	if not mod_name_ok(id) then
 		return fail('bad ' .. kind .. ' id ' .. mod_quote_bytes(id) ..
-		    ' (1 to 128 bytes of UTF-8 without spaces or control ' ..
+		    ' (1 to 256 bytes of UTF-8 without control ' ..
 		    'characters)')
 	end
 	if not states[state] then

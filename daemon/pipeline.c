@@ -307,13 +307,20 @@ pipeline_digest(struct comment *c)
 	snprintf(c->digest, sizeof c->digest, "%016llx", (unsigned long long)h);
 }
 
-/* Point the comment at its known fields; the ip in canonical form. */
+/*
+ * Point the comment at its known fields (an empty one is as if absent).
+ * The ip is the first address of a comma-separated list (as in
+ * X-Forwarded-For), in canonical form; anything else costs the comment
+ * its ip rules, not its judgement, and is noted in the record's warnings.
+ */
 static void
 pipeline_fields(struct comment *c)
 {
-	size_t i;
+	const char *v, *comma;
+	size_t i, len;
 
 	c->id = c->author = c->ip = c->thread = c->body = "";
+	c->warnings = NULL;
 	for (i = 0; i + 1 < c->nfv; i += 2) {
 		if (strcmp(c->fv[i], "id") == 0)
 			c->id = c->fv[i + 1];
@@ -322,11 +329,19 @@ pipeline_fields(struct comment *c)
 			c->bodylen = c->fvlen[i + 1];
 		} else if (strcmp(c->fv[i], "author") == 0)
 			c->author = c->fv[i + 1];
-		else if (strcmp(c->fv[i], "ip") == 0) {
-			c->ip = c->fv[i + 1];
-			if (entry_ip_canon(c->ip, c->fvlen[i + 1], c->ipbuf,
-			        sizeof c->ipbuf) == 0)
+		else if (strcmp(c->fv[i], "ip") == 0 && c->fvlen[i + 1] > 0) {
+			v = c->fv[i + 1];
+			comma = memchr(v, ',', c->fvlen[i + 1]);
+			len = comma != NULL ? (size_t)(comma - v) : c->fvlen[i + 1];
+			while (len > 0 && (*v == ' ' || *v == '\t'))
+				v++, len--;
+			while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+				len--;
+			if (entry_ip_canon(v, len, c->ipbuf, sizeof c->ipbuf) == 0)
 				c->ip = c->ipbuf;
+			else
+				c->warnings = "ip: not an IPv4 or IPv6 address, "
+				              "judged without ip rules";
 		} else if (strcmp(c->fv[i], "thread") == 0)
 			c->thread = c->fv[i + 1];
 	}

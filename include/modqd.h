@@ -42,7 +42,7 @@ struct keys {
 	"status", "reasons", "matched", "decided_by", "ruleset", "stream_id", \
 	    "digest", "decided_at"
 #define RECORD_NFIELDS 8
-#define RECORD_EDIT_FIELDS "revision", "edited_at"
+#define RECORD_EDIT_FIELDS "revision", "edited_at", "warnings"
 #define RECORD_MOD_FIELDS "note", "judged_at"
 #define KEY_AUTHOR "%s:author:%s" /* prefix, author */
 #define KEY_THREAD "%s:thread:%s" /* prefix, thread */
@@ -159,6 +159,7 @@ unsigned long long intake_redeliveries(void);
 #define ENTRY_MAX_PAIRS (ENTRY_MAX_EXTRA + 5) /* fields in all */
 #define ENTRY_EXTRA_MIN 8192 /* extra values' bytes with a small max_body */
 #define ENTRY_IP_MAX 46 /* INET6_ADDRSTRLEN */
+#define ENTRY_IP_TEXT 1024 /* bytes of an ip field (a list) that count as one */
 #define ENTRY_SLACK 4096 /* id, author, ip, thread and the field names */
 int entry_utf8(const char *, size_t, size_t *);
 char *entry_validate(char **, size_t *, size_t, long, long, long);
@@ -166,7 +167,7 @@ char *entry_cut_reason(char **, const size_t *, size_t, size_t, long);
 int entry_ip_canon(const char *, size_t, char *, size_t);
 size_t entry_max_size(long);
 size_t entry_max_string(long);
-#define ENTRY_KINDS 17 /* kinds of dead-letter reason, "other" included */
+#define ENTRY_KINDS 16 /* kinds of dead-letter reason, "other" included */
 size_t entry_error_kind(const char *);
 const char *entry_kind_name(size_t);
 const char *entry_kind_word(size_t);

@@ -355,7 +355,7 @@ check_eq "field too large" "$(echo "$metrics" | grep -F '{error="field too large
     'modq_dead_letters_total{error="field too large"} 1'
 check_eq "reserved field" "$(echo "$metrics" | grep -F '{error="reserved field"}')" \
     'modq_dead_letters_total{error="reserved field"} 1'
-check_eq "every kind listed, none more" "$(echo "$metrics" | grep -c '^modq_dead_letters_total{')" 17
+check_eq "every kind listed, none more" "$(echo "$metrics" | grep -c '^modq_dead_letters_total{')" 16
 check_match "the dead letter keeps the whole reason" "$(dead_of "$sid1")" \
     "^error=duplicate field: $name1\|"
 check_match "the dead letter keeps the whole reason (size)" "$(dead_of "$sid2")" \
