@@ -33,6 +33,9 @@ enum rules_trust {
 
 enum rules_mode { RULES_MODE_OPEN = 0, RULES_MODE_PREMOD, RULES_MODE_CLOSED };
 
+/* How comment text and entries are read: as HTML, or as plain text. */
+enum rules_format { RULES_FORMAT_HTML = 0, RULES_FORMAT_TEXT };
+
 /* One word-list entry as the operator wrote it, and where. */
 struct rules_entry {
 	char *text; /* owned */
@@ -78,6 +81,7 @@ struct rules_spec {
 	struct rules_rate rates[RULES_MAX_RATES];
 	size_t nrates;
 	struct rules_authors authors;
+	enum rules_format format;
 };
 
 /* The keyword verdict of one text. */

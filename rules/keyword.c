@@ -503,6 +503,7 @@ keyword_build(const struct rules_spec *spec, struct keyword **kwp, char **cause)
 
 	memset(&b, 0, sizeof b);
 	normalize_init(&b.norm);
+	b.norm.plain = spec->format == RULES_FORMAT_TEXT; /* entries too */
 	for (i = 0; i < spec->nlists; i++) {
 		for (j = 0; j < spec->lists[i].nentries; j++)
 			keyword_entry(&b, &spec->lists[i].entries[j], (int)i,
@@ -512,6 +513,7 @@ keyword_build(const struct rules_spec *spec, struct keyword **kwp, char **cause)
 		keyword_entry(&b, &spec->allow[j], -1, RULES_MATCH_WORD);
 	kw = xcalloc(1, sizeof *kw);
 	normalize_init(&kw->norm);
+	kw->norm.plain = b.norm.plain;
 	if (b.errors == NULL && keyword_compile(kw, &b) == -1 &&
 	    b.errors == NULL)
 		b.errors = xstrdup("cannot build the keyword matcher");

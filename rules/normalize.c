@@ -5,9 +5,10 @@
  * so a match can be shown to a moderator as the author typed it.
  *
  * The steps, in order:
- *  - HTML as a browser renders it: tags dropped (a block tag separates
- *    words, any other tag and every comment joins them), character
- *    references decoded (named, numeric, and the legacy forms without ';');
+ *  - HTML as a browser renders it, unless plain is set: tags dropped (a
+ *    block tag separates words, any other tag and every comment joins
+ *    them), character references decoded (named, numeric, and the legacy
+ *    forms without ';');
  *  - Unicode NFKD with compatibility mappings and case folding (utf8proc),
  *    default-ignorable characters removed;
  *  - combining marks removed after Latin, Greek, Cyrillic, Hebrew and Arabic
@@ -640,7 +641,10 @@ normalize_entity(struct norm *n, const char *t, size_t len, size_t i)
 	return (0);
 }
 
-/* Decode the input into classified items. */
+/*
+ * Decode the input into classified items; in plain text '<' and '&' are
+ * characters like any other, since the text is shown as sent.
+ */
 static void
 normalize_decode(struct norm *n, const char *t, size_t len)
 {
@@ -651,11 +655,13 @@ normalize_decode(struct norm *n, const char *t, size_t len)
 
 	while (i < len) {
 		ch = (unsigned char)t[i];
-		if (ch == '<' && (used = normalize_tag(n, t, len, i)) != 0) {
+		if (ch == '<' && !n->plain &&
+		    (used = normalize_tag(n, t, len, i)) != 0) {
 			i += used;
 			continue;
 		}
-		if (ch == '&' && (used = normalize_entity(n, t, len, i)) != 0) {
+		if (ch == '&' && !n->plain &&
+		    (used = normalize_entity(n, t, len, i)) != 0) {
 			i += used;
 			continue;
 		}

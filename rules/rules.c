@@ -108,6 +108,13 @@ rules_make_stamp(struct ruleset *rs, const struct rules_spec *spec)
 		v[2] = spec->authors.rejected_days;
 		h = rules_hash(h, v, 3 * sizeof v[0]);
 	}
+	/*
+	 * The same rules judge "&lt;" or "<x>" differently in plain text, so
+	 * the stamp tells the formats apart; HTML, the default, adds nothing
+	 * and keeps the stamps it always had.
+	 */
+	if (spec->format != RULES_FORMAT_HTML)
+		h = rules_hash_str(h, "\001text");
 	snprintf(rs->stamp, sizeof rs->stamp, "%012llx",
 	    (unsigned long long)(h >> 16));
 }

@@ -41,6 +41,7 @@ struct norm {
 	int fold_all; /* in: fold look-alikes in every word */
 	int keep_runs; /* in: one form, runs kept (rule entries) */
 	int split_lead; /* in: a leading "a" or "i" is not a spread letter */
+	int plain; /* in: plain text: no tags, no character references */
 	int ambiguous; /* out: split_lead would read the text differently */
 };
 

@@ -64,6 +64,23 @@ expect_norm(const char *s, const char *want)
 	expect_norm_n(s, strlen(s), want);
 }
 
+/* Check that s, read as plain text, normalises to one form, want. */
+static void
+expect_plain(const char *s, const char *want)
+{
+	const char *got;
+
+	nst.plain = 1;
+	got = norm(s, 0);
+	nst.plain = 0;
+	if (strcmp(got, want) != 0)
+		fail_msg("normalize(\"%s\") as text: got \"%s\", wanted \"%s\"",
+		    s, got, want);
+	if (nst.nforms != 1)
+		fail_msg("normalize(\"%s\") as text: %d forms, wanted 1", s,
+		    nst.nforms);
+}
+
 /* Check that s normalises to forms f0 and f1, then the text as written. */
 static void
 expect_norm2(const char *s, const char *f0, const char *f1)
@@ -733,6 +750,25 @@ test_normalize_entities(void **state)
 }
 
 static void
+test_normalize_plain(void **state)
+{
+	(void)state;
+	/* Shown as sent: no tags, no character references. */
+	expect_plain("<fuck you>", " fuck you ");
+	expect_plain("<b>fuck</b>", " b fuck b ");
+	expect_plain("<!-- fuck -->", " fuck ");
+	expect_plain("a <3 b", " a 3 b ");
+	expect_plain("&lt;b&gt;", " lt b&gt ");
+	expect_plain("&#107;ill", " 107 ill ");
+	expect_plain(
+	    "<img src=x onerror=alert(1)>", " img src x onerror alert 1 ");
+	expect_plain("AT&amp;T", " at&amp t ");
+	expect_plain("caf\xc3\xa9 f\xc3\xbc"
+	             "ck",
+	    " cafe fuck ");
+}
+
+static void
 test_normalize_entities_invalid(void **state)
 {
 	(void)state;
@@ -1273,6 +1309,44 @@ test_match_evasions(void **state)
 	    RULES_REJECT, "list",
 	    "list:\"f\xcc\xb6u\xcc\xb6"
 	    "ck\"");
+	rules_unref(rs);
+}
+
+/*
+ * Two lists, as in tests/cases/html.conf: profanity (reject) and probe
+ * (hold: "b", which fires only when "<b>" is read as text), in a format.
+ */
+static struct ruleset *
+build_format(enum rules_format format)
+{
+	static const char *const bad[] = {"fuck", "kill", NULL};
+	static const char *const probe[] = {"b", NULL};
+	struct rules_spec spec;
+
+	memset(&spec, 0, sizeof spec);
+	add_list(&spec, "profanity", RULES_REJECT, RULES_MATCH_WORD, bad);
+	add_list(&spec, "probe", RULES_HOLD, RULES_MATCH_WORD, probe);
+	spec.format = format;
+	return (build_spec(&spec));
+}
+
+static void
+test_match_text(void **state)
+{
+	struct ruleset *rs = build_format(RULES_FORMAT_TEXT);
+
+	(void)state;
+	expect_match(
+	    rs, "<fuck you>", RULES_REJECT, "profanity", "profanity:\"fuck\"");
+	expect_match(rs, "<b>fuck</b>", RULES_REJECT, "profanity probe",
+	    "profanity:\"fuck\" probe:\"b\" probe:\"b\"");
+	expect_match(rs, "<!-- fuck -->", RULES_REJECT, "profanity",
+	    "profanity:\"fuck\"");
+	expect_match(rs, "a <3 b", RULES_HOLD, "probe", "probe:\"b\"");
+	expect_clean(rs, "&lt;b&gt;");
+	expect_clean(rs, "&#107;ill");
+	expect_clean(rs, "fu<x>ck");
+	expect_clean(rs, "<img src=x onerror=alert(1)>");
 	rules_unref(rs);
 }
 
@@ -2366,6 +2440,23 @@ test_stamp_allow_and_authors(void **state)
 }
 
 static void
+test_stamp_format(void **state)
+{
+	struct ruleset *r0, *r1, *r2;
+
+	(void)state;
+	r0 = build_format(RULES_FORMAT_HTML);
+	r1 = build_format(RULES_FORMAT_HTML);
+	r2 = build_format(RULES_FORMAT_TEXT);
+	/* The same rules judge differently as text: another stamp. */
+	assert_string_equal(rules_stamp(r0), rules_stamp(r1));
+	assert_string_not_equal(rules_stamp(r0), rules_stamp(r2));
+	rules_unref(r0);
+	rules_unref(r1);
+	rules_unref(r2);
+}
+
+static void
 test_stamp_ignores_positions(void **state)
 {
 	static const char *const w[] = {"x", "y", NULL};
@@ -2609,6 +2700,7 @@ main(void)
 	    cmocka_unit_test(test_normalize_html_tag_names),
 	    cmocka_unit_test(test_normalize_html_not_tags),
 	    cmocka_unit_test(test_normalize_entities),
+	    cmocka_unit_test(test_normalize_plain),
 	    cmocka_unit_test(test_normalize_entities_invalid),
 	    cmocka_unit_test(test_normalize_invalid_utf8),
 	    cmocka_unit_test(test_normalize_nul),
@@ -2639,6 +2731,7 @@ main(void)
 	    cmocka_unit_test(test_match_duplicate_entry),
 	    cmocka_unit_test(test_match_repeats),
 	    cmocka_unit_test(test_match_evasions),
+	    cmocka_unit_test(test_match_text),
 	    cmocka_unit_test(test_match_enye),
 	    cmocka_unit_test(test_match_non_latin),
 	    cmocka_unit_test(test_match_emoji_entry),
@@ -2680,6 +2773,7 @@ main(void)
 	    cmocka_unit_test(test_name_reserved),
 	    cmocka_unit_test(test_stamp),
 	    cmocka_unit_test(test_stamp_allow_and_authors),
+	    cmocka_unit_test(test_stamp_format),
 	    cmocka_unit_test(test_stamp_ignores_positions),
 	    cmocka_unit_test(test_refcount),
 	    cmocka_unit_test(test_match_free),
