@@ -113,6 +113,7 @@ static int keyword_hit_cb(
     unsigned int, unsigned long long, unsigned long long, unsigned int, void *);
 static int keyword_spaced(const char *, uint32_t, uint32_t);
 static int keyword_scan(struct keyword *, const struct norm_out *);
+static int keyword_reading(struct keyword *, const char *, size_t, int);
 static int keyword_allowed(
     const struct kw_hit *, size_t, const struct kw_hit *);
 static int keyword_cmp_hit(const void *, const void *);
@@ -889,32 +890,46 @@ keyword_result(
 }
 
 /*
+ * Normalise text one way (with hide set: markup and what a browser hides
+ * both dropped) and scan every form.  A text that reads two ways around a
+ * lone "a" or "i" ("what a f u c k") is normalised and scanned both ways.
+ */
+static int
+keyword_reading(struct keyword *kw, const char *text, size_t len, int hide)
+{
+	int f, split, rc = 0;
+
+	kw->norm.hide_markup = hide;
+	for (split = 0; split < 2 && rc == 0; split++) {
+		kw->norm.split_lead = split;
+		normalize_text(&kw->norm, text, len);
+		for (f = 0; f < kw->norm.nforms && rc == 0; f++)
+			rc = keyword_scan(kw, &kw->norm.form[f]);
+		if (!kw->norm.ambiguous)
+			break;
+	}
+	kw->norm.split_lead = kw->norm.hide_markup = 0;
+	return (rc);
+}
+
+/*
  * Match text against every keyword list.  Fills m (the caller frees it
- * with rules_match_free()); returns -1 only if the engine fails.
+ * with rules_match_free()); returns -1 only if the engine fails.  What a
+ * browser given the raw text would hide but is not markup (<x>, an HTML
+ * comment) is read both as shown and as hidden: the first reading catches
+ * <fuck you> and <!-- fuck -->, the second sh<x>it and sh<!-- -->it.
  */
 int
 keyword_match(
     struct keyword *kw, const char *text, size_t len, struct rules_match *m)
 {
-	int f;
-
 	kw->nhits = 0;
 	kw->truncated = 0;
 	kw->text = text;
-	normalize_text(&kw->norm, text, len);
-	for (f = 0; f < kw->norm.nforms; f++) {
-		if (keyword_scan(kw, &kw->norm.form[f]) == -1)
-			return (-1);
-	}
-	if (kw->norm.ambiguous) { /* "what a f u c k": read it both ways */
-		kw->norm.split_lead = 1;
-		normalize_text(&kw->norm, text, len);
-		kw->norm.split_lead = 0;
-		for (f = 0; f < kw->norm.nforms; f++) {
-			if (keyword_scan(kw, &kw->norm.form[f]) == -1)
-				return (-1);
-		}
-	}
+	if (keyword_reading(kw, text, len, 0) == -1)
+		return (-1);
+	if (kw->norm.hideable && keyword_reading(kw, text, len, 1) == -1)
+		return (-1);
 	keyword_result(kw, text, len, m);
 	return (0);
 }

@@ -5,10 +5,12 @@
  * so a match can be shown to a moderator as the author typed it.
  *
  * The steps, in order:
- *  - HTML as a browser renders it, unless plain is set: tags dropped (a
- *    block tag separates words, any other tag and every comment joins
- *    them), character references decoded (named, numeric, and the legacy
- *    forms without ';');
+ *  - HTML as a browser renders it, unless plain is set: tags of HTML
+ *    elements dropped (a block element's tag separates words, any other
+ *    joins them), character references decoded (named, numeric, and the
+ *    legacy forms without ';'); anything else tag-shaped (<fuck you>) and
+ *    what an HTML comment holds stay text.  With hide_markup they are
+ *    dropped too, joining words, as by a browser given the raw text;
  *  - Unicode NFKD with compatibility mappings and case folding (utf8proc),
  *    default-ignorable characters removed;
  *  - combining marks removed after Latin, Greek, Cyrillic, Hebrew and Arabic
@@ -98,6 +100,7 @@ struct norm_tok {
 #define NORM_TAG_MAX 1024 /* bytes scanned for the end of an HTML tag */
 #define NORM_COMMENT_MAX 4096 /* bytes scanned for the end of a comment */
 #define NORM_ENTITY_MAX 40 /* bytes of an HTML entity name */
+#define NORM_NAME_MAX 10 /* bytes of the longest element name */
 #define NORM_SPREAD_GAP 3 /* separators allowed between spread letters */
 
 /* A half-open range of code points, [lo, hi). */
@@ -165,7 +168,9 @@ static void normalize_mark(struct norm *, uint32_t, uint32_t, uint32_t);
 static int normalize_in(uint32_t, const struct norm_range *, size_t);
 static uint32_t normalize_arabic(uint32_t);
 static size_t normalize_tag(struct norm *, const char *, size_t, size_t);
-static int normalize_block_tag(const char *, size_t);
+static size_t normalize_tag_end(const char *, size_t, size_t, size_t *);
+static int normalize_element(const char *, size_t, int *);
+static size_t normalize_comment(struct norm *, const char *, size_t, size_t);
 static size_t normalize_entity(struct norm *, const char *, size_t, size_t);
 static size_t normalize_numeric(struct norm *, const char *, size_t, size_t);
 static void normalize_decode(struct norm *, const char *, size_t);
@@ -222,6 +227,8 @@ normalize_free(struct norm *n)
  * two when the text has runs of both,) and the text as written.  With
  * keep_runs set (rule entries) there is always one form, as written.
  * Invalid UTF-8 bytes count as separators, so any input is accepted.
+ * hideable says whether the text holds what a browser would hide but this
+ * reading shows (normalize_tag()); hide_markup gives the other reading.
  */
 void
 normalize_text(struct norm *n, const char *text, size_t len)
@@ -229,7 +236,7 @@ normalize_text(struct norm *n, const char *text, size_t len)
 	int collapsed;
 
 	n->nitems = n->ntoks = 0;
-	n->ambiguous = 0;
+	n->ambiguous = n->hideable = 0;
 	normalize_decode(n, text, len);
 	normalize_flags(n);
 	normalize_accept_leet(n);
@@ -489,65 +496,99 @@ normalize_arabic(uint32_t cp)
 	}
 }
 
-/* Tell whether a tag name (lower-cased here) is a block element. */
-static int
-normalize_block_tag(const char *s, size_t len)
-{
-	static const char *const block[] = {"address", "article", "aside",
-	    "audio", "blockquote", "br", "button", "canvas", "caption", "dd",
-	    "details", "dialog", "div", "dl", "dt", "embed", "fieldset",
-	    "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4",
-	    "h5", "h6", "header", "hr", "iframe", "img", "input", "li", "main",
-	    "nav", "object", "ol", "option", "p", "pre", "section", "select",
-	    "summary", "table", "tbody", "td", "textarea", "tfoot", "th",
-	    "thead", "tr", "ul", "video"};
-	char name[12];
-	size_t i, k;
+/*
+ * The elements of the HTML standard, its obsolete ones (which browsers still
+ * know) and svg and math, sorted; block says the element renders as a line
+ * break.  A tag of any other name is not markup (normalize_tag()).
+ */
+static const struct {
+	const char *name;
+	int block;
+} norm_elements[] = {{"a", 0}, {"abbr", 0}, {"acronym", 0}, {"address", 1},
+    {"applet", 0}, {"area", 0}, {"article", 1}, {"aside", 1}, {"audio", 1},
+    {"b", 0}, {"base", 0}, {"basefont", 0}, {"bdi", 0}, {"bdo", 0},
+    {"bgsound", 0}, {"big", 0}, {"blink", 0}, {"blockquote", 1}, {"body", 0},
+    {"br", 1}, {"button", 1}, {"canvas", 1}, {"caption", 1}, {"center", 1},
+    {"cite", 0}, {"code", 0}, {"col", 0}, {"colgroup", 0}, {"data", 0},
+    {"datalist", 0}, {"dd", 1}, {"del", 0}, {"details", 1}, {"dfn", 0},
+    {"dialog", 1}, {"dir", 1}, {"div", 1}, {"dl", 1}, {"dt", 1}, {"em", 0},
+    {"embed", 1}, {"fieldset", 1}, {"figcaption", 1}, {"figure", 1},
+    {"font", 0}, {"footer", 1}, {"form", 1}, {"frame", 0}, {"frameset", 0},
+    {"h1", 1}, {"h2", 1}, {"h3", 1}, {"h4", 1}, {"h5", 1}, {"h6", 1},
+    {"head", 0}, {"header", 1}, {"hgroup", 1}, {"hr", 1}, {"html", 0}, {"i", 0},
+    {"iframe", 1}, {"img", 1}, {"input", 1}, {"ins", 0}, {"kbd", 0},
+    {"keygen", 0}, {"label", 0}, {"legend", 1}, {"li", 1}, {"link", 0},
+    {"listing", 1}, {"main", 1}, {"map", 0}, {"mark", 0}, {"marquee", 1},
+    {"math", 0}, {"menu", 1}, {"menuitem", 0}, {"meta", 0}, {"meter", 0},
+    {"multicol", 0}, {"nav", 1}, {"nextid", 0}, {"nobr", 0}, {"noembed", 0},
+    {"noframes", 0}, {"noscript", 0}, {"object", 1}, {"ol", 1}, {"optgroup", 0},
+    {"option", 1}, {"output", 0}, {"p", 1}, {"param", 0}, {"picture", 0},
+    {"plaintext", 1}, {"pre", 1}, {"progress", 0}, {"q", 0}, {"rb", 0},
+    {"rp", 0}, {"rt", 0}, {"rtc", 0}, {"ruby", 0}, {"s", 0}, {"samp", 0},
+    {"script", 0}, {"search", 1}, {"section", 1}, {"select", 1}, {"slot", 0},
+    {"small", 0}, {"source", 0}, {"spacer", 0}, {"span", 0}, {"strike", 0},
+    {"strong", 0}, {"style", 0}, {"sub", 0}, {"summary", 1}, {"sup", 0},
+    {"svg", 0}, {"table", 1}, {"tbody", 1}, {"td", 1}, {"template", 0},
+    {"textarea", 1}, {"tfoot", 1}, {"th", 1}, {"thead", 1}, {"time", 0},
+    {"title", 0}, {"tr", 1}, {"track", 0}, {"tt", 0}, {"u", 0}, {"ul", 1},
+    {"var", 0}, {"video", 1}, {"wbr", 0}, {"xmp", 1}};
 
-	for (k = 0; k < len && k < sizeof name - 1; k++) {
-		if (!((s[k] >= 'a' && s[k] <= 'z') ||
-		        (s[k] >= 'A' && s[k] <= 'Z') ||
-		        (s[k] >= '0' && s[k] <= '9')))
-			break;
+/*
+ * Tell whether the tag whose name starts at s, len bytes before its '>',
+ * names an HTML element: the name, in any case, then white space, '/' or
+ * the '>' (so <b>, <B class="x">, <br/>, but not <bx> or <b-x>).  *block
+ * says whether the element renders as a line break.
+ */
+static int
+normalize_element(const char *s, size_t len, int *block)
+{
+	char name[NORM_NAME_MAX + 1];
+	size_t k, lo = 0, hi, mid;
+	int cmp;
+
+	for (k = 0; k < len && k < NORM_NAME_MAX &&
+	     ((s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z') ||
+	         (s[k] >= '0' && s[k] <= '9'));
+	     k++)
 		name[k] = (char)(s[k] | 0x20);
-	}
+	if (k < len && (s[k] == '\0' || strchr(" \t\n\r\f/", s[k]) == NULL))
+		return (0);
 	name[k] = '\0';
-	for (i = 0; i < sizeof block / sizeof block[0]; i++) {
-		if (strcmp(block[i], name) == 0)
+	hi = sizeof norm_elements / sizeof norm_elements[0];
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if ((cmp = strcmp(name, norm_elements[mid].name)) == 0) {
+			*block = norm_elements[mid].block;
 			return (1);
+		}
+		if (cmp < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
 	return (0);
 }
 
 /*
- * Handle '<' at offset i as a browser would: a comment or an inline tag
- * renders as nothing, a block tag as a line break.  Quoted attribute values
- * may hold '>'.  Returns the bytes consumed, or 0 when this '<' is text.
+ * Find the end of a tag-shaped run at t[i] == '<': an optional '/', '!' or
+ * '?', a letter (its offset goes to *name), then anything up to a '>'
+ * outside quotes, within NORM_TAG_MAX bytes and with no other '<' (quoted
+ * attribute values may hold '>').  Returns the offset of the '>', or 0.
  */
 static size_t
-normalize_tag(struct norm *n, const char *t, size_t len, size_t i)
+normalize_tag_end(const char *t, size_t len, size_t i, size_t *name)
 {
-	size_t j, lim, name;
-	const char *end;
+	size_t j = i + 1, lim;
 	char quote = 0;
 
-	if (i + 1 >= len)
-		return (0);
-	if (len - i >= 4 && memcmp(t + i, "<!--", 4) == 0) {
-		lim = len - i < NORM_COMMENT_MAX ? len - i : NORM_COMMENT_MAX;
-		end = memmem(t + i + 4, lim - 4, "-->", 3);
-		if (end == NULL)
-			return (0);
-		return ((size_t)(end - (t + i)) + 3);
-	}
-	lim = len - i < NORM_TAG_MAX ? len - i : NORM_TAG_MAX;
-	j = i + 1;
-	if (t[j] == '/' || t[j] == '!' || t[j] == '?')
+	if (j < len && (t[j] == '/' || t[j] == '!' || t[j] == '?'))
 		j++;
 	if (j >= len ||
 	    !((t[j] >= 'a' && t[j] <= 'z') || (t[j] >= 'A' && t[j] <= 'Z')))
 		return (0);
-	for (name = j; j < i + lim; j++) {
+	*name = j;
+	lim = len - i < NORM_TAG_MAX ? len : i + NORM_TAG_MAX;
+	for (; j < lim; j++) {
 		if (quote != 0) {
 			if (t[j] == quote)
 				quote = 0;
@@ -556,11 +597,62 @@ normalize_tag(struct norm *n, const char *t, size_t len, size_t i)
 		else if (t[j] == '>' || t[j] == '<')
 			break;
 	}
-	if (j >= i + lim || t[j] != '>')
+	if (j >= lim || t[j] != '>')
 		return (0);
-	if (normalize_block_tag(t + name, j - name))
-		normalize_push(n, '\n', N_BREAK, (uint32_t)i, (uint32_t)j + 1);
-	return (j - i + 1);
+	return (j);
+}
+
+/*
+ * Handle '<' at offset i.  Only a start or end tag of an HTML element is
+ * markup (normalize_element()): it renders as nothing, or as a line break
+ * for a block element.  Anything else tag-shaped (<fuck you>, <x>, <?..>,
+ * <!..>) is text, as a site that escapes what is not markup shows it.  A
+ * browser given the raw text would hide it instead, so it sets n->hideable
+ * and, with n->hide_markup, renders as nothing, joining the letters around
+ * it.  Returns the bytes consumed, or 0 when this '<' is text.
+ */
+static size_t
+normalize_tag(struct norm *n, const char *t, size_t len, size_t i)
+{
+	size_t end, name;
+	int block;
+
+	if (len - i >= 4 && memcmp(t + i, "<!--", 4) == 0)
+		return (normalize_comment(n, t, len, i));
+	if ((end = normalize_tag_end(t, len, i, &name)) == 0)
+		return (0);
+	if (t[i + 1] != '!' && t[i + 1] != '?' &&
+	    normalize_element(t + name, end - name, &block)) {
+		if (block)
+			normalize_push(
+			    n, '\n', N_BREAK, (uint32_t)i, (uint32_t)end + 1);
+		return (end - i + 1);
+	}
+	n->hideable = 1;
+	return (n->hide_markup ? end - i + 1 : 0);
+}
+
+/*
+ * Handle "<!--" at offset i.  What an HTML comment holds is judged like
+ * any text, since a reader may be shown it and nothing may hide there; the
+ * "<!--" is a separator.  With n->hide_markup a comment ended within
+ * NORM_COMMENT_MAX bytes renders as nothing, joining the letters around it,
+ * as in a browser.  Returns the bytes consumed.
+ */
+static size_t
+normalize_comment(struct norm *n, const char *t, size_t len, size_t i)
+{
+	size_t lim = len - i < NORM_COMMENT_MAX ? len - i : NORM_COMMENT_MAX;
+	const char *end;
+
+	end = memmem(t + i + 4, lim - 4, "-->", 3);
+	if (end != NULL) {
+		n->hideable = 1;
+		if (n->hide_markup)
+			return ((size_t)(end - (t + i)) + 3);
+	}
+	normalize_push(n, '-', N_SEP, (uint32_t)i, (uint32_t)i + 4);
+	return (4);
 }
 
 /*

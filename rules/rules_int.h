@@ -42,7 +42,9 @@ struct norm {
 	int keep_runs; /* in: one form, runs kept (rule entries) */
 	int split_lead; /* in: a leading "a" or "i" is not a spread letter */
 	int plain; /* in: plain text: no tags, no character references */
+	int hide_markup; /* in: hide all a browser hides, not only markup */
 	int ambiguous; /* out: split_lead would read the text differently */
+	int hideable; /* out: hide_markup would read the text differently */
 };
 
 /* normalize.c */

@@ -76,9 +76,35 @@ expect_plain(const char *s, const char *want)
 	if (strcmp(got, want) != 0)
 		fail_msg("normalize(\"%s\") as text: got \"%s\", wanted \"%s\"",
 		    s, got, want);
-	if (nst.nforms != 1)
-		fail_msg("normalize(\"%s\") as text: %d forms, wanted 1", s,
-		    nst.nforms);
+	if (nst.nforms != 1 || nst.hideable)
+		fail_msg("normalize(\"%s\") as text: %d forms, hideable %d", s,
+		    nst.nforms, nst.hideable);
+}
+
+/*
+ * Check the HTML readings of s: as shown, where only markup is dropped, and
+ * as a browser given the raw text would show it (NULL: the same, so the
+ * text must not be hideable).
+ */
+static void
+expect_html(const char *s, const char *shown, const char *hidden)
+{
+	const char *got;
+
+	expect_norm(s, shown);
+	if (hidden == NULL) {
+		if (nst.hideable)
+			fail_msg("normalize(\"%s\"): hideable", s);
+		return;
+	}
+	if (!nst.hideable)
+		fail_msg("normalize(\"%s\"): not hideable", s);
+	nst.hide_markup = 1;
+	got = norm(s, 0);
+	nst.hide_markup = 0;
+	if (strcmp(got, hidden) != 0)
+		fail_msg("normalize(\"%s\") hidden: got \"%s\", wanted \"%s\"",
+		    s, got, hidden);
 }
 
 /* Check that s normalises to forms f0 and f1, then the text as written. */
@@ -677,8 +703,7 @@ test_normalize_html_inline(void **state)
 	expect_norm("<a href=\"x\">click</a>here", " clickhere ");
 	expect_norm("<B>bold</B>", " bold ");
 	expect_norm("<<b>>", " ");
-	/* Comments render as nothing; quoted attributes may hold '>'. */
-	expect_norm("fu<!-- x -->ck", " fuck ");
+	/* Quoted attributes may hold '>'. */
 	expect_norm("<a title=\"x>y\">z</a>", " z ");
 	expect_norm("<a title='x>y'>z</a>", " z ");
 }
@@ -692,7 +717,6 @@ test_normalize_html_block(void **state)
 	expect_norm("fu<br/>ck", " fu ck ");
 	expect_norm("fu<br />ck", " fu ck ");
 	expect_norm("<script>x</script>", " x ");
-	expect_norm("<!-- c -->x", " x ");
 }
 
 static void
@@ -701,8 +725,8 @@ test_normalize_html_tag_names(void **state)
 	static const char *const inl[] = {"a", "abbr", "b", "bdi", "bdo", "big",
 	    "cite", "code", "data", "del", "dfn", "em", "font", "i", "ins",
 	    "kbd", "mark", "q", "s", "samp", "small", "span", "strike",
-	    "strong", "sub", "sup", "time", "tt", "u", "var", "wbr", "strongly",
-	    "bx", "custom-tag", "h7"};
+	    "strong", "sub", "sup", "time", "tt", "u", "var", "wbr", "blink",
+	    "svg", "B", "Span"};
 	static const char *const block[] = {"p", "div", "br", "li", "ul", "ol",
 	    "h1", "h6", "td", "th", "tr", "table", "hr", "img", "blockquote",
 	    "section", "article", "pre", "textarea", "figcaption", "video",
@@ -730,6 +754,53 @@ test_normalize_html_not_tags(void **state)
 	expect_norm("<p", " p ");
 	expect_norm("xx < yy > zz", " xx yy zz ");
 	expect_norm("1<2", " 1 2 ");
+	expect_html("a <3 b", " a 3 b ", NULL);
+	expect_html("<<<", " ", NULL);
+	expect_html("a < b", " a b ", NULL);
+}
+
+static void
+test_normalize_html_not_elements(void **state)
+{
+	(void)state;
+	/* Tag-shaped, but no HTML element: text, or hidden by a browser. */
+	expect_html("<fuck you>", " fuck you ", " ");
+	expect_html("</fuck>", " fuck ", " ");
+	expect_html("sh<x>it", " sh x it ", " shit ");
+	expect_html(
+	    "fu<bx class=\"x\">ck</bx>", " fu bx class x ck bx ", " fuck ");
+	expect_html("fu<strongly>ck", " fu strongly ck ", " fuck ");
+	expect_html("fu<hx>ck", " fu hx ck ", " fuck ");
+	expect_html("<my-tag>shit</my-tag>", " my tag shit my tag ", " shit ");
+	expect_html("<b-x>shit", " bx shit ", " shit ");
+	expect_html("<?fuck?>", " fuck ", " ");
+	expect_html("<!fuck>", " fuck ", " ");
+	/* Tags of elements are markup, whatever their attributes hold. */
+	expect_html("<b>fuck</b>", " fuck ", NULL);
+	expect_html("<B\tclass=x>fuck</B >", " fuck ", NULL);
+	expect_html("fu<br/>ck", " fu ck ", NULL);
+	expect_html("<b fuck you>", " ", NULL);
+	expect_html("<img src=x onerror=alert(1)>", " ", NULL);
+	expect_html("<img src=\"x\" onerror=\"alert('<b>')\">", " ", NULL);
+	expect_norm("fu<fuck you>ck", " fu fuck you ck ");
+	expect_src(0, 4, 3, 4);
+}
+
+static void
+test_normalize_html_comments(void **state)
+{
+	(void)state;
+	/* What a comment holds is judged; "<!--" separates words. */
+	expect_html("<!-- fuck -->", " fuck ", " ");
+	expect_html("<!--fuck-->", " fuck ", " ");
+	expect_html("fu<!-- x -->ck", " fu x ck ", " fuck ");
+	expect_html("<!-- c -->x", " c x ", " x ");
+	expect_html("<!---->x", " x ", " x ");
+	expect_html("<!-- <b>f</b>u<i>ck</i> -->", " fuck ", " ");
+	expect_html("<!-- unterminated fuck", " unterminated fuck ", NULL);
+	expect_norm("<!-- fuck -->", " fuck ");
+	expect_src(0, 1, 5, 6);
+	expect_src(0, 4, 8, 9);
 }
 
 static void
@@ -1328,6 +1399,31 @@ build_format(enum rules_format format)
 	add_list(&spec, "probe", RULES_HOLD, RULES_MATCH_WORD, probe);
 	spec.format = format;
 	return (build_spec(&spec));
+}
+
+static void
+test_match_html(void **state)
+{
+	struct ruleset *rs = build_format(RULES_FORMAT_HTML);
+
+	(void)state;
+	expect_match(
+	    rs, "<fuck you>", RULES_REJECT, "profanity", "profanity:\"fuck\"");
+	expect_match(
+	    rs, "<b>fuck</b>", RULES_REJECT, "profanity", "profanity:\"fuck\"");
+	expect_match(rs, "<!-- fuck -->", RULES_REJECT, "profanity",
+	    "profanity:\"fuck\"");
+	expect_match(rs, "fu<!-- x -->ck", RULES_REJECT, "profanity",
+	    "profanity:\"fu<!-- x -->ck\"");
+	expect_match(
+	    rs, "fu<x>ck", RULES_REJECT, "profanity", "profanity:\"fu<x>ck\"");
+	expect_match(rs, "&#107;ill", RULES_REJECT, "profanity",
+	    "profanity:\"&#107;ill\"");
+	expect_match(rs, "a <3 b", RULES_HOLD, "probe", "probe:\"b\"");
+	expect_match(rs, "&lt;b&gt;", RULES_HOLD, "probe", "probe:\"b\"");
+	expect_clean(rs, "<img src=x onerror=alert(1)>");
+	expect_clean(rs, "<b fuck you>");
+	rules_unref(rs);
 }
 
 static void
@@ -2699,6 +2795,8 @@ main(void)
 	    cmocka_unit_test(test_normalize_html_block),
 	    cmocka_unit_test(test_normalize_html_tag_names),
 	    cmocka_unit_test(test_normalize_html_not_tags),
+	    cmocka_unit_test(test_normalize_html_not_elements),
+	    cmocka_unit_test(test_normalize_html_comments),
 	    cmocka_unit_test(test_normalize_entities),
 	    cmocka_unit_test(test_normalize_plain),
 	    cmocka_unit_test(test_normalize_entities_invalid),
@@ -2731,6 +2829,7 @@ main(void)
 	    cmocka_unit_test(test_match_duplicate_entry),
 	    cmocka_unit_test(test_match_repeats),
 	    cmocka_unit_test(test_match_evasions),
+	    cmocka_unit_test(test_match_html),
 	    cmocka_unit_test(test_match_text),
 	    cmocka_unit_test(test_match_enye),
 	    cmocka_unit_test(test_match_non_latin),
