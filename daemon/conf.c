@@ -71,6 +71,7 @@ typedef void (*conf_done_cb)(
 
 static const char *conf_check_name(const char *);
 static const char *conf_check_listen(const char *);
+static const char *conf_check_format(const char *);
 
 #define OFF(f) offsetof(struct conf, f)
 static const struct conf_opt conf_opts[] = {
@@ -104,6 +105,8 @@ static const struct conf_opt conf_opts[] = {
     {"queue", "shutdown_timeout_ms", CONF_INT, OFF(shutdown_timeout_ms), 0,
         600000, 10000, NULL, 1, NULL},
     {"queue", "trim", CONF_BOOL, OFF(trim), 0, 1, 1, NULL, 1, NULL},
+    {"queue", "format", CONF_STRING, OFF(format), 0, 0, 0, "html", 1,
+        conf_check_format},
     {"decisions", "ttl_days", CONF_INT, OFF(ttl_days), 1, 3650, 30, NULL, 1,
         NULL},
     {"decisions", "maxlen", CONF_INT, OFF(maxlen), 1000, 1000000000, 1000000,
@@ -193,6 +196,15 @@ conf_check_listen(const char *s)
 	port = strtol(colon + 1, &end, 10);
 	if (*end != '\0' || errno != 0 || port < 1 || port > 65535)
 		return ("port must be 1 to 65535");
+	return (NULL);
+}
+
+/* Check the body's format: the rules read "html" or "text". */
+static const char *
+conf_check_format(const char *s)
+{
+	if (strcmp(s, "html") != 0 && strcmp(s, "text") != 0)
+		return ("must be \"html\" or \"text\"");
 	return (NULL);
 }
 
@@ -829,6 +841,8 @@ conf_finish(struct conf_ctx *cx, config_setting_t *root)
 		host[n > 64 ? 64 : n] = '\0';
 		c->consumer = xstrdup(host[0] != '\0' ? host : "modqd");
 	}
+	if (strcmp(c->format, "text") == 0) /* the rules' default is html */
+		c->rules.format = RULES_FORMAT_TEXT;
 	if (c->redis_user != NULL && c->redis_password_file == NULL)
 		conf_error(cx, config_setting_lookup(root, "redis.user"),
 		    "redis.user needs redis.password_file");

@@ -73,6 +73,7 @@ struct conf {
 	long max_inflight;
 	long shutdown_timeout_ms;
 	long trim; /* remove entries every group has acknowledged */
+	char *format; /* owned: the body's format, "html" or "text" */
 
 	long ttl_days;
 	long maxlen;

@@ -215,6 +215,8 @@ test_defaults(void **state)
 	assert_int_equal(c.max_inflight, 1024);
 	assert_int_equal(c.shutdown_timeout_ms, 10000);
 	assert_int_equal(c.trim, 1);
+	assert_string_equal(c.format, "html");
+	assert_int_equal(c.rules.format, RULES_FORMAT_HTML);
 	assert_int_equal(c.ttl_days, 30);
 	assert_int_equal(c.maxlen, 1000000);
 	assert_null(c.metrics_listen);
@@ -527,6 +529,62 @@ test_queue_trim(void **state)
 	conf_free(&c);
 	conf_fails("queue: {\n  batch = 8;\n  trim = 0;\n};\n",
 	    "@:3: queue.trim: must be true or false");
+}
+
+/* Judge text with the keyword "kill" in the given queue.format. */
+static enum rules_verdict
+format_verdict(const char *format, const char *text)
+{
+	struct rules_match m;
+	struct ruleset *rs;
+	struct conf c;
+	enum rules_verdict v;
+	char *conf, *cause = NULL;
+
+	xasprintf(&conf,
+	    "queue: { format = \"%s\"; };\n"
+	    "keywords: ( { name = \"k\"; action = \"reject\"; "
+	    "words = [ \"kill\" ]; } );\n",
+	    format);
+	conf_ok(conf, &c);
+	free(conf);
+	if (rules_build(&c.rules, &rs, &cause) != 0)
+		fail_msg("%s", cause);
+	assert_int_equal(rules_match_text(rs, text, strlen(text), &m), 0);
+	v = m.verdict;
+	rules_match_free(&m);
+	rules_unref(rs);
+	conf_free(&c);
+	return (v);
+}
+
+static void
+test_queue_format(void **state)
+{
+	struct conf c;
+
+	(void)state;
+	conf_ok("queue: { format = \"text\"; };\n", &c);
+	assert_string_equal(c.format, "text");
+	assert_int_equal(c.rules.format, RULES_FORMAT_TEXT);
+	conf_free(&c);
+	conf_ok("queue: { format = \"html\"; };\n", &c);
+	assert_string_equal(c.format, "html");
+	assert_int_equal(c.rules.format, RULES_FORMAT_HTML);
+	conf_free(&c);
+	/* The ruleset reads the body in the configured format. */
+	assert_int_equal(format_verdict("html", "&#107;ill"), RULES_REJECT);
+	assert_int_equal(format_verdict("text", "&#107;ill"), RULES_APPROVE);
+	assert_int_equal(format_verdict("html", "<kill you>"), RULES_REJECT);
+	assert_int_equal(format_verdict("text", "<kill you>"), RULES_REJECT);
+	conf_fails("queue: {\n  batch = 8;\n  format = \"markdown\";\n};\n",
+	    "@:3: queue.format: must be \"html\" or \"text\"");
+	conf_fails("queue: { format = \"HTML\"; };\n",
+	    "@:1: queue.format: must be \"html\" or \"text\"");
+	conf_fails("queue: { format = \"\"; };\n",
+	    "@:1: queue.format: must be \"html\" or \"text\"");
+	conf_fails(
+	    "queue: {\n  format = 1;\n};\n", "@:2: format: must be a string");
 }
 
 static void
@@ -2111,6 +2169,7 @@ main(void)
 	    cmocka_unit_test(test_string_type_errors),
 	    cmocka_unit_test(test_log_decisions),
 	    cmocka_unit_test(test_queue_trim),
+	    cmocka_unit_test(test_queue_format),
 	    cmocka_unit_test(test_name_options),
 	    cmocka_unit_test(test_unknown_option),
 	    cmocka_unit_test(test_unknown_in_each_group),
