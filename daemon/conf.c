@@ -72,6 +72,7 @@ typedef void (*conf_done_cb)(
 static const char *conf_check_name(const char *);
 static const char *conf_check_listen(const char *);
 static const char *conf_check_format(const char *);
+static const char *conf_check_held_action(const char *);
 
 #define OFF(f) offsetof(struct conf, f)
 static const struct conf_opt conf_opts[] = {
@@ -111,6 +112,10 @@ static const struct conf_opt conf_opts[] = {
         NULL},
     {"decisions", "maxlen", CONF_INT, OFF(maxlen), 1000, 1000000000, 1000000,
         NULL, 1, NULL},
+    {"decisions", "held_days", CONF_INT, OFF(held_days), 0, 3650, 0, NULL, 1,
+        NULL},
+    {"decisions", "held_action", CONF_STRING, OFF(held_action), 0, 0, 0,
+        "reject", 1, conf_check_held_action},
     {"metrics", "listen", CONF_STRING, OFF(metrics_listen), 0, 0, 0, NULL, 0,
         conf_check_listen},
     {"log", "decisions", CONF_BOOL, OFF(log_decisions), 0, 1, 1, NULL, 1, NULL},
@@ -205,6 +210,15 @@ conf_check_format(const char *s)
 {
 	if (strcmp(s, "html") != 0 && strcmp(s, "text") != 0)
 		return ("must be \"html\" or \"text\"");
+	return (NULL);
+}
+
+/* Check what becomes of a comment held too long. */
+static const char *
+conf_check_held_action(const char *s)
+{
+	if (strcmp(s, "approve") != 0 && strcmp(s, "reject") != 0)
+		return ("must be \"approve\" or \"reject\"");
 	return (NULL);
 }
 

@@ -615,6 +615,8 @@ local function audit(id, action, by, note, was)
 	    'id', id, 'action', action, 'by', by, 'note', note, 'was', was)
 end
 
+local set_status
+
 --
 -- Set a comment's status by a moderator: record, held set, decisions
 -- entry, author counters, history and audit together.  Returns 1, or 0
@@ -629,8 +631,18 @@ local function moderate(keys, a, status, action)
 	if #id > 128 or not string.find(id, '^[%w._:%-]+$') then
 		return fail('bad comment id ' .. mod_quote(id))
 	end
+	return set_status(id, by, note, status, action, nil)
+end
+
+--
+-- Give comment id the status, by a moderator (or modqd), with its
+-- record, held queue, decisions entry, counters, history and audit
+-- together; reasons, when not nil, replaces the record's.  Returns 1, 0
+-- if it already has that status, or an error reply (nothing written).
+--
+set_status = function(id, by, note, status, action, reasons)
 	local k = P .. ':c:' .. id
-	err = mod_type(k, 'hash') or mod_type(MOD_HELD, 'zset') or
+	local err = mod_type(k, 'hash') or mod_type(MOD_HELD, 'zset') or
 	    mod_type(MOD_DECISIONS, 'stream') or mod_type(MOD_AUDIT, 'stream')
 	if err then
 		return fail(err)
@@ -658,10 +670,17 @@ local function moderate(keys, a, status, action)
 		dr = -1
 	end
 	mod_plan_history(ops, author, tonumber(judged), now, dr)
-	mod_plan_stats(ops)
+	if by ~= 'modqd' then -- a person's action
+		mod_plan_stats(ops)
+	end
 
 	local f = { 'status', status, 'decided_at', tostring(now),
 	    'decided_by', by }
+	if reasons then
+		f[#f + 1] = 'reasons'
+		f[#f + 1] = reasons
+		old[3] = reasons
+	end
 	if not old[5] and old[4] then
 		f[#f + 1] = 'judged_at'
 		f[#f + 1] = old[4]
@@ -761,6 +780,42 @@ end
 
 local function modq_reject(keys, a)
 	return moderate(keys, a, 'rejected', 'reject')
+end
+
+--
+-- modq_expire_held 0 held_ms approve|reject limit: decide the comments
+-- held for longer than held_ms (decisions.held_days) that no moderator
+-- touched, oldest first, at most limit of them (each call stays short),
+-- with reason held-expired, by modqd.  Returns how many it decided.
+--
+local function modq_expire_held(keys, a)
+	local held_ms, action, limit = tonumber(a[1]), a[2], tonumber(a[3])
+	local status = ({ approve = 'approved', reject = 'rejected' })[action]
+	if #keys ~= 0 or #a ~= 3 or not held_ms or not status or not limit then
+		return fail('usage: FCALL modq_expire_held 0 <held_ms> ' ..
+		    'approve|reject <limit>')
+	end
+	local err = mod_type(MOD_HELD, 'zset') or mod_type(MOD_STATS, 'hash')
+	if err then
+		return fail(err)
+	end
+	local ids = redis.call('ZRANGEBYSCORE', MOD_HELD, '-inf',
+	    now_ms() - held_ms, 'LIMIT', 0, limit)
+	local n = 0
+	for _, id in ipairs(ids) do
+		local r = set_status(id, 'modqd', '', status, 'held-expired',
+		    'held-expired')
+		if r == 1 then
+			n = n + 1
+		elseif type(r) == 'table' then
+			-- a record gone or of another type: it is not held
+			redis.call('ZREM', MOD_HELD, id)
+		end
+	end
+	if n > 0 and mod_counter(redis.call('HGET', MOD_STATS, 'held-expired')) then
+		redis.call('HINCRBY', MOD_STATS, 'held-expired', n)
+	end
+	return n
 end
 
 --
@@ -1274,5 +1329,6 @@ redis.register_function('modq_trim', modq_trim)
 redis.register_function('modq_approve', modq_approve)
 redis.register_function('modq_reject', modq_reject)
 redis.register_function('modq_delete', modq_delete)
+redis.register_function('modq_expire_held', modq_expire_held)
 redis.register_function('modq_author', modq_author)
 redis.register_function('modq_thread', modq_thread)

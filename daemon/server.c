@@ -315,6 +315,7 @@ server_tick_cb(evutil_socket_t fd, short events, void *arg)
 	(void)events;
 	(void)arg;
 	intake_tick();
+	expire_tick();
 	metrics_tick();
 	gettimeofday(&now, NULL);
 	timersub(&now, &sv.last_status, &d);

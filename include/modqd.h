@@ -77,6 +77,8 @@ struct conf {
 
 	long ttl_days;
 	long maxlen;
+	long held_days; /* 0: a held comment waits for a person for ever */
+	char *held_action; /* owned: "approve" or "reject" */
 
 	char *metrics_listen; /* owned, NULL when off */
 	long log_decisions; /* one info line per decision */
@@ -184,6 +186,9 @@ size_t pipeline_inflight(void);
 int pipeline_has(const char *);
 void pipeline_counts(unsigned long long *, unsigned long long *,
     unsigned long long *, unsigned long long *, unsigned long long *);
+
+/* expire.c */
+void expire_tick(void);
 
 /* metrics.c */
 void metrics_init(struct event_base *, const char *);

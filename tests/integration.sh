@@ -44,6 +44,8 @@
 #   15 trim      queue.trim
 #   16 lifecycle a comment sent again (a retry), edited and deleted (before
 #                and after its decision), with the exact keys afterwards
+#   17 held      decisions.held_days: a held comment nobody touched is
+#                decided by held_action
 #
 set -u
 
@@ -1439,6 +1441,53 @@ EOF
 	stop_modqd
 }
 
+sec_held() {
+	local old
+	section "17 held: decisions.held_days and held_action"
+	fresh
+	write_conf "$TMP/held.conf" <<EOF
+redis: { unix = "$SOCK"; };
+decisions: { held_days = 2; held_action = "reject"; };
+keywords: ( { name = "watch"; action = "hold"; words = [ "traitor" ]; } );
+EOF
+	start_modqd "$TMP/held.conf" "$TMP/held.log" || exit 1
+	xadd id hx1 author u-h body "a traitor"
+	xadd id hx2 author u-h body "another traitor"
+	xadd id hx3 author u-h body "a third traitor"
+	check_decision hx1 held watch
+	check_decision hx2 held watch
+	check_decision hx3 held watch
+	check_eq "approve hx3" "$(rcli --raw FCALL modq_approve 0 hx3 alice)" 1
+	stop_modqd
+	# hx1 held three days ago, hx2 one day ago (the scores are the time
+	# held); a restarted modqd looks at once.
+	old=$(($(redis_ms) - 3 * 86400000))
+	rcli ZADD modq:held "$old" hx1 "$(($(redis_ms) - 86400000))" hx2 >/dev/null
+	start_modqd "$TMP/held.conf" "$TMP/held2.log" || exit 1
+	wait_status hx1 rejected
+	check_eq "hx1: status reasons by" \
+	    "$(rcli --raw HMGET modq:c:hx1 status reasons decided_by | paste -sd' ' -)" \
+	    "rejected held-expired modqd"
+	check_true "hx1 expires now" [ "$(rcli TTL modq:c:hx1)" -gt 0 ]
+	check_eq "held queue: hx2 only" "$(rcli --raw ZRANGE modq:held 0 -1)" hx2
+	check_field hx2 status held
+	check_field hx3 status approved
+	check_decisions hx1 "held/watch/modqd;rejected/held-expired/modqd"
+	check_eq "author u-h counters" \
+	    "$(rcli --raw HMGET modq:author:u-h approved held rejected | paste -sd' ' -)" "1 1 1"
+	check_stats held-expired=1 moderated=1
+	check_eq "audit of the expiry: id action by" \
+	    "$(rcli --raw XREVRANGE modq:audit + - COUNT 1 | sed -n '3p;5p;7p' | paste -sd' ' -)" \
+	    "hx1 held-expired modqd"
+	check_log "$TMP/held2.log" "held comments: 1 held over 2 days decided: reject \(held-expired\)"
+	stop_modqd
+	write_conf "$TMP/held-bad.conf" <<EOF
+decisions: { held_action = "delete"; };
+EOF
+	check_match "a bad held_action" "$("$MODQD" -n -c "$TMP/held-bad.conf" 2>&1)" \
+	    'held-bad.conf:1: .*held_action.*must be "approve" or "reject"'
+}
+
 # -----------------------------------------------------------------------------
 
 want 1 output && sec_output
@@ -1457,6 +1506,7 @@ want 13 prefix && sec_prefix
 want 14 acl && sec_acl
 want 15 trim && sec_trim
 want 16 lifecycle && sec_lifecycle
+want 17 held && sec_held
 
 echo "integration: $(($(date +%s) - STARTED)) s"
 summary
