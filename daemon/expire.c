@@ -1,13 +1,18 @@
 /*
- * expire.c -- owns the decisions modqd makes on a clock rather than on a
- * stream entry: with decisions.held_days set, a held comment that no
- * moderator touched for that long is decided by decisions.held_action
- * (reason held-expired), through the modq_expire_held function, a bounded
- * number per call so that Redis is never busy with it for long.
+ * expire.c -- owns what modqd does to records on a clock rather than for
+ * a stream entry, each through a function that does a bounded amount per
+ * call, so that Redis is never busy with it for long:
+ *  - with decisions.held_days set, a held comment that no moderator
+ *    touched for that long is decided by decisions.held_action (reason
+ *    held-expired): modq_expire_held;
+ *  - the records of an author being forgotten (modq_forget) are erased a
+ *    SCAN step at a time: modq_forget_step, every tick while one is left,
+ *    every FORGET_IDLE_MS otherwise.
  */
 #include <sys/time.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 #include <hiredis/hiredis.h>
 
@@ -17,32 +22,56 @@
 #define EXPIRE_EVERY_MS 60000 /* look for expired held comments */
 #define EXPIRE_AGAIN_MS 1000 /* sooner while a call finds a full batch */
 #define EXPIRE_LIMIT 100 /* comments one call decides at most */
+#define FORGET_IDLE_MS 1000 /* look for authors to forget */
 
-static struct {
-	int calling; /* a modq_expire_held is outstanding */
+/* One function called on a clock. */
+struct clock {
+	int calling; /* a call is outstanding */
 	long wait_ms; /* until the next call */
 	struct timeval last; /* the last call sent */
-} ex = {0, 0, {0, 0}};
+};
 
+static struct clock held_clock, forget_clock;
+
+static int expire_due(struct clock *);
 static void expire_cb(void *, void *);
+static void expire_forget_cb(void *, void *);
 
-/* From the housekeeping tick: call modq_expire_held when it is time. */
+/* Tell whether a clock's function is to be called now (and note it). */
+static int
+expire_due(struct clock *c)
+{
+	struct timeval now, d;
+
+	if (c->calling || !redis_up() || server_stopping())
+		return (0);
+	gettimeofday(&now, NULL);
+	timersub(&now, &c->last, &d);
+	if (timerisset(&c->last) &&
+	    d.tv_sec * 1000 + d.tv_usec / 1000 < c->wait_ms)
+		return (0);
+	c->last = now;
+	return (1);
+}
+
+/* From the housekeeping tick: call each function when it is time. */
 void
 expire_tick(void)
 {
 	const struct conf *conf = server_conf();
 	struct redis_args a;
-	struct timeval now, d;
 
-	if (conf->held_days <= 0 || ex.calling || !redis_up() ||
-	    server_stopping())
+	if (expire_due(&forget_clock)) {
+		redis_args_init(&a);
+		redis_args_adds(&a, "FCALL");
+		redis_args_adds(&a, "modq_forget_step");
+		redis_args_adds(&a, "0");
+		if (redis_cmd(&a, expire_forget_cb, NULL) == 0)
+			forget_clock.calling = 1;
+		redis_args_free(&a);
+	}
+	if (conf->held_days <= 0 || !expire_due(&held_clock))
 		return;
-	gettimeofday(&now, NULL);
-	timersub(&now, &ex.last, &d);
-	if (timerisset(&ex.last) &&
-	    d.tv_sec * 1000 + d.tv_usec / 1000 < ex.wait_ms)
-		return;
-	ex.last = now;
 	redis_args_init(&a);
 	redis_args_adds(&a, "FCALL");
 	redis_args_adds(&a, "modq_expire_held");
@@ -51,8 +80,31 @@ expire_tick(void)
 	redis_args_adds(&a, conf->held_action);
 	redis_args_addf(&a, "%d", EXPIRE_LIMIT);
 	if (redis_cmd(&a, expire_cb, NULL) == 0)
-		ex.calling = 1;
+		held_clock.calling = 1;
 	redis_args_free(&a);
+}
+
+/* Go on at the next tick while an author is still being forgotten. */
+static void
+expire_forget_cb(void *r, void *arg)
+{
+	redisReply *reply = r;
+	const char *err;
+
+	(void)arg;
+	forget_clock.calling = 0;
+	forget_clock.wait_ms = FORGET_IDLE_MS;
+	if (reply == NULL)
+		return;
+	if (redis_reply_error(reply, &err)) {
+		if (strstr(err, "Function not found") == NULL)
+			log_warnx("forget: modq_forget_step: %s", err);
+		return;
+	}
+	if (reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
+		forget_clock.wait_ms = 0;
+		expire_tick(); /* the next step at once: each is short */
+	}
 }
 
 /* Log what modq_expire_held decided; look again soon if it had more. */
@@ -64,8 +116,8 @@ expire_cb(void *r, void *arg)
 	const char *err;
 
 	(void)arg;
-	ex.calling = 0;
-	ex.wait_ms = EXPIRE_EVERY_MS;
+	held_clock.calling = 0;
+	held_clock.wait_ms = EXPIRE_EVERY_MS;
 	if (reply == NULL)
 		return;
 	if (redis_reply_error(reply, &err)) {
@@ -78,5 +130,5 @@ expire_cb(void *r, void *arg)
 	         "(held-expired)",
 	    reply->integer, conf->held_days, conf->held_action);
 	if (reply->integer >= EXPIRE_LIMIT)
-		ex.wait_ms = EXPIRE_AGAIN_MS;
+		held_clock.wait_ms = EXPIRE_AGAIN_MS;
 }

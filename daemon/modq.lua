@@ -14,8 +14,9 @@
 -- common decision, a comment without a record yet, written by modqd in a
 -- WATCH/MULTI/EXEC transaction; modq_decide takes the rest: dead letters,
 -- records to replace, and whatever a transaction could not settle.)
--- Moderator functions: modq_approve, modq_reject, modq_delete, modq_author,
--- modq_thread.
+-- Moderator functions: modq_approve, modq_reject, modq_delete, modq_forget,
+-- modq_retry, modq_author, modq_thread; modq_forget_step and
+-- modq_expire_held, which modqd calls on a clock.
 --
 -- Redis CPU is what limits throughput, so the daemon functions do no string
 -- building per comment: modqd sends every key ready-made, and counters are
@@ -26,6 +27,8 @@ local P = '@PREFIX@'
 local MAXLEN = '@MAXLEN@'
 local HIST_DAYS = @HISTDAYS@
 local TTL_S = @TTLS@ -- decisions.ttl_days in seconds
+local AUTHOR_RATES = { @AUTHORRATES@ } -- the rate rules per author
+local STREAM = P .. ':' .. '@STREAM@' -- the incoming stream
 local DAY_MS = 86400000
 local ENTRY_MAX_PAIRS = 37 -- fields an entry may have (include/modqd.h)
 local CUT_KEEP = 4096 -- bytes of a field that a cut entry keeps
@@ -406,6 +409,8 @@ local MOD_USAGE = {
 	approve = 'modq_approve 0 <id> <moderator> [note]',
 	reject = 'modq_reject 0 <id> <moderator> [note]',
 	delete = 'modq_delete 0 <id> <moderator> [note]',
+	forget = 'modq_forget 0 <author> <moderator> [note]',
+	retry = 'modq_retry 0 <dead letter id>|all <moderator> [note]',
 	author = 'modq_author 0 <author> trusted|premod|banned|clear ' ..
 	    '<moderator> [note]',
 	thread = 'modq_thread 0 <thread> open|premod|closed <moderator> [note]',
@@ -776,6 +781,172 @@ local function modq_delete(keys, a)
 	end
 	audit(id, 'delete', by, note, old[1] or '')
 	return 1
+end
+
+-- What forgetting an author erases from each of its records besides what
+-- a delete erases: who wrote it and from where.
+local FORGET_DROP = { author = 1, ip = 1 }
+local MOD_FORGET = P .. ':forget' -- author -> SCAN cursor of its job
+local FORGET_STEP = 200 -- keys one step looks at
+
+--
+-- Erase one record of a forgotten author as modq_delete would, and its
+-- author and ip too; no audit entry (it would name the comment's author
+-- by its comments).  Returns 1 if it erased one.
+--
+local function forget_record(k, author, by)
+	local old = redis.pcall('HMGET', k, 'author', 'status', 'id')
+	if old.err or old[1] ~= author then
+		return 0 -- not a hash, or another author's
+	end
+	local drop = {}
+	for _, f in ipairs(redis.call('HKEYS', k)) do
+		if FORGET_DROP[f] or not DELETE_KEEP[f] then
+			drop[#drop + 1] = f
+		end
+	end
+	redis.call('HDEL', k, unpack(drop))
+	local id = old[3] or string.sub(k, #P + 4)
+	redis.call('HSET', k, 'status', 'deleted', 'decided_at',
+	    tostring(now_ms()), 'decided_by', by)
+	redis.call('EXPIRE', k, TTL_S)
+	redis.pcall('ZREM', MOD_HELD, id)
+	if old[2] ~= 'deleted' then
+		redis.pcall('XADD', MOD_DECISIONS, 'MAXLEN', '~', MAXLEN, '*',
+		    'id', id, 'status', 'deleted', 'reasons', 'forget', 'by', by)
+	end
+	return 1
+end
+
+--
+-- modq_forget_step 0: go on with every author being forgotten, one SCAN
+-- step (FORGET_STEP keys) each, so a call never keeps Redis for long
+-- however many records there are; modqd calls it while any is left.
+-- Returns how many authors are still being forgotten.
+--
+local function modq_forget_step(keys, a)
+	if #keys ~= 0 or #a ~= 0 then
+		return fail('usage: FCALL modq_forget_step 0')
+	end
+	local err = mod_type(MOD_FORGET, 'hash')
+	if err then
+		return fail(err)
+	end
+	local jobs = redis.call('HGETALL', MOD_FORGET)
+	local left = 0
+	for i = 1, #jobs, 2 do
+		local author, cursor = jobs[i], jobs[i + 1]
+		local by = string.match(cursor, ' (.*)$') or 'modqd'
+		cursor = string.match(cursor, '^(%d+)') or '0'
+		local r = redis.call('SCAN', cursor, 'MATCH', P .. ':c:*', 'COUNT',
+		    FORGET_STEP)
+		for _, k in ipairs(r[2]) do
+			forget_record(k, author, by)
+		end
+		if r[1] == '0' then
+			redis.call('HDEL', MOD_FORGET, author)
+		else
+			redis.call('HSET', MOD_FORGET, author, r[1] .. ' ' .. by)
+			left = left + 1
+		end
+	end
+	return left
+end
+
+--
+-- modq_forget 0 author moderator [note]: erase an author (a reader's
+-- right to erasure).  The author's hash, reputation history and rate
+-- windows go at once; every record of the author is erased as by
+-- modq_delete, author and ip included, by modq_forget_step, a bounded
+-- step at a time (modqd drives it; so can anyone, calling it until it
+-- returns 0).  The audit keeps the action with a SHA-1 of the author id,
+-- never the id.  Returns 1.
+--
+local function modq_forget(keys, a)
+	local note, err = mod_args(keys, a, 2, 'forget')
+	if not note then
+		return fail(err)
+	end
+	local author, by = a[1], a[2]
+	if not mod_name_ok(author) then
+		return fail('bad author id ' .. mod_quote_bytes(author) ..
+		    ' (1 to 256 bytes of UTF-8 without control characters)')
+	end
+	err = mod_type(MOD_FORGET, 'hash') or mod_type(MOD_AUDIT, 'stream')
+	if err then
+		return fail(err)
+	end
+	redis.call('DEL', P .. ':author:' .. author,
+	    P .. ':rate:@hist:' .. author)
+	for _, rule in ipairs(AUTHOR_RATES) do
+		redis.call('DEL', P .. ':rate:' .. rule .. ':' .. author)
+	end
+	if redis.call('HEXISTS', MOD_FORGET, author) == 0 then
+		redis.call('HSET', MOD_FORGET, author, '0 ' .. by)
+	end
+	audit('sha1:' .. redis.sha1hex(author), 'forget', by, note, '')
+	return 1
+end
+
+--
+-- modq_retry 0 dead_id|all moderator [note]: put dead letters back on the
+-- incoming stream once their cause is fixed (the config, the site), as
+-- new entries with their own fields; all takes the oldest 100 a call.  A
+-- dead letter that was cut (its cut field) is not whole and stays.
+-- Returns how many it put back.
+--
+local function modq_retry(keys, a)
+	local note, err = mod_args(keys, a, 2, 'retry')
+	if not note then
+		return fail(err)
+	end
+	local which, by = a[1], a[2]
+	local dead, stream = P .. ':dead', STREAM
+	err = mod_type(dead, 'stream') or mod_type(stream, 'stream') or
+	    mod_type(MOD_AUDIT, 'stream')
+	if err then
+		return fail(err)
+	end
+	local entries
+	if which == 'all' then
+		entries = redis.call('XRANGE', dead, '-', '+', 'COUNT', 100)
+	elseif string.find(which, '^%d+%-%d+$') then
+		entries = redis.call('XRANGE', dead, which, which)
+		if #entries == 0 then
+			return fail('no dead letter ' .. which)
+		end
+	else
+		return fail('bad dead letter id ' .. mod_quote(which) ..
+		    '; usage: FCALL ' .. MOD_USAGE.retry)
+	end
+	local n = 0
+	for _, e in ipairs(entries) do
+		local f, out, cut, sid = e[2], {}, false, ''
+		for i = 1, #f, 2 do
+			if f[i] == 'cut' then
+				cut = true
+			elseif f[i] == 'stream_id' then
+				sid = f[i + 1]
+			elseif f[i] ~= 'error' then
+				out[#out + 1] = f[i]
+				out[#out + 1] = f[i + 1]
+			end
+		end
+		if cut then
+			if which ~= 'all' then
+				return fail('dead letter ' .. which .. ' was cut: ' ..
+				    'it is not whole and cannot be sent again')
+			end
+		else
+			if #out > 0 then
+				redis.call('XADD', stream, '*', unpack(out))
+			end
+			redis.call('XDEL', dead, e[1])
+			audit(sid, 'retry', by, note, '')
+			n = n + 1
+		end
+	end
+	return n
 end
 
 local function modq_reject(keys, a)
@@ -1329,6 +1500,9 @@ redis.register_function('modq_trim', modq_trim)
 redis.register_function('modq_approve', modq_approve)
 redis.register_function('modq_reject', modq_reject)
 redis.register_function('modq_delete', modq_delete)
+redis.register_function('modq_forget', modq_forget)
+redis.register_function('modq_forget_step', modq_forget_step)
+redis.register_function('modq_retry', modq_retry)
 redis.register_function('modq_expire_held', modq_expire_held)
 redis.register_function('modq_author', modq_author)
 redis.register_function('modq_thread', modq_thread)

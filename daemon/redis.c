@@ -20,6 +20,7 @@
  * reply over its limits is never read to its end: the connections are torn
  * down as on any failure, and the caller learns of it (redis_oversized()).
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,7 @@ static void redis_fail(const char *, ...) __attribute__((format(printf, 1, 2)));
 static void redis_free_conn(struct rconn *);
 static void redis_schedule(void);
 static char *redis_library(const struct conf *);
+static char *redis_author_rates(const struct conf *);
 static char *redis_subst(const char *, const char *, const char *);
 static void redis_attach(struct rconn *, redisAsyncContext *);
 static void redis_ev_read(evutil_socket_t, short, void *);
@@ -194,11 +196,46 @@ redis_subst(const char *s, const char *name, const char *value)
 	return (out);
 }
 
+/*
+ * Write the names of the rate rules per author as a Lua list of strings
+ * ('a', 'b'), for modq_forget: every byte but letters, digits and - . _ :
+ * as a \ddd escape, whatever a name holds.
+ */
+static char *
+redis_author_rates(const struct conf *conf)
+{
+	const struct rules_spec *sp = &conf->rules;
+	char *out = xstrdup(""), *t;
+	const unsigned char *p;
+	size_t k;
+
+	for (k = 0; k < sp->nrates; k++) {
+		if (sp->rates[k].per != RULES_PER_AUTHOR)
+			continue;
+		xasprintf(&t, "%s%s'", out, *out != '\0' ? ", " : "");
+		free(out);
+		out = t;
+		for (p = (const unsigned char *)sp->rates[k].name; *p != '\0';
+		     p++) {
+			if (isalnum(*p) || strchr("-._:", *p) != NULL)
+				xasprintf(&t, "%s%c", out, *p);
+			else
+				xasprintf(&t, "%s\\%03u", out, *p);
+			free(out);
+			out = t;
+		}
+		xasprintf(&t, "%s'", out);
+		free(out);
+		out = t;
+	}
+	return (out);
+}
+
 /* Fill the configured prefix and limits into the Functions library. */
 static char *
 redis_library(const struct conf *conf)
 {
-	char *a, *b, num[32];
+	char *a, *b, *rates, num[32];
 	const struct rules_authors *au = &conf->rules.authors;
 
 	a = redis_subst(modq_lua, "@PREFIX@", conf->prefix);
@@ -211,6 +248,12 @@ redis_library(const struct conf *conf)
 	free(b);
 	snprintf(num, sizeof num, "%ld", conf->ttl_days * 86400);
 	b = redis_subst(a, "@TTLS@", num);
+	free(a);
+	rates = redis_author_rates(conf);
+	a = redis_subst(b, "@AUTHORRATES@", rates);
+	free(b);
+	free(rates);
+	b = redis_subst(a, "@STREAM@", conf->stream);
 	free(a);
 	return (b);
 }

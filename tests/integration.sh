@@ -46,6 +46,7 @@
 #                and after its decision), with the exact keys afterwards
 #   17 held      decisions.held_days: a held comment nobody touched is
 #                decided by held_action
+#   18 erase     modq_forget (an author's right to erasure), modq_retry
 #
 set -u
 
@@ -1488,6 +1489,73 @@ EOF
 	    'held-bad.conf:1: .*held_action.*must be "approve" or "reject"'
 }
 
+sec_erase() {
+	local dsid sha
+	section "18 erase: modq_forget an author, modq_retry dead letters"
+	fresh
+	write_conf "$TMP/erase.conf" <<EOF
+redis: { unix = "$SOCK"; };
+queue: { max_body = 64; };
+keywords: (
+	{ name = "watch"; action = "hold"; words = [ "traitor" ]; },
+	{ name = "slurs"; action = "reject"; words = [ "shit" ]; }
+);
+rates: ( { name = "author-ten"; per = "author"; limit = 10; window = 3600;
+	action = "hold"; } );
+EOF
+	start_modqd "$TMP/erase.conf" "$TMP/erase.log" || exit 1
+	xadd id fa1 author u-f ip 192.0.2.4 body "fine" x 1
+	xadd id fa2 author u-f ip 192.0.2.4 body "a traitor"
+	xadd id fa3 author u-f body "shit"
+	xadd id fg1 author u-g ip 192.0.2.4 body "also fine"
+	check_decision fa1 approved ""
+	check_decision fa2 held watch
+	check_decision fa3 rejected slurs
+	check_decision fg1 approved ""
+	check_eq "forget u-f" "$(rcli --raw FCALL modq_forget 0 u-f site "the reader asked")" 1
+	check_eq "u-f's hash and rate window are gone at once" \
+	    "$(rcli EXISTS modq:author:u-f modq:rate:author-ten:u-f)" 0
+	check_eq "the records are erased, step by step" \
+	    "$(wait_hash modq:c:fa3 status deleted)" deleted
+	check_eq "no job left" "$(wait_hash modq:forget u-f '')" ""
+	for i in fa1 fa2 fa3; do
+		check_eq "$i's fields after the forget" \
+		    "$(rcli --raw HKEYS modq:c:$i | sort | paste -sd' ' -)" \
+		    "decided_at decided_by digest id reasons ruleset status stream_id"
+		check_field "$i" decided_by site
+	done
+	check_eq "fa2 left the held queue" "$(rcli ZSCORE modq:held fa2)" ""
+	check_decisions fa2 "held/watch/modqd;deleted/forget/site"
+	check_field fg1 author u-g
+	check_eq "u-g is kept" "$(rcli --raw HGET modq:author:u-g approved)" 1
+	sha=$(printf '%s' u-f | sha1sum | cut -d' ' -f1)
+	check_eq "the audit names a hash of the author, never the id" \
+	    "$(rcli --raw XREVRANGE modq:audit + - COUNT 1 | sed -n '3p;5p;7p;9p' | paste -sd'|' -)" \
+	    "sha1:$sha|forget|site|the reader asked"
+	check_eq "no audit entry names u-f" \
+	    "$(rcli --raw XRANGE modq:audit - + | grep -c '^u-f$')" 0
+	check_match "forget: a bad author" "$(rcli --raw FCALL modq_forget 0 $'a\nb' site 2>&1)" "bad author id"
+
+	# A dead letter goes back on the stream once its cause is fixed.
+	xadd id rt1 author u-r body "$(rep b 100)"
+	wait_dead 1
+	dsid=$(rcli --raw XREVRANGE modq:dead + - COUNT 1 | head -1)
+	check_match "retry: a bad id" "$(rcli --raw FCALL modq_retry 0 nope alice 2>&1)" "bad dead letter id"
+	check_match "retry: no such dead letter" "$(rcli --raw FCALL modq_retry 0 1-1 alice 2>&1)" "no dead letter 1-1"
+	sed -i 's/max_body = 64/max_body = 1024/' "$TMP/erase.conf"
+	kill -HUP "$MODQD_PID"
+	wait_log "$TMP/erase.log" "reloaded" >/dev/null
+	check_eq "retry rt1" "$(rcli --raw FCALL modq_retry 0 "$dsid" alice "max_body raised")" 1
+	check_decision rt1 approved ""
+	check_field rt1 author u-r
+	check_eq "the dead letter is gone" "$(rcli XLEN modq:dead)" 0
+	check_eq "audit of the retry: id action by note" \
+	    "$(rcli --raw XREVRANGE modq:audit + - COUNT 1 | sed -n '3p;5p;7p;9p' | paste -sd'|' -)" \
+	    "$LAST_SID|retry|alice|max_body raised"
+	check_eq "retry all with none left" "$(rcli --raw FCALL modq_retry 0 all alice)" 0
+	stop_modqd
+}
+
 # -----------------------------------------------------------------------------
 
 want 1 output && sec_output
@@ -1507,6 +1575,7 @@ want 14 acl && sec_acl
 want 15 trim && sec_trim
 want 16 lifecycle && sec_lifecycle
 want 17 held && sec_held
+want 18 erase && sec_erase
 
 echo "integration: $(($(date +%s) - STARTED)) s"
 summary
