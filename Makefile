@@ -130,7 +130,7 @@ $(B)/tests/notify-listen: tests/notify-listen.c
 # Every shell test suite in tests/ against the binaries in $(B); the
 # fault-injection suite (a few minutes) only when FAULTS is set.
 SUITES = tests/integration.sh tests/moderator.sh tests/service.sh \
-	tests/hostile.sh tests/metrics.sh tests/model.sh \
+	tests/hostile.sh tests/metrics.sh tests/model.sh tests/example.sh \
 	$(if $(FAULTS),tests/faults.sh)
 integration: all $(B)/tests/notify-listen
 	@set -e; for t in $(SUITES); do \
