@@ -11,6 +11,7 @@
 #include <sys/time.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,7 @@ static void modq_usage_error(const char *, ...)
     __attribute__((format(printf, 1, 2))) __attribute__((noreturn));
 static void modq_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 static char *modq_safe(const char *);
+static void modq_out_check(void);
 static const char *modq_number(const char *, const char *);
 static int modq_longopt(int, char **, int *);
 static int modq_shortopt(int, char **, int *);
@@ -279,6 +281,30 @@ modq_safe(const char *s)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	return (t);
+}
+
+/*
+ * Flush standard output.  If its reader has gone (modq show ID | head -3),
+ * end as cat(1) would there, killed by SIGPIPE, without a message: main()
+ * ignores SIGPIPE only so that a Redis connection closed under hiredis's
+ * write is an error that gets reported.  Any other write error is left
+ * to the caller.
+ */
+static void
+modq_out_check(void)
+{
+	sigset_t set;
+
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return;
+	if (errno != EPIPE)
+		return;
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	raise(SIGPIPE);
+	_exit(128 + SIGPIPE); /* not reached */
 }
 
 /* Check a whole number of at most 9 digits for option name; return it. */
@@ -1350,7 +1376,7 @@ cmd_tail_row(const redisReply *e)
 		printf("%s  %-20s  %-8s  %-12s  %s\n", date, v[1], v[2], v[3],
 		    v[4]);
 	}
-	fflush(stdout);
+	modq_out_check();
 	for (i = 0; i < 5; i++)
 		free(v[i]);
 }
@@ -1441,6 +1467,7 @@ main(int argc, char **argv)
 	int rc;
 
 	log_init(LOG_TO_STDERR, 0);
+	signal(SIGPIPE, SIG_IGN); /* see modq_out_check() */
 	o.host = "127.0.0.1";
 	o.port = "6379";
 	o.prefix = "modq";
@@ -1458,7 +1485,8 @@ main(int argc, char **argv)
 		if (conn != NULL)
 			redisFree(conn);
 		free(o.args);
-		if (fflush(stdout) != 0)
+		modq_out_check();
+		if (ferror(stdout))
 			rc = 1;
 		return (rc);
 	}

@@ -510,6 +510,23 @@ check_true "show --table: readable time" \
 sed '1,/^$/d' "$TMP/out" >"$TMP/evil.got"
 printf '%s\n' "$EVIL" >"$TMP/evil.want"
 check_true "show --table: body intact" cmp -s "$TMP/evil.want" "$TMP/evil.got"
+# A reader that stops early (head) ends modq as it ends cat: by SIGPIPE,
+# without a message, also when SIGPIPE came ignored.
+seq -f 'line %g of a long body' 1 20000 | rcli -x HSET modq:c:long body >/dev/null
+rcli HSET modq:c:long status held author ann >/dev/null
+"$MODQ" -s "$SOCK" show long 2>"$TMP/err" | head -3 >"$TMP/out"
+check_eq "show | head -3: killed by SIGPIPE" "${PIPESTATUS[0]}" 141
+check_eq "show | head -3: no message" "$(cat "$TMP/err")" ""
+check_eq "show | head -3: the first three lines" "$(cat "$TMP/out")" \
+    "$(printf 'id\tlong\nstatus\theld\nauthor\tann')"
+(
+	trap '' PIPE
+	"$MODQ" -s "$SOCK" show long 2>"$TMP/err" | head -1 >/dev/null
+	echo "${PIPESTATUS[0]}" >"$TMP/rc"
+)
+check_eq "show | head, SIGPIPE ignored: killed by SIGPIPE" "$(cat "$TMP/rc")" 141
+check_eq "show | head, SIGPIPE ignored: no message" "$(cat "$TMP/err")" ""
+rcli DEL modq:c:long >/dev/null
 rcli HSET modq:c:h2 x-esc $'bell\aand\033[31mred' >/dev/null
 script -qec "$(printf '%q ' "$MODQ" -s "$SOCK" show h2)" /dev/null \
     >"$TMP/tty.out" 2>&1 </dev/null
@@ -763,6 +780,26 @@ wait "$TAIL_PID"
 check_eq "tail --count: exits by itself" "$?" 0
 check_true "tail --table: short time, aligned" \
     grep -Eq '^[0-9:]{8}  t4 +approved +modqd' "$TMP/tail2.out"
+# A reader that stops early ends tail too, also when SIGPIPE came ignored
+# (tail would otherwise write to the closed pipe for ever).
+(
+	trap '' PIPE
+	timeout 10 "$MODQ" -s "$SOCK" tail 2>"$TMP/tail3.err" | head -n 1 \
+	    >"$TMP/tail3.out"
+	echo "${PIPESTATUS[0]}" >"$TMP/rc"
+) &
+TAIL_PID=$!
+PIDS+=("$TAIL_PID")
+wait_for 1 sh -c "redis-cli -s '$SOCK' CLIENT LIST | grep -c 'cmd=xread '" >/dev/null
+for i in $(seq 5 40); do
+	kill -0 "$TAIL_PID" 2>/dev/null || break
+	add modq id t$i author tt body "tail $i"
+	sleep 0.2
+done
+wait "$TAIL_PID"
+check_eq "tail | head -1, SIGPIPE ignored: ends by SIGPIPE" "$(cat "$TMP/rc")" 141
+check_eq "tail | head -1: no message" "$(cat "$TMP/tail3.err")" ""
+check_true "tail | head -1: one decision" grep -Eq '	t5	approved	' "$TMP/tail3.out"
 
 # Nothing of all that was run by a shell.
 check_true "no body was executed" \
