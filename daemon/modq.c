@@ -62,6 +62,9 @@ struct opts {
 	int nargs;
 };
 
+/* Flags of modq_date(). */
+#define DATE_CLOCK 0x1 /* in a table, the time of day only */
+
 /* Escaping flags of modq_escape(). */
 #define ESC_KEEPNL 0x1 /* newline and tab as they are */
 #define ESC_BACKSLASH 0x2 /* a backslash as \\ */
@@ -123,6 +126,7 @@ static redisReply *modq_reply(redisContext *, redisReply *);
 static const char *modq_str(const redisReply *, char *, size_t);
 static void modq_age(long long, char *, size_t);
 static void modq_date(const char *, int, char *, size_t);
+static int modq_time_field(const char *);
 static int cmd_held(void);
 static int cmd_show(void);
 static int cmd_show_body(redisContext *, const char *);
@@ -926,21 +930,54 @@ modq_age(long long ms, char *buf, size_t len)
 		snprintf(buf, len, "%lldd", s / 86400);
 }
 
-/* Format milliseconds since the epoch as a local date and time, or time. */
+/*
+ * Format a time in milliseconds since the epoch for the output mode:
+ * --plain, for programs, as ISO 8601 in UTC with milliseconds
+ * (2026-12-02T03:30:44.123Z); a table, for people, as a local date and
+ * time, or with DATE_CLOCK the time of day only.  Whatever is not a time
+ * is copied as it is.
+ */
 static void
-modq_date(const char *ms, int date, char *buf, size_t len)
+modq_date(const char *ms, int flags, char *buf, size_t len)
 {
 	struct tm tm;
+	long long v;
 	time_t t;
 	size_t n = 0;
 
-	t = (time_t)(strtoll(ms, NULL, 10) / 1000);
-	if (localtime_r(&t, &tm) != NULL && date)
-		n = strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-	else if (localtime_r(&t, &tm) != NULL)
-		n = strftime(buf, len, "%H:%M:%S", &tm);
+	snprintf(buf, len, "%s", ms);
+	if (*ms == '\0' || strspn(ms, "0123456789") != strlen(ms) ||
+	    strlen(ms) > 15)
+		return;
+	v = strtoll(ms, NULL, 10);
+	t = (time_t)(v / 1000);
+	if (o.outmode == OUT_PLAIN && gmtime_r(&t, &tm) != NULL) {
+		n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+		if (n != 0 && n + 6 < len)
+			snprintf(buf + n, len - n, ".%03lldZ", v % 1000);
+	} else if (localtime_r(&t, &tm) != NULL)
+		n = strftime(buf, len,
+		    (flags & DATE_CLOCK) ? "%H:%M:%S" : "%Y-%m-%d %H:%M:%S",
+		    &tm);
 	if (n == 0)
 		snprintf(buf, len, "%s", ms);
+}
+
+/*
+ * Tell whether a field of a record is one of its times in milliseconds:
+ * the site's own fields (a created_at in seconds, say) are shown as sent.
+ */
+static int
+modq_time_field(const char *f)
+{
+	static const char *const times[] = {
+	    "decided_at", "judged_at", "held_at", "expires_at"};
+	size_t i;
+
+	for (i = 0; i < sizeof times / sizeof times[0]; i++)
+		if (strcmp(f, times[i]) == 0)
+			return (1);
+	return (0);
 }
 
 /* held: the held queue, oldest first, with a count in table mode. */
@@ -1033,8 +1070,9 @@ cmd_show_body(redisContext *c, const char *key)
 }
 
 /*
- * Add the header lines of show: field, value; in a table the *_at times
- * (milliseconds) as local dates with how long ago, by the server's clock.
+ * Add the header lines of show: field, value; the record's times as
+ * modq_date() shows them, in a table with how long ago (or how long
+ * until), by the server's clock.
  */
 static void
 cmd_show_header(const redisReply *r, long long now)
@@ -1042,23 +1080,24 @@ cmd_show_header(const redisReply *r, long long now)
 	struct table t = {NULL, NULL, 0, NULL, 0};
 	const char *cell[2];
 	char date[64], age[32], buf[128], b0[32];
-	size_t i, n;
+	size_t i;
 	long long ms;
 
 	for (i = 0; i + 1 < r->elements; i += 2) {
 		cell[0] = modq_str(r->element[i], b0, sizeof b0);
 		cell[1] = modq_str(r->element[i + 1], buf, sizeof buf);
-		n = strlen(cell[0]);
-		if (o.outmode == OUT_TABLE && n >= 3 &&
-		    strcmp(cell[0] + n - 3, "_at") == 0 && *cell[1] != '\0' &&
+		if (modq_time_field(cell[0]) && *cell[1] != '\0' &&
 		    strspn(cell[1], "0123456789") == strlen(cell[1])) {
 			ms = strtoll(cell[1], NULL, 10);
-			modq_date(cell[1], 1, date, sizeof date);
+			modq_date(cell[1], 0, date, sizeof date);
 			modq_age(
 			    now >= ms ? now - ms : ms - now, age, sizeof age);
-			snprintf(buf, sizeof buf, "%s (%s%s%s)", date,
-			    now >= ms ? "" : "in ", age,
-			    now >= ms ? " ago" : "");
+			if (o.outmode == OUT_TABLE)
+				snprintf(buf, sizeof buf, "%s (%s%s%s)", date,
+				    now >= ms ? "" : "in ", age,
+				    now >= ms ? " ago" : "");
+			else
+				snprintf(buf, sizeof buf, "%s", date);
 			cell[1] = buf;
 		}
 		table_add(&t, cell, 2);
@@ -1312,7 +1351,7 @@ cmd_stats(void)
 	    "modq_stats", o.stream, o.group, o.limit != NULL ? o.limit : "10"));
 }
 
-/* dead: the last dead letters, oldest first, with local times. */
+/* dead: the last dead letters, oldest first. */
 static int
 cmd_dead(void)
 {
@@ -1339,7 +1378,7 @@ cmd_dead(void)
 		for (k = 0; k < 5; k++)
 			cell[k] =
 			    modq_str(e->element[k], num[k], sizeof num[k]);
-		modq_date(cell[1], 1, date, sizeof date);
+		modq_date(cell[1], 0, date, sizeof date);
 		cell[1] = date;
 		table_add(&t, cell, 5);
 	}
@@ -1369,10 +1408,10 @@ cmd_tail_row(const redisReply *e)
 		    o.tty ? modq_escape(f[i], strlen(f[i]), 0) : xstrdup(f[i]);
 	}
 	if (o.outmode == OUT_PLAIN) {
-		modq_date(f[0], 1, date, sizeof date);
+		modq_date(f[0], 0, date, sizeof date);
 		printf("%s\t%s\t%s\t%s\t%s\n", date, v[1], v[2], v[3], v[4]);
 	} else {
-		modq_date(f[0], 0, date, sizeof date);
+		modq_date(f[0], DATE_CLOCK, date, sizeof date);
 		printf("%s  %-20s  %-8s  %-12s  %s\n", date, v[1], v[2], v[3],
 		    v[4]);
 	}

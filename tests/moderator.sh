@@ -111,6 +111,12 @@ check_decided() {
 	return 0
 }
 
+# A time in milliseconds as --plain shows it: ISO 8601, UTC, milliseconds.
+iso_ms() {
+	printf '%s.%03dZ' "$(date -u -d "@$(($1 / 1000))" +%Y-%m-%dT%H:%M:%S)" \
+	    $(($1 % 1000))
+}
+
 # Wait (bounded) until a command's output equals a value; print the last.
 wait_for() {
 	local want=$1 end got
@@ -496,7 +502,18 @@ mq show h1
 check_rc "show" 0
 check_true "show: header fields" grep -q "^status	held$" "$TMP/out"
 check_true "show: author" grep -q "^author	ann$" "$TMP/out"
-check_true "show: held_at" grep -Eq "^held_at	[0-9]+$" "$TMP/out"
+check_eq "show: held_at in ISO 8601, UTC" "$(grep '^held_at	' "$TMP/out")" \
+    "held_at	$(iso_ms "$(rcli --raw ZSCORE modq:held h1)")"
+check_eq "show: decided_at in ISO 8601, UTC" "$(grep '^decided_at	' "$TMP/out")" \
+    "decided_at	$(iso_ms "$(rcli --raw HGET modq:c:h1 decided_at)")"
+rcli HSET modq:c:h1 created_at 1733100000 >/dev/null
+mq show h1
+check_true "show: a site's own *_at field as sent" \
+    grep -q "^created_at	1733100000$" "$TMP/out"
+mq --table show h1
+check_true "show --table: a site's own *_at field as sent" \
+    grep -Eq "^created_at +1733100000$" "$TMP/out"
+rcli HDEL modq:c:h1 created_at >/dev/null
 printf '%s\n' "$EVIL" >"$TMP/evil.want"
 sed '1,/^$/d' "$TMP/out" >"$TMP/evil.got"
 check_true "show: body intact after the header" cmp -s "$TMP/evil.want" "$TMP/evil.got"
@@ -667,6 +684,9 @@ wait_for 2 rcli XLEN modq:dead >/dev/null
 mq dead
 check_rc "dead" 0
 check_eq "dead: one line each" "$(wc -l <"$TMP/out")" 2
+DEAD2=$(rcli --raw XREVRANGE modq:dead + - COUNT 1 | head -n 1)
+check_eq "dead: when it became a dead letter, ISO 8601, UTC" \
+    "$(sed -n 2p "$TMP/out" | cut -f2)" "$(iso_ms "${DEAD2%-*}")"
 check_true "dead: missing id" grep -q "	missing field: id	" "$TMP/out"
 check_true "dead: missing body" grep -q "	missing field: body	d2	" "$TMP/out"
 mq dead --limit 1
@@ -761,8 +781,8 @@ check_decided modq t2 held
 "$MODQ" -s "$SOCK" --as tailmod reject t2 >/dev/null
 check_eq "tail: three lines" \
     "$(wait_for 3 sh -c "wc -l <'$TMP/tail.out'")" 3
-check_true "tail: time id status by reasons" \
-    grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}	t2	held	modqd	watch$' "$TMP/tail.out"
+check_true "tail: time (ISO 8601, UTC) id status by reasons" \
+    grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z	t2	held	modqd	watch$' "$TMP/tail.out"
 check_true "tail: moderator decisions too" \
     grep -Eq '	t2	rejected	tailmod	watch$' "$TMP/tail.out"
 check_eq "tail: nothing from before it started" "$(grep -c '	h1	' "$TMP/tail.out")" 0
