@@ -141,6 +141,8 @@ static void cmd_print_pairs(const redisReply *);
 static int cmd_view_pairs(
     const char *, const char *, const char *, const char *);
 static int cmd_stats(void);
+static int cmd_dead_row(const redisReply *);
+static int cmd_dead_sids(redisContext *, const redisReply *, char **);
 static int cmd_dead(void);
 static int cmd_tail(void);
 static void cmd_tail_row(const redisReply *);
@@ -1351,7 +1353,69 @@ cmd_stats(void)
 	    "modq_stats", o.stream, o.group, o.limit != NULL ? o.limit : "10"));
 }
 
-/* dead: the last dead letters, oldest first. */
+/* Tell whether a row of modq_dead is { entry, ms, error, id, body }. */
+static int
+cmd_dead_row(const redisReply *e)
+{
+	return (e->type == REDIS_REPLY_ARRAY && e->elements == 5 &&
+	    e->element[0]->type == REDIS_REPLY_STRING);
+}
+
+/*
+ * Find the stream_id field of each dead letter of r (modq_dead's rows,
+ * which name the dead letter's own entry): the id of the comment's entry
+ * in the incoming stream, as modqd logs it.  One pipelined XRANGE of each
+ * entry; sids[i] stays NULL where there is none.  Returns -1 (reported)
+ * if Redis failed.
+ */
+static int
+cmd_dead_sids(redisContext *c, const redisReply *r, char **sids)
+{
+	const redisReply *f;
+	redisReply *x;
+	const char *id;
+	char *key;
+	size_t i, k;
+	int rc = 0;
+
+	xasprintf(&key, "%s:dead", o.prefix);
+	for (i = 0; i < r->elements; i++) {
+		if (!cmd_dead_row(r->element[i]))
+			continue;
+		id = r->element[i]->element[0]->str;
+		modq_append(c, "XRANGE", key, id, id, NULL);
+	}
+	free(key);
+	for (i = 0; i < r->elements; i++) {
+		if (!cmd_dead_row(r->element[i]))
+			continue;
+		if (redisGetReply(c, (void **)&x) != REDIS_OK)
+			x = NULL;
+		if ((x = modq_reply(c, x)) == NULL) {
+			rc = -1;
+			continue;
+		}
+		f = x->type == REDIS_REPLY_ARRAY && x->elements == 1 &&
+		        x->element[0]->type == REDIS_REPLY_ARRAY &&
+		        x->element[0]->elements == 2
+		    ? x->element[0]->element[1]
+		    : NULL;
+		for (k = 0; f != NULL && k + 1 < f->elements; k += 2)
+			if (f->element[k]->type == REDIS_REPLY_STRING &&
+			    f->element[k + 1]->type == REDIS_REPLY_STRING &&
+			    strcmp(f->element[k]->str, "stream_id") == 0) {
+				sids[i] = xstrdup(f->element[k + 1]->str);
+				break;
+			}
+		freeReplyObject(x);
+	}
+	return (rc);
+}
+
+/*
+ * dead: the last dead letters, oldest first: the comment's entry in the
+ * incoming stream, when it became a dead letter, its error, id and body.
+ */
 static int
 cmd_dead(void)
 {
@@ -1361,8 +1425,9 @@ cmd_dead(void)
 	redisContext *c;
 	redisReply *r, *e;
 	const char *cell[5];
-	char date[64], num[5][32];
+	char date[64], num[5][32], **sids;
 	size_t i, k;
+	int rc = 0;
 
 	modq_only("limit");
 	modq_nargs(0, 0);
@@ -1371,23 +1436,34 @@ cmd_dead(void)
 	    (r = modq_call(c, "FCALL_RO", "modq_dead", "0",
 	         o.limit != NULL ? o.limit : "50", "120", NULL)) == NULL)
 		return (1);
-	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-		e = r->element[i];
-		if (e->type != REDIS_REPLY_ARRAY || e->elements != 5)
+	if (r->type != REDIS_REPLY_ARRAY) {
+		modq_error("unexpected reply from modq_dead");
+		freeReplyObject(r);
+		return (1);
+	}
+	sids = xcalloc(r->elements + 1, sizeof *sids);
+	if (cmd_dead_sids(c, r, sids) == -1)
+		rc = 1;
+	for (i = 0; rc == 0 && i < r->elements; i++) {
+		if (!cmd_dead_row(e = r->element[i]))
 			continue;
 		for (k = 0; k < 5; k++)
 			cell[k] =
 			    modq_str(e->element[k], num[k], sizeof num[k]);
+		cell[0] = sids[i] != NULL ? sids[i] : "-";
 		modq_date(cell[1], 0, date, sizeof date);
 		cell[1] = date;
 		table_add(&t, cell, 5);
 	}
+	for (i = 0; i < r->elements; i++)
+		free(sids[i]);
+	free(sids);
 	freeReplyObject(r);
-	if (t.nrows == 0 && o.outmode == OUT_TABLE)
+	if (rc == 0 && t.nrows == 0 && o.outmode == OUT_TABLE)
 		printf("no dead letters\n");
 	table_print(&t, hdr);
 	table_free(&t);
-	return (0);
+	return (rc);
 }
 
 /* Print one tail row (ms id status by reasons) and flush. */

@@ -678,12 +678,14 @@ rcli ZREM modq:held ghost nul >/dev/null
 rcli DEL modq:c:nul >/dev/null
 
 # Dead letters.
-add modq author x body "no id here"
-add modq id d2 author x
+D1=$(rcli XADD modq:incoming '*' author x body "no id here")
+D2=$(rcli XADD modq:incoming '*' id d2 author x)
 wait_for 2 rcli XLEN modq:dead >/dev/null
 mq dead
 check_rc "dead" 0
 check_eq "dead: one line each" "$(wc -l <"$TMP/out")" 2
+check_eq "dead: the comments' entries in the incoming stream" \
+    "$(cut -f1 "$TMP/out" | paste -sd' ' -)" "$D1 $D2"
 DEAD2=$(rcli --raw XREVRANGE modq:dead + - COUNT 1 | head -n 1)
 check_eq "dead: when it became a dead letter, ISO 8601, UTC" \
     "$(sed -n 2p "$TMP/out" | cut -f2)" "$(iso_ms "${DEAD2%-*}")"
