@@ -212,8 +212,8 @@ modq_usage(void)
 	      "  thread ID [STATE] [--note TEXT]   show a thread, or set "
 	      "open, premod or\n"
 	      "                                    closed\n"
-	      "  stats [--limit N]                 counters, queue, "
-	      "pending, top rules\n"
+	      "  stats [--limit N]                 counters, stream "
+	      "length, backlog, top rules\n"
 	      "  tail [--count N]                  follow decisions live "
 	      "(Ctrl-C stops)\n"
 	      "  dead [--limit N]                  dead letters with "
@@ -1342,7 +1342,7 @@ cmd_state(void)
 	return (0);
 }
 
-/* stats: counters, queue, pending and the top rules. */
+/* stats: counters, stream length, backlog, pending and the top rules. */
 static int
 cmd_stats(void)
 {

@@ -1314,14 +1314,28 @@ local function modq_show_thread(keys, a)
 	return out
 end
 
--- Add the incoming stream's length and the group's pending entries.
+-- Add the incoming stream's length (acknowledged entries not trimmed yet
+-- included), the group's backlog (entries not yet delivered to it, its
+-- lag, plus those delivered but not acknowledged; a dash if Redis cannot
+-- tell) and its pending entries, in all and per consumer.
 local function view_queue(out, stream, group)
 	local len = redis.pcall('XLEN', P .. ':' .. stream)
 	if type(len) ~= 'number' then
 		len = '-'
 	end
-	out[#out + 1] = 'queue'
+	out[#out + 1] = 'stream_length'
 	out[#out + 1] = tostring(len)
+	local backlog = '-'
+	local groups = redis.pcall('XINFO', 'GROUPS', P .. ':' .. stream)
+	for _, g in ipairs(groups.err and {} or groups) do
+		local f = view_fields(g)
+		if f.name == group and type(f.lag) == 'number' and
+		    type(f.pending) == 'number' then
+			backlog = tostring(f.lag + f.pending)
+		end
+	end
+	out[#out + 1] = 'backlog'
+	out[#out + 1] = backlog
 	local pend = redis.pcall('XPENDING', P .. ':' .. stream, group)
 	out[#out + 1] = 'pending'
 	if pend.err then
@@ -1359,10 +1373,11 @@ local function view_rules(out, h, top)
 end
 
 --
--- modq_stats [stream [group [top]]]: the counters, held_now, queue (the
--- length of <prefix>:<stream>, default incoming), pending (of group,
--- default modqd; a dash if none) and per consumer, then the top rules
--- (default 10, 0 for all), as name, value pairs.
+-- modq_stats [stream [group [top]]]: the counters, held_now,
+-- stream_length (of <prefix>:<stream>, default incoming), backlog and
+-- pending (of group, default modqd; a dash if none) and pending per
+-- consumer, then the top rules (default 10, 0 for all), as name, value
+-- pairs.
 --
 local function modq_stats(keys, a)
 	local stream, group = a[1] or '', a[2] or ''

@@ -198,7 +198,7 @@ start_redis "$TMP" "$SOCK" || {
 
 write_conf "$TMP/mod.conf" <<EOF
 redis: { unix = "$SOCK"; timeout_ms = 2000; };
-queue: { claim_idle_ms = 1000; trim = false; }; # "stats queue" compares XLEN
+queue: { claim_idle_ms = 1000; trim = false; }; # "stats" compares XLEN
 keywords: (
   { name = "slurs"; action = "reject"; words = [ "ass", "shit" ]; },
   { name = "watch"; action = "hold";   words = [ "traitor" ]; },
@@ -705,8 +705,10 @@ for f in processed approved held rejected dead moderated; do
 done
 check_eq "stats held_now" "$(grep "^held_now	" "$TMP/out" | cut -f2)" \
     "$(rcli ZCARD modq:held)"
-check_eq "stats queue" "$(grep "^queue	" "$TMP/out" | cut -f2)" \
+check_eq "stats stream_length" "$(grep "^stream_length	" "$TMP/out" | cut -f2)" \
     "$(rcli XLEN modq:incoming)"
+check_eq "stats backlog: every entry decided, none left" \
+    "$(grep "^backlog	" "$TMP/out" | cut -f2)" 0
 check_eq "stats pending" "$(grep "^pending	" "$TMP/out" | cut -f2)" \
     "$(rcli --raw XPENDING modq:incoming modqd | head -n 1)"
 grep '^rule:' "$TMP/out" | cut -f2 >"$TMP/rules"
@@ -717,16 +719,28 @@ check_eq "stats: rule:watch" "$(grep '^rule:watch	' "$TMP/out" | cut -f2)" \
 mq stats --limit 1
 check_eq "stats --limit" "$(grep -c '^rule:' "$TMP/out")" 1
 mq stats --stream nosuch
-check_eq "stats --stream" "$(grep -E '^(queue|pending)	' "$TMP/out" | cut -f2 | paste -sd' ' -)" "0 -"
+check_eq "stats --stream" "$(grep -E '^(stream_length|backlog|pending)	' "$TMP/out" | cut -f2 | paste -sd' ' -)" "0 - -"
 mq stats --group=nosuch
 check_eq "stats --group" "$(grep '^pending	' "$TMP/out" | cut -f2)" "-"
 rcli XADD modq:side '*' a b >/dev/null
 rcli XGROUP CREATE modq:side g 0 >/dev/null
 rcli XREADGROUP GROUP g worker1 COUNT 1 STREAMS modq:side '>' >/dev/null
+rcli XADD modq:side '*' a b >/dev/null
+rcli XADD modq:side '*' a b >/dev/null
 mq stats --stream side --group g
-check_eq "stats --stream --group: pending per consumer" \
-    "$(grep -E '^(queue|pending|pending:worker1)	' "$TMP/out" | cut -f2 | paste -sd' ' -)" \
-    "1 1 1"
+check_eq "stats --stream --group: length, backlog, pending, per consumer" \
+    "$(grep -E '^(stream_length|backlog|pending|pending:worker1)	' "$TMP/out" | cut -f2 | paste -sd' ' -)" \
+    "3 3 1 1"
+rcli XACK modq:side g "$(rcli XRANGE modq:side - + COUNT 1 | head -n 1)" >/dev/null
+mq stats --stream side --group g
+check_eq "stats: an acknowledged entry leaves the backlog, not the stream" \
+    "$(grep -E '^(stream_length|backlog|pending)	' "$TMP/out" | cut -f2 | paste -sd' ' -)" \
+    "3 2 0"
+rcli XTRIM modq:side MAXLEN 2 >/dev/null
+mq stats --stream side --group g
+check_eq "stats: trimmed, the stream is the backlog" \
+    "$(grep -E '^(stream_length|backlog)	' "$TMP/out" | cut -f2 | paste -sd' ' -)" \
+    "2 2"
 rcli DEL modq:side >/dev/null
 mq stats --table
 check_true "stats --table" grep -Eq '^held_now +[0-9]+$' "$TMP/out"
