@@ -506,6 +506,8 @@ check_eq "show: held_at in ISO 8601, UTC" "$(grep '^held_at	' "$TMP/out")" \
     "held_at	$(iso_ms "$(rcli --raw ZSCORE modq:held h1)")"
 check_eq "show: decided_at in ISO 8601, UTC" "$(grep '^decided_at	' "$TMP/out")" \
     "decided_at	$(iso_ms "$(rcli --raw HGET modq:c:h1 decided_at)")"
+check_eq "show: a held record does not expire" \
+    "$(grep -c '^expires_at' "$TMP/out"):$(rcli TTL modq:c:h1)" "0:-1"
 rcli HSET modq:c:h1 created_at 1733100000 >/dev/null
 mq show h1
 check_true "show: a site's own *_at field as sent" \
@@ -605,6 +607,11 @@ check_eq "approve: result line" "$OUT" "$(printf 'h1\tapproved')"
 check_eq "approve: record" \
     "$(rcli --raw HMGET modq:c:h1 status decided_by note | paste -sd'|' -)" \
     "approved|alice|it's \"fine\" \$(x)"
+check_range "approve: the record expires decisions.ttl_days after it" \
+    "$(rcli TTL modq:c:h1)" $((30 * 86400 - 60)) $((30 * 86400))
+mq show h1
+check_true "approve: show tells when it expires" \
+    grep -Eq '^expires_at	[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z$' "$TMP/out"
 MODQ_USER=envmod "$MODQ" -s "$SOCK" reject h2 >"$TMP/out" 2>"$TMP/err"
 check_eq "MODQ_USER names the moderator" \
     "$?:$(rcli --raw HGET modq:c:h2 decided_by)" "0:envmod"
