@@ -37,7 +37,8 @@
 #                CLIENT KILL; the stream deleted; Redis out of memory
 #   10 reload    reload (SIGHUP): a new keyword, a syntax error, a missing
 #                word list, an unknown option, an edited word list
-#   11 shutdown  SIGTERM / SIGINT, modqd -n, modqd -e
+#   11 shutdown  SIGTERM / SIGINT, modqd -n, modqd -e, the -e examples of
+#                README.md
 #   12 down      Redis down at start
 #   13 prefix    redis.prefix / db / queue names, two prefixes on one Redis
 #   14 acl       ACL user and password_file, the least privileges
@@ -1123,6 +1124,36 @@ EOF
 	check_eq "substring rule ignores prose" "$("$MODQD" -c "$TMP/sub.conf" -e "a bit. lyrical" "bit.lyrics" 2>&1)" \
 	    "approve	-	-
 approve	-	-"
+	readme_examples
+}
+
+# Every `$ modqd -c /etc/modq/modqd.conf -e ...` example of README.md,
+# run with the example config it names (systemd/modqd.conf), prints the
+# lines it shows.
+readme_examples() {
+	local ex cmd want n=0
+	while IFS= read -r -d '' ex; do
+		cmd=${ex%%$'\n'*}
+		want=${ex#*$'\n'}
+		eval "set -- ${cmd#*" -e "}"
+		check_eq "README: modqd -e \"$1\" ..." \
+		    "$("$MODQD" -c "$TOP/systemd/modqd.conf" -e "$@" 2>&1)" "$want"
+		n=$((n + 1))
+	done < <(awk '
+	function flush() {
+		if (cmd != "")
+			printf "%s\n%s%c", cmd, out, 0
+		cmd = out = ""
+	}
+	/^    \$ modqd -c \/etc\/modq\/modqd\.conf -e / {
+		flush(); cmd = substr($0, 7); next
+	}
+	cmd != "" && /^    [^ $]/ {
+		out = out (out == "" ? "" : "\n") substr($0, 5); next
+	}
+	{ flush() }
+	END { flush() }' "$TOP/README.md")
+	check_eq "README: its two modqd -e examples were run" "$n" 2
 }
 
 # --- 12 down: Redis down at start ---------------------------------------------
