@@ -3,6 +3,7 @@
  * and check the config, build the rules, then either judge texts offline
  * (-e), report the check (-n), or run the daemon.
  */
+#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,9 @@
 
 static void usage(void) __attribute__((noreturn));
 static int main_load(const char *, struct conf *, struct ruleset **);
+static int main_judge(struct ruleset *, const char *, size_t);
 static int main_evaluate(struct ruleset *, int, char **);
+static int main_evaluate_lines(struct ruleset *, size_t);
 
 /* Print usage and exit 2. */
 static void
@@ -25,7 +28,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: modqd [-dnv] [-c file]\n"
-	    "       modqd [-c file] -e text ...\n");
+	    "       modqd [-c file] -e text ...\n"
+	    "       modqd [-c file] -e -\n");
 	exit(2);
 }
 
@@ -50,26 +54,84 @@ main_load(const char *path, struct conf *conf, struct ruleset **rs)
 }
 
 /*
- * Judge each text against the keyword rules and print
- * verdict<TAB>rules<TAB>matched, one line per text.
+ * Judge one text against the keyword rules and print
+ * verdict<TAB>rules<TAB>matched.
  */
+static int
+main_judge(struct ruleset *rs, const char *text, size_t len)
+{
+	struct rules_match m;
+
+	if (rules_match_text(rs, text, len, &m) == -1) {
+		fprintf(stderr, "modqd: matcher failed\n");
+		return (-1);
+	}
+	printf("%s\t%s\t%s\n", rules_verdict_name(m.verdict),
+	    *m.reasons != '\0' ? m.reasons : "-",
+	    *m.matched != '\0' ? m.matched : "-");
+	rules_match_free(&m);
+	return (0);
+}
+
+/* Judge each argument, one line of output each. */
 static int
 main_evaluate(struct ruleset *rs, int argc, char **argv)
 {
-	struct rules_match m;
 	int i;
 
-	for (i = 0; i < argc; i++) {
-		if (rules_match_text(rs, argv[i], strlen(argv[i]), &m) == -1) {
-			fprintf(stderr, "modqd: matcher failed\n");
+	for (i = 0; i < argc; i++)
+		if (main_judge(rs, argv[i], strlen(argv[i])) == -1)
 			return (1);
-		}
-		printf("%s\t%s\t%s\n", rules_verdict_name(m.verdict),
-		    *m.reasons != '\0' ? m.reasons : "-",
-		    *m.matched != '\0' ? m.matched : "-");
-		rules_match_free(&m);
-	}
 	return (fflush(stdout) == 0 ? 0 : 1);
+}
+
+/*
+ * -e -: judge each line of standard input, without its newline, and write
+ * its line of output at once, so that another program can ask line by
+ * line.  A line longer than max bytes (queue.max_body: the daemon would
+ * make it a dead letter) is read to its end but not kept nor judged: its
+ * output line is "dead - -", standard error says why, and the exit status
+ * is 1.  So memory stays bounded and output lines match input lines.
+ */
+static int
+main_evaluate_lines(struct ruleset *rs, size_t max)
+{
+	char *buf;
+	size_t len, total, line = 0;
+	int ch = 0, rc = 0;
+
+	buf = xmalloc(max + 1);
+	while (ch != EOF) {
+		len = total = 0;
+		while ((ch = getchar_unlocked()) != EOF && ch != '\n') {
+			if (total++ < max)
+				buf[len++] = (char)ch;
+		}
+		if (ch == EOF && total == 0)
+			break;
+		line++;
+		if (total > max) {
+			fprintf(stderr,
+			    "modqd: line %zu: body too large: %zu "
+			    "bytes (queue.max_body is %zu)\n",
+			    line, total, max);
+			printf("dead\t-\t-\n");
+			rc = 1;
+		} else if (main_judge(rs, buf, len) == -1) {
+			rc = 1;
+			break;
+		}
+		if (fflush(stdout) != 0) {
+			rc = 1;
+			break;
+		}
+	}
+	if (ferror(stdin)) {
+		fprintf(stderr, "modqd: standard input: %s\n", strerror(errno));
+		rc = 1;
+	}
+	free(buf);
+	return (rc);
 }
 
 int
@@ -78,9 +140,18 @@ main(int argc, char **argv)
 	const char *path = MODQD_CONF;
 	struct ruleset *rs;
 	struct conf conf;
-	int ch, debug = 0, check = 0, eval = 0, verbose = 0, rc;
+	int ch, debug = 0, check = 0, eval = 0, verbose = 0, rc, prev;
 
-	while ((ch = getopt(argc, argv, "c:dehnv")) != -1) {
+	/*
+	 * "+": no permuting.  -e ends the options: every argument after it
+	 * is a text, even "------> RT" or "-n".  So -e must end its word
+	 * ("-ex" is refused); getopt has then moved optind past it.  A "--"
+	 * right after -e is still the usual end of options, skipped, so that
+	 * scripts' "modqd -e -- TEXT..." judges what it always did.
+	 */
+	for (prev = optind;
+	     !eval && (ch = getopt(argc, argv, "+c:dehnv")) != -1;
+	     prev = optind) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -89,6 +160,8 @@ main(int argc, char **argv)
 			debug = 1;
 			break;
 		case 'e':
+			if (optind == prev)
+				usage();
 			eval = 1;
 			break;
 		case 'n':
@@ -103,13 +176,22 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (eval && argc > 0 && strcmp(argv[0], "--") == 0) {
+		argc--;
+		argv++;
+	}
 	if ((eval && argc == 0) || (!eval && argc != 0) || (eval && check))
 		usage();
 	log_init(LOG_TO_STDERR, 0);
 	if (main_load(path, &conf, &rs) == -1)
 		return (1);
 	if (check || eval) {
-		rc = check ? 0 : main_evaluate(rs, argc, argv);
+		if (check)
+			rc = 0;
+		else if (argc == 1 && strcmp(argv[0], "-") == 0)
+			rc = main_evaluate_lines(rs, (size_t)conf.max_body);
+		else
+			rc = main_evaluate(rs, argc, argv);
 		if (check)
 			printf("configuration OK\n");
 		rules_unref(rs);
