@@ -1,7 +1,7 @@
 /*
  * main.c -- command line and startup order of modqd: parse options, load
  * and check the config, build the rules, then either judge texts offline
- * (-e), report the check (-n), or run the daemon.
+ * (-e), report the check (-n), print the version (-V), or run the daemon.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -27,9 +27,11 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: modqd [-dnv] [-c file]\n"
+	    "usage: modqd [-dv] [-c file]\n"
+	    "       modqd [-c file] -n\n"
 	    "       modqd [-c file] -e text ...\n"
-	    "       modqd [-c file] -e -\n");
+	    "       modqd [-c file] -e -\n"
+	    "       modqd -V\n");
 	exit(2);
 }
 
@@ -150,7 +152,7 @@ main(int argc, char **argv)
 	 * scripts' "modqd -e -- TEXT..." judges what it always did.
 	 */
 	for (prev = optind;
-	     !eval && (ch = getopt(argc, argv, "+c:dehnv")) != -1;
+	     !eval && (ch = getopt(argc, argv, "+c:dehnVv")) != -1;
 	     prev = optind) {
 		switch (ch) {
 		case 'c':
@@ -167,6 +169,9 @@ main(int argc, char **argv)
 		case 'n':
 			check = 1;
 			break;
+		case 'V':
+			printf("modqd %s\n", MODQD_VERSION);
+			return (fflush(stdout) == 0 ? 0 : 1);
 		case 'v':
 			verbose = 1;
 			break;

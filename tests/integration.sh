@@ -1155,6 +1155,20 @@ hold	watch	watch:\"traitor\""
 	    "modqd: line 3: body too large: 17 bytes (queue.max_body is 16)"
 	OUT=$(printf 'fine\n' | "$MODQD" -c "$TMP/eval16.conf" -e - 2>&1)
 	check_eq "modqd -e -: every line judged: exit 0" "$?:$OUT" "0:approve	-	-"
+	# -V, and the usage that -h prints: the forms of modqd(8)'s SYNOPSIS.
+	OUT=$("$MODQD" -V 2>&1)
+	check_eq "modqd -V: exit 0" "$?" 0
+	check_eq "modqd -V: the version" "$OUT" \
+	    "modqd $(sed -n 's/^#define MODQD_VERSION "\(.*\)"$/\1/p' "$TOP/include/modqd.h")"
+	OUT=$("$MODQD" -h 2>&1)
+	check_eq "modqd -h: exit 2" "$?" 2
+	check_eq "modqd -h: the usage" "$OUT" "usage: modqd [-dv] [-c file]
+       modqd [-c file] -n
+       modqd [-c file] -e text ...
+       modqd [-c file] -e -
+       modqd -V"
+	check_eq "modqd(8) SYNOPSIS: the forms of the usage" "$(synopsis modqd.8)" \
+	    "$(sed -e 's/^usage: //' -e 's/^ *//' <<<"$OUT")"
 	write_conf "$TMP/sub.conf" <<EOF
 keywords: ( { name = "urls"; action = "hold"; match = "substring"; words = [ "bit.ly/" ]; } );
 EOF
@@ -1165,6 +1179,21 @@ EOF
 	    "approve	-	-
 approve	-	-"
 	readme_examples
+}
+
+# The SYNOPSIS of a man page of daemon/, one form a line, written as a
+# usage message writes it: "modqd [-dv] [-c file]".
+synopsis() {
+	sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' "$TOP/daemon/$1" | awk '
+	function flush() { if (l != "") print l; l = "" }
+	/^\.Nm$/ { flush(); l = "modqd"; next }
+	/^\.Op / { sub(/^\.Op /, ""); l = l " [" words($0) "]"; next }
+	/^\.Fl / { sub(/^\./, ""); l = l " " words($0); next }
+	END { flush() }
+	function words(s) {
+		gsub(/Fl /, "-", s); gsub(/(Ar|Cm) /, "", s)
+		return s
+	}'
 }
 
 # Every `$ modqd -c /etc/modq/modqd.conf -e ...` example of README.md,
