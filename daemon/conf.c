@@ -73,6 +73,7 @@ static const char *conf_check_name(const char *);
 static const char *conf_check_listen(const char *);
 static const char *conf_check_format(const char *);
 static const char *conf_check_held_action(const char *);
+static const char *conf_check_log_target(const char *);
 
 #define OFF(f) offsetof(struct conf, f)
 static const struct conf_opt conf_opts[] = {
@@ -119,6 +120,8 @@ static const struct conf_opt conf_opts[] = {
     {"metrics", "listen", CONF_STRING, OFF(metrics_listen), 0, 0, 0, NULL, 0,
         conf_check_listen},
     {"log", "decisions", CONF_BOOL, OFF(log_decisions), 0, 1, 1, NULL, 1, NULL},
+    {"log", "target", CONF_STRING, OFF(log_target), 0, 0, 0, "auto", 0,
+        conf_check_log_target},
 };
 #undef OFF
 
@@ -219,6 +222,16 @@ conf_check_held_action(const char *s)
 {
 	if (strcmp(s, "approve") != 0 && strcmp(s, "reject") != 0)
 		return ("must be \"approve\" or \"reject\"");
+	return (NULL);
+}
+
+/* Check a log sink: the names log_sink_parse() knows. */
+static const char *
+conf_check_log_target(const char *s)
+{
+	if (log_sink_parse(s) == -1)
+		return (
+		    "must be \"auto\", \"stderr\", \"syslog\" or \"journal\"");
 	return (NULL);
 }
 

@@ -1,7 +1,9 @@
 /*
- * log.c -- the one log sink of the process: stderr with timestamps in the
- * foreground, stderr with <N> priority prefixes under systemd (journald keeps
- * the levels), syslog otherwise.  Every message is escaped on its way out
+ * log.c -- the one log sink of the process: stderr with timestamps, stderr
+ * with <N> priority prefixes for the journal (journald keeps the levels), or
+ * syslog; log.target chooses, and by default ("auto") the journal when
+ * stderr is the stream systemd connected to it, stderr with timestamps
+ * otherwise.  Every message is escaped on its way out
  * (control, bidi and invalid UTF-8 bytes), so whatever a comment id, an
  * author or an error text holds, one call writes exactly one line.  errno
  * is preserved across every call.
@@ -12,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "xmalloc.h"
@@ -29,6 +33,51 @@ static int log_unsafe(uint32_t);
 static size_t log_escape_span(char *, const char *, size_t, int);
 static void log_vlog(int, const char *, const char *, va_list)
     __attribute__((format(printf, 2, 0)));
+
+/*
+ * Give the sink a log.target value names (LOG_TO_AUTO for "auto"), or -1
+ * if it names none.
+ */
+int
+log_sink_parse(const char *s)
+{
+	static const struct {
+		const char *name;
+		int sink;
+	} sinks[] = {
+	    {"auto", LOG_TO_AUTO},
+	    {"stderr", LOG_TO_STDERR},
+	    {"syslog", LOG_TO_SYSLOG},
+	    {"journal", LOG_TO_JOURNAL},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof sinks / sizeof sinks[0]; i++)
+		if (strcmp(s, sinks[i].name) == 0)
+			return (sinks[i].sink);
+	return (-1);
+}
+
+/*
+ * Tell whether stderr is the journal stream systemd set up for us: it
+ * names it in JOURNAL_STREAM as "device:inode", and a process started
+ * from a service, whose stderr went elsewhere, inherits the variable all
+ * the same (systemd.exec(5) says to compare).
+ */
+int
+log_stderr_is_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	int n = 0;
+
+	if (v == NULL || sscanf(v, "%llu:%llu%n", &dev, &ino, &n) != 2 ||
+	    v[n] != '\0' || fstat(STDERR_FILENO, &st) == -1)
+		return (0);
+	return ((unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino);
+}
 
 /* Choose the sink; verbose enables debug messages. */
 void

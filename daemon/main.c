@@ -21,6 +21,7 @@ static int main_load(const char *, struct conf *, struct ruleset **);
 static int main_judge(struct ruleset *, const char *, size_t);
 static int main_evaluate(struct ruleset *, int, char **);
 static int main_evaluate_lines(struct ruleset *, size_t);
+static void main_log(const struct conf *, int, int);
 
 /* Print usage and exit 2. */
 static void
@@ -136,6 +137,26 @@ main_evaluate_lines(struct ruleset *rs, size_t max)
 	return (rc);
 }
 
+/*
+ * Choose where the daemon logs: -d, the foreground, forces stderr with
+ * timestamps and debug messages; else log.target, whose "auto" is the
+ * journal when stderr is systemd's stream to it and stderr otherwise,
+ * never syslog, which loses everything where nothing reads /dev/log.
+ */
+static void
+main_log(const struct conf *conf, int debug, int verbose)
+{
+	int sink;
+
+	if (debug) {
+		log_init(LOG_TO_STDERR, 1);
+		return;
+	}
+	if ((sink = log_sink_parse(conf->log_target)) == LOG_TO_AUTO)
+		sink = log_stderr_is_journal() ? LOG_TO_JOURNAL : LOG_TO_STDERR;
+	log_init(sink, verbose);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -203,14 +224,7 @@ main(int argc, char **argv)
 		conf_free(&conf);
 		return (rc);
 	}
-	if (debug)
-		log_init(LOG_TO_STDERR, 1);
-	else if (getenv("JOURNAL_STREAM") != NULL)
-		log_init(LOG_TO_JOURNAL, verbose);
-	else if (isatty(STDERR_FILENO))
-		log_init(LOG_TO_STDERR, verbose);
-	else
-		log_init(LOG_TO_SYSLOG, verbose);
+	main_log(&conf, debug, verbose);
 	/*
 	 * Comments of up to queue.max_body bytes come and go: a fixed mmap
 	 * threshold gives every large one back to the system when it is

@@ -6,10 +6,13 @@
 
 #include <stdarg.h>
 
-#define LOG_TO_SYSLOG 0 /* daemon under neither systemd nor -d */
-#define LOG_TO_STDERR 1 /* foreground, timestamps */
+#define LOG_TO_SYSLOG 0 /* syslog(3), facility LOG_DAEMON */
+#define LOG_TO_STDERR 1 /* stderr with timestamps */
 #define LOG_TO_JOURNAL 2 /* stderr with <N> priority prefixes */
+#define LOG_TO_AUTO 3 /* journal if stderr is systemd's stream, else stderr */
 
+int log_sink_parse(const char *);
+int log_stderr_is_journal(void);
 void log_init(int, int);
 void log_setverbose(int);
 int log_getverbose(void);

@@ -82,6 +82,7 @@ struct conf {
 
 	char *metrics_listen; /* owned, NULL when off */
 	long log_decisions; /* one info line per decision */
+	char *log_target; /* owned: auto, stderr, syslog or journal */
 
 	struct rules_spec rules;
 	struct keys keys; /* built from prefix and stream */

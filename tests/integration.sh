@@ -48,6 +48,9 @@
 #   17 held      decisions.held_days: a held comment nobody touched is
 #                decided by held_action
 #   18 erase     modq_forget (an author's right to erasure), modq_retry
+#   19 log       log.target: where modqd logs without -d, under systemd
+#                (JOURNAL_STREAM) or not; comment bodies only in debug
+#                messages
 #
 set -u
 
@@ -1656,6 +1659,119 @@ EOF
 	stop_modqd
 }
 
+# --- 19 log: log.target, and what reaches the log ----------------------------
+
+# Start modqd without -d, its stderr (and stdout) in LOG, with JOURNAL_STREAM
+# and INVOCATION_ID as systemd would set them or not at all: spawn_logging
+# CONF LOG [-v] [VAR=value ...].
+spawn_logging() {
+	local conf=$1 log=$2 v=
+	shift 2
+	[ "${1:-}" = -v ] && v=-v && shift
+	: >"$log"
+	env -u JOURNAL_STREAM -u INVOCATION_ID "$@" "$MODQD" $v -c "$conf" \
+	    >>"$log" 2>&1 &
+	MODQD_PID=$!
+	MODQD_LOG=$log
+	track_pid "$MODQD_PID"
+}
+
+# The JOURNAL_STREAM value that names a file, as systemd names its stream.
+journal_stream() {
+	stat -c '%d:%i' "$1"
+}
+
+# Decide comment ID (body TEXT) with the running modqd and stop it; its
+# log then holds all it will.
+decide_and_stop() {
+	xadd id "$1" body "$2"
+	check_status "$1" approved
+	stop_modqd
+}
+
+sec_log() {
+	section "19 log: log.target, and what reaches the log"
+	fresh
+	local stamp='^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} '
+	write_conf "$TMP/log-auto.conf" <<EOF
+redis: { unix = "$SOCK"; };
+EOF
+	# auto, outside systemd, stderr a file: stderr with timestamps (it
+	# used to be syslog, lost where nothing reads /dev/log).
+	spawn_logging "$TMP/log-auto.conf" "$TMP/log-auto.log"
+	check_log "$TMP/log-auto.log" "${stamp}ready: reading modq:incoming as modqd/"
+	decide_and_stop lg1 "purple elephant one"
+	check_log "$TMP/log-auto.log" "${stamp}comment lg1 \(${SID[lg1]}\): approved \[\]$"
+	check_nolog "$TMP/log-auto.log" "purple elephant"
+	check_nolog "$TMP/log-auto.log" "^<[0-9]>"
+	# auto under systemd: stderr is the stream JOURNAL_STREAM names.
+	: >"$TMP/log-journal.log"
+	spawn_logging "$TMP/log-auto.conf" "$TMP/log-journal.log" \
+	    JOURNAL_STREAM="$(journal_stream "$TMP/log-journal.log")" INVOCATION_ID=0123
+	check_log "$TMP/log-journal.log" "^<6>ready: reading modq:incoming as modqd/"
+	decide_and_stop lg2 "purple elephant two"
+	check_log "$TMP/log-journal.log" "^<6>comment lg2 \(${SID[lg2]}\): approved \[\]$"
+	check_nolog "$TMP/log-journal.log" "$stamp"
+	# auto with a JOURNAL_STREAM inherited, stderr elsewhere: stderr.
+	spawn_logging "$TMP/log-auto.conf" "$TMP/log-inherited.log" \
+	    JOURNAL_STREAM="$(journal_stream "$TMP/log-journal.log")"
+	check_log "$TMP/log-inherited.log" "${stamp}ready: reading"
+	stop_modqd
+	# -v adds the debug messages, comment bodies among them.
+	spawn_logging "$TMP/log-auto.conf" "$TMP/log-verbose.log" -v
+	check_log "$TMP/log-verbose.log" "${stamp}ready: reading"
+	decide_and_stop lg3 "purple elephant three"
+	check_log "$TMP/log-verbose.log" "${stamp}comment lg3 \(${SID[lg3]}\): body \"purple elephant three\"$"
+	# Each target as it says, whatever JOURNAL_STREAM says; -d beats it.
+	write_conf "$TMP/log-stderr.conf" <<EOF
+redis: { unix = "$SOCK"; };
+log: { target = "stderr"; };
+EOF
+	: >"$TMP/log-stderr.log"
+	spawn_logging "$TMP/log-stderr.conf" "$TMP/log-stderr.log" \
+	    JOURNAL_STREAM="$(journal_stream "$TMP/log-stderr.log")"
+	check_log "$TMP/log-stderr.log" "${stamp}ready: reading"
+	# A reload does not move the log: log.target waits for a restart.
+	write_conf "$TMP/log-stderr.conf" <<EOF
+redis: { unix = "$SOCK"; };
+log: { target = "journal"; };
+EOF
+	kill -HUP "$MODQD_PID"
+	check_log "$TMP/log-stderr.log" \
+	    "${stamp}$TMP/log-stderr.conf: log.target changed; it takes effect at the next restart$"
+	check_log "$TMP/log-stderr.log" "${stamp}reloaded "
+	stop_modqd
+	write_conf "$TMP/log-jtarget.conf" <<EOF
+redis: { unix = "$SOCK"; };
+log: { target = "journal"; };
+EOF
+	spawn_logging "$TMP/log-jtarget.conf" "$TMP/log-jtarget.log"
+	check_log "$TMP/log-jtarget.log" "^<6>ready: reading"
+	stop_modqd
+	check_log "$TMP/log-jtarget.log" "^<6>modqd stopped"
+	spawn_modqd "$TMP/log-jtarget.conf" "$TMP/log-jtarget-d.log"
+	check_log "$TMP/log-jtarget-d.log" "${stamp}ready: reading"
+	stop_modqd
+	write_conf "$TMP/log-syslog.conf" <<EOF
+redis: { unix = "$SOCK"; };
+log: { target = "syslog"; };
+EOF
+	spawn_logging "$TMP/log-syslog.conf" "$TMP/log-syslog.log"
+	decide_and_stop lg4 "to syslog"
+	check_eq "log.target = syslog: nothing on stderr" "$(cat "$TMP/log-syslog.log")" ""
+	# A bad target is a config error at its file:line.
+	write_conf "$TMP/log-bad.conf" <<EOF
+redis: { unix = "$SOCK"; };
+log: {
+  target = "journald";
+};
+EOF
+	OUT=$("$MODQD" -n -c "$TMP/log-bad.conf" 2>&1)
+	check_eq "log.target bad: exit 1" "$?" 1
+	check_eq "log.target bad: file:line" "$OUT" \
+	    "$TMP/log-bad.conf:3: log.target: must be \"auto\", \"stderr\", \"syslog\" or \"journal\""
+}
+
 # -----------------------------------------------------------------------------
 
 want 1 output && sec_output
@@ -1676,6 +1792,7 @@ want 15 trim && sec_trim
 want 16 lifecycle && sec_lifecycle
 want 17 held && sec_held
 want 18 erase && sec_erase
+want 19 log && sec_log
 
 echo "integration: $(($(date +%s) - STARTED)) s"
 summary

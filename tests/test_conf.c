@@ -221,6 +221,7 @@ test_defaults(void **state)
 	assert_int_equal(c.maxlen, 1000000);
 	assert_null(c.metrics_listen);
 	assert_int_equal(c.log_decisions, 1);
+	assert_string_equal(c.log_target, "auto");
 	conf_free(&c);
 }
 
@@ -513,6 +514,31 @@ test_log_decisions(void **state)
 	    "@:2: log.decisions: must be true or false");
 	conf_fails("log: { decisions = \"yes\"; };\n",
 	    "@:1: log.decisions: must be true or false");
+}
+
+static void
+test_log_target(void **state)
+{
+	static const char *const targets[] = {
+	    "auto", "stderr", "syslog", "journal"};
+	struct conf c;
+	char text[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+		snprintf(text, sizeof text, "log: { target = \"%s\"; };\n",
+		    targets[i]);
+		conf_ok(text, &c);
+		assert_string_equal(c.log_target, targets[i]);
+		conf_free(&c);
+	}
+	conf_fails(
+	    "log: {\n  decisions = true;\n  target = \"journald\";\n};\n",
+	    "@:3: log.target: must be \"auto\", \"stderr\", \"syslog\" or \"journal\"");
+	conf_fails("log: { target = \"\"; };\n",
+	    "@:1: log.target: must be \"auto\", \"stderr\", \"syslog\" or \"journal\"");
+	conf_fails("log: { target = 1; };\n", "@:1: target: must be a string");
 }
 
 static void
@@ -2168,6 +2194,7 @@ main(void)
 	    cmocka_unit_test(test_integer_type_errors),
 	    cmocka_unit_test(test_string_type_errors),
 	    cmocka_unit_test(test_log_decisions),
+	    cmocka_unit_test(test_log_target),
 	    cmocka_unit_test(test_queue_trim),
 	    cmocka_unit_test(test_queue_format),
 	    cmocka_unit_test(test_name_options),

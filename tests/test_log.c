@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -221,6 +222,52 @@ test_escape_body(void **state)
 	free(e);
 }
 
+static void
+test_sink_names(void **state)
+{
+	(void)state;
+	assert_int_equal(log_sink_parse("auto"), LOG_TO_AUTO);
+	assert_int_equal(log_sink_parse("stderr"), LOG_TO_STDERR);
+	assert_int_equal(log_sink_parse("syslog"), LOG_TO_SYSLOG);
+	assert_int_equal(log_sink_parse("journal"), LOG_TO_JOURNAL);
+	assert_int_equal(log_sink_parse(""), -1);
+	assert_int_equal(log_sink_parse("Stderr"), -1);
+	assert_int_equal(log_sink_parse("journald"), -1);
+}
+
+/*
+ * "auto" means the journal only when stderr is the very stream
+ * JOURNAL_STREAM names; a variable inherited by a process whose stderr
+ * goes elsewhere does not count.
+ */
+static void
+test_journal_stream(void **state)
+{
+	struct stat st;
+	char v[64];
+
+	(void)state;
+	capture_begin(LOG_TO_STDERR);
+	assert_int_equal(fstat(2, &st), 0);
+	snprintf(v, sizeof v, "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	assert_int_equal(setenv("JOURNAL_STREAM", v, 1), 0);
+	assert_int_equal(log_stderr_is_journal(), 1);
+	snprintf(v, sizeof v, "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino + 1);
+	setenv("JOURNAL_STREAM", v, 1);
+	assert_int_equal(log_stderr_is_journal(), 0);
+	snprintf(v, sizeof v, "%llu:%llux", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", v, 1);
+	assert_int_equal(log_stderr_is_journal(), 0);
+	setenv("JOURNAL_STREAM", "", 1);
+	assert_int_equal(log_stderr_is_journal(), 0);
+	unsetenv("JOURNAL_STREAM");
+	assert_int_equal(log_stderr_is_journal(), 0);
+	free(capture_end());
+}
+
 static int
 setup(void **state)
 {
@@ -254,6 +301,8 @@ main(void)
 	    cmocka_unit_test(test_suffix),
 	    cmocka_unit_test(test_long_message),
 	    cmocka_unit_test(test_escape_body),
+	    cmocka_unit_test(test_sink_names),
+	    cmocka_unit_test(test_journal_stream),
 	};
 
 	log_init(LOG_TO_STDERR, 0);
