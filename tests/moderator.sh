@@ -897,6 +897,7 @@ r2() {
 }
 if [ -n "$PORT" ]; then
 	sed -e 's/@PREFIX@/modq/' -e 's/@MAXLEN@/1000/' -e 's/@HISTDAYS@/0/' -e 's/@TTLS@/2592000/' \
+	    -e 's/@AUTHORRATES@//' -e 's/@STREAM@/incoming/' \
 	    "$TOP/daemon/modq.lua" >"$TMP/r2/modq.lua"
 	r2 -x FUNCTION LOAD REPLACE <"$TMP/r2/modq.lua" >/dev/null
 	r2 HSET modq:c:p1 status held author px body "over tcp" >/dev/null
