@@ -1414,17 +1414,19 @@ cmd_dead_sids(redisContext *c, const redisReply *r, char **sids)
 
 /*
  * dead: the last dead letters, oldest first: the comment's entry in the
- * incoming stream, when it became a dead letter, its error, id and body.
+ * incoming stream, when it became a dead letter, its error and id, the
+ * dead letter's own id (what modq_retry takes) and the body.
  */
 static int
 cmd_dead(void)
 {
-	static const int caps[] = {0, 0, 40, 30, 0};
-	const char *hdr[] = {"ENTRY", "TIME", "ERROR", "ID", "BODY", NULL};
-	struct table t = {NULL, NULL, 0, caps, 5};
+	static const int caps[] = {0, 0, 40, 30, 0, 0};
+	const char *hdr[] = {
+	    "ENTRY", "TIME", "ERROR", "ID", "DEAD", "BODY", NULL};
+	struct table t = {NULL, NULL, 0, caps, 6};
 	redisContext *c;
 	redisReply *r, *e;
-	const char *cell[5];
+	const char *cell[6];
 	char date[64], num[5][32], **sids;
 	size_t i, k;
 	int rc = 0;
@@ -1450,10 +1452,12 @@ cmd_dead(void)
 		for (k = 0; k < 5; k++)
 			cell[k] =
 			    modq_str(e->element[k], num[k], sizeof num[k]);
+		cell[5] = cell[4]; /* the body last, cut to the width */
+		cell[4] = cell[0]; /* the dead letter's own id */
 		cell[0] = sids[i] != NULL ? sids[i] : "-";
 		modq_date(cell[1], 0, date, sizeof date);
 		cell[1] = date;
-		table_add(&t, cell, 5);
+		table_add(&t, cell, 6);
 	}
 	for (i = 0; i < r->elements; i++)
 		free(sids[i]);

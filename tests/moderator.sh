@@ -693,6 +693,11 @@ check_rc "dead" 0
 check_eq "dead: one line each" "$(wc -l <"$TMP/out")" 2
 check_eq "dead: the comments' entries in the incoming stream" \
     "$(cut -f1 "$TMP/out" | paste -sd' ' -)" "$D1 $D2"
+check_eq "dead: the dead letters' own ids, for modq_retry" \
+    "$(cut -f5 "$TMP/out" | paste -sd' ' -)" \
+    "$(rcli --raw EVAL_RO 'local o = {}
+for _, e in ipairs(redis.call("XRANGE", KEYS[1], "-", "+")) do o[#o + 1] = e[1] end
+return o' 1 modq:dead | paste -sd' ' -)"
 DEAD2=$(rcli --raw XREVRANGE modq:dead + - COUNT 1 | head -n 1)
 check_eq "dead: when it became a dead letter, ISO 8601, UTC" \
     "$(sed -n 2p "$TMP/out" | cut -f2)" "$(iso_ms "${DEAD2%-*}")"
@@ -701,7 +706,8 @@ check_true "dead: missing body" grep -q "	missing field: body	d2	" "$TMP/out"
 mq dead --limit 1
 check_eq "dead --limit" "$(cut -f3 "$TMP/out")" "missing field: body"
 mq dead --table
-check_true "dead --table: header" grep -q "^ENTRY  *TIME  *ERROR" "$TMP/out"
+check_true "dead --table: header" \
+    grep -q "^ENTRY  *TIME  *ERROR  *ID  *DEAD  *BODY$" "$TMP/out"
 
 # Stats.
 mq stats
