@@ -55,6 +55,7 @@ struct opts {
 	const char *limit; /* NULL: not given */
 	const char *count;
 	int body;
+	int all; /* retry --all */
 	int outmode;
 	int tty; /* standard output is a terminal */
 	int width; /* terminal width for tables, 0: no limit */
@@ -135,6 +136,8 @@ static void cmd_show_header(const redisReply *, long long);
 static int cmd_moderate(void);
 static int cmd_moderate_result(
     const char *, const char *, redisReply *, struct table *);
+static int cmd_forget(void);
+static int cmd_retry(void);
 static int cmd_state(void);
 static int cmd_state_ok(const char *, const char *);
 static void cmd_print_pairs(const redisReply *);
@@ -155,6 +158,9 @@ static const struct cmd cmds[] = {
     {"show", cmd_show},
     {"approve", cmd_moderate},
     {"reject", cmd_moderate},
+    {"delete", cmd_moderate},
+    {"forget", cmd_forget},
+    {"retry", cmd_retry},
     {"author", cmd_state},
     {"thread", cmd_state},
     {"stats", cmd_stats},
@@ -206,6 +212,12 @@ modq_usage(void)
 	      "  approve ID... [--note TEXT]       approve held (or "
 	      "rejected) comments\n"
 	      "  reject ID... [--note TEXT]        reject comments\n"
+	      "  delete ID... [--note TEXT]        delete comments (the "
+	      "site's delete)\n"
+	      "  forget AUTHOR [--note TEXT]       erase an author and "
+	      "every record of it\n"
+	      "  retry DEAD-ID... | --all          put dead letters back "
+	      "on the stream\n"
 	      "  author ID [STATE] [--note TEXT]   show an author, or set "
 	      "trusted, premod,\n"
 	      "                                    banned or clear\n"
@@ -400,6 +412,8 @@ modq_parse(int argc, char **argv)
 			o.outmode = OUT_TABLE;
 		else if (strcmp(argv[i], "--body") == 0)
 			o.body = 1;
+		else if (strcmp(argv[i], "--all") == 0)
+			o.all = 1;
 		else if (strcmp(argv[i], "--help") == 0) {
 			o.nargs = 0;
 			modq_addarg("help");
@@ -434,6 +448,7 @@ modq_only(const char *allowed)
 	    {"limit", o.limit != NULL},
 	    {"count", o.count != NULL},
 	    {"body", o.body},
+	    {"all", o.all},
 	};
 	size_t k;
 
@@ -471,7 +486,8 @@ modq_need_id(const char *id)
 
 	if (*id == '\0' || strspn(id, MODQ_ID_CHARS) != strlen(id)) {
 		if (strcmp(o.args[0], "approve") == 0 ||
-		    strcmp(o.args[0], "reject") == 0)
+		    strcmp(o.args[0], "reject") == 0 ||
+		    strcmp(o.args[0], "delete") == 0)
 			hint = " (use --note TEXT for a note)";
 		s = modq_safe(id);
 		modq_usage_error("not a comment id: '%s'%s", s, hint);
@@ -1200,8 +1216,9 @@ cmd_moderate_result(
 }
 
 /*
- * approve, reject: one atomic FCALL per id, pipelined after a PING that
- * tells a connection or login failure (nothing done) from a refused id.
+ * approve, reject, delete: one atomic FCALL per id, pipelined after a
+ * PING that tells a connection or login failure (nothing done) from a
+ * refused id.
  */
 static int
 cmd_moderate(void)
@@ -1223,6 +1240,9 @@ cmd_moderate(void)
 	if (strcmp(o.args[0], "reject") == 0) {
 		fn = "modq_reject";
 		status = "rejected";
+	} else if (strcmp(o.args[0], "delete") == 0) {
+		fn = "modq_delete";
+		status = "deleted";
 	}
 	if ((c = modq_conn()) == NULL ||
 	    (r = modq_call(c, "PING", NULL)) == NULL) {
@@ -1242,6 +1262,84 @@ cmd_moderate(void)
 	}
 	table_print(&t, NULL);
 	table_free(&t);
+	return (rc);
+}
+
+/*
+ * forget AUTHOR: modq_forget erases the author's own keys at once and
+ * queues its records, which modqd erases a bounded step at a time.
+ */
+static int
+cmd_forget(void)
+{
+	redisContext *c;
+	redisReply *r;
+	int rc;
+
+	modq_only("note");
+	modq_nargs(1, 1);
+	modq_need_as();
+	if ((c = modq_conn()) == NULL ||
+	    (r = modq_call(c, "FCALL", "modq_forget", "0", o.args[1], o.as,
+	         o.note != NULL ? o.note : "", NULL)) == NULL)
+		return (1);
+	if ((rc = r->type == REDIS_REPLY_ERROR))
+		modq_redis_error(r->str);
+	else
+		printf("forgetting %s: its hash and rate windows are gone; "
+		       "modqd erases its records in steps\n",
+		    o.args[1]);
+	freeReplyObject(r);
+	return (rc);
+}
+
+/*
+ * retry DEAD-ID... or --all: modq_retry puts dead letters back on the
+ * stream, one id a call, or the oldest 100 a call until none is left
+ * (bounded: as many calls as there were dead letters at the start).
+ */
+static int
+cmd_retry(void)
+{
+	redisContext *c;
+	redisReply *r;
+	long long n = 0, len = 0;
+	char *key;
+	int i, rc = 0;
+
+	modq_only("note all");
+	if (o.all ? o.nargs != 1 : o.nargs < 2)
+		modq_usage_error("retry: DEAD-ID... or --all");
+	modq_need_as();
+	if ((c = modq_conn()) == NULL)
+		return (1);
+	if (o.all) {
+		xasprintf(&key, "%s:dead", o.prefix);
+		r = modq_call(c, "XLEN", key, NULL);
+		free(key);
+		if (r == NULL)
+			return (1);
+		len = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+		freeReplyObject(r);
+	}
+	for (i = 1; o.all ? len >= 0 : i < o.nargs; i++, len -= 100) {
+		r = modq_call(c, "FCALL", "modq_retry", "0",
+		    o.all ? "all" : o.args[i], o.as,
+		    o.note != NULL ? o.note : "", NULL);
+		if (r == NULL)
+			return (1);
+		if (r->type == REDIS_REPLY_ERROR) {
+			modq_redis_error(r->str);
+			rc = 1;
+		} else if (r->type == REDIS_REPLY_INTEGER)
+			n += r->integer;
+		if (o.all &&
+		    (r->type != REDIS_REPLY_INTEGER || r->integer == 0))
+			len = -1;
+		freeReplyObject(r);
+	}
+	printf(
+	    "%lld dead letter%s back on the stream\n", n, n == 1 ? "" : "s");
 	return (rc);
 }
 

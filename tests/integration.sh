@@ -1568,7 +1568,7 @@ EOF
 	old=$(($(redis_ms) - 3 * 86400000))
 	rcli ZADD modq:held "$old" hx1 "$(($(redis_ms) - 86400000))" hx2 >/dev/null
 	start_modqd "$TMP/held.conf" "$TMP/held2.log" || exit 1
-	wait_status hx1 rejected
+	check_eq "hx1 expired" "$(wait_hash modq:c:hx1 status rejected)" rejected
 	check_eq "hx1: status reasons by" \
 	    "$(rcli --raw HMGET modq:c:hx1 status reasons decided_by | paste -sd' ' -)" \
 	    "rejected held-expired modqd"

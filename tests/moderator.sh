@@ -1100,6 +1100,41 @@ rq held
 check_eq "--prefix: that prefix's queue" "$(cut -f1 "$TMP/out" | paste -sd' ' -)" "a4 a13"
 unset MODQ_USER
 
+section "delete, forget and retry"
+export MODQ_USER=site
+add rep id dz1 author gone body "first"
+add rep id dz2 author gone ip 192.0.2.8 body "second"
+add rep id dz3 author stays body "third"
+check_decided rep dz1 held new-author
+check_decided rep dz3 held new-author
+mq --prefix rep delete dz1 --note "by its author"
+check_rc "delete dz1" 0
+check_eq "delete: the table" "$OUT" "$(printf 'dz1\tdeleted')"
+check_eq "dz1 is deleted" "$(rcli --raw HGET rep:c:dz1 status)" deleted
+mq --prefix rep delete dz1
+check_eq "delete again: already" "$OUT" "$(printf 'dz1\talready deleted')"
+mq --prefix rep delete 'bad id'
+check_rc "delete: a bad id" 2 "not a comment id: 'bad id' (use --note TEXT for a note)"
+mq --prefix rep forget gone --note "asked"
+check_rc "forget gone" 0
+check_has "forget: what it says" "$OUT" "forgetting gone"
+check_eq "forget: dz2 erased by modqd" "$(wait_for deleted rcli --raw HGET rep:c:dz2 status)" deleted
+check_eq "forget: dz2 without author and ip" "$(rcli HEXISTS rep:c:dz2 author)$(rcli HEXISTS rep:c:dz2 ip)" 00
+check_eq "forget: dz3 kept" "$(rcli --raw HGET rep:c:dz3 author)" stays
+mq --prefix rep forget
+check_rc "forget: no author" 2
+add rep author x body "no id"
+check_eq "a dead letter" "$(wait_for 1 rcli XLEN rep:dead)" 1
+mq --prefix rep retry --all
+check_rc "retry --all" 0
+check_eq "retry --all: what it says" "$OUT" "1 dead letter back on the stream"
+check_eq "retry: the dead letter is dead again (still no id)" "$(wait_for 1 rcli XLEN rep:dead)" 1
+mq --prefix rep retry
+check_rc "retry: nothing named" 2 "retry: DEAD-ID... or --all"
+mq --prefix rep retry 1-1
+check_rc "retry: no such dead letter" 1 "no dead letter 1-1"
+unset MODQ_USER
+
 stop_modqd
 echo "moderator: $(($(date +%s) - STARTED)) s"
 summary
