@@ -787,7 +787,7 @@ end
 -- a delete erases: who wrote it and from where.
 local FORGET_DROP = { author = 1, ip = 1 }
 local MOD_FORGET = P .. ':forget' -- author -> SCAN cursor of its job
-local FORGET_STEP = 200 -- keys one step looks at
+local FORGET_STEP = 100 -- keys one step looks at
 
 --
 -- Erase one record of a forgotten author as modq_delete would, and its

@@ -51,6 +51,7 @@
 #   19 log       log.target: where modqd logs without -d, under systemd
 #                (JOURNAL_STREAM) or not; comment bodies only in debug
 #                messages
+#   20 format    queue.format html and text, end to end
 #
 set -u
 
@@ -1772,6 +1773,37 @@ EOF
 	    "$TMP/log-bad.conf:3: log.target: must be \"auto\", \"stderr\", \"syslog\" or \"journal\""
 }
 
+sec_format() {
+	section "20 format: queue.format html and text, end to end"
+	fresh
+	write_conf "$TMP/fmt.conf" <<EOF
+redis: { unix = "$SOCK"; };
+keywords: ( { name = "slurs"; action = "reject"; words = [ "fuck", "kill" ]; } );
+EOF
+	start_modqd "$TMP/fmt.conf" "$TMP/fmt.log" || exit 1
+	# html (the default): only real elements are markup; a comment's
+	# words are judged; entities are read as a browser shows them.
+	xadd id fh1 body "<fuck you>"
+	xadd id fh2 body "hello <!-- fuck --> world"
+	xadd id fh3 body "<b>fine</b> and <i>well</i>"
+	xadd id fh4 body "&#107;ill them"
+	check_decision fh1 rejected slurs
+	check_decision fh2 rejected slurs
+	check_decision fh3 approved ""
+	check_decision fh4 rejected slurs
+	stop_modqd
+	# text: shown as sent, so an entity is only its characters.
+	sed -i 's/^redis: .*/&\nqueue: { format = "text"; };/' "$TMP/fmt.conf"
+	start_modqd "$TMP/fmt.conf" "$TMP/fmt2.log" || exit 1
+	xadd id ft1 body "&#107;ill them"
+	xadd id ft2 body "<fuck you>"
+	check_decision ft1 approved ""
+	check_decision ft2 rejected slurs
+	check_ne "the ruleset stamp differs with the format" \
+	    "$(rcli --raw HGET modq:c:ft1 ruleset)" "$(rcli --raw HGET modq:c:fh3 ruleset)"
+	stop_modqd
+}
+
 # -----------------------------------------------------------------------------
 
 want 1 output && sec_output
@@ -1793,6 +1825,7 @@ want 16 lifecycle && sec_lifecycle
 want 17 held && sec_held
 want 18 erase && sec_erase
 want 19 log && sec_log
+want 20 format && sec_format
 
 echo "integration: $(($(date +%s) - STARTED)) s"
 summary
