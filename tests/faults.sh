@@ -34,7 +34,8 @@
 #                   them
 #   7 lifecycle     3000 comments, two feed files sent again (retries), two
 #                   edits of every tenth, deletes of every tenth (half of
-#                   them racing the first decision), four SIGKILLs
+#                   them racing the first decision), four SIGKILLs and a
+#                   Redis restart
 #
 # After every section check_once asserts, from Redis itself: each stream
 # entry has one comment hash carrying its stream id, one decisions entry per
@@ -1065,7 +1066,7 @@ wait_settled() {
 # (none for a tombstone); the author counters are the records' statuses.
 scenario_lifecycle() {
 	local i n7 d7 k ids_e ids_d1 ids_d2
-	section "7. retries, edits and deletes, two daemons, SIGKILLs"
+	section "7. retries, edits and deletes, two daemons, SIGKILLs, a Redis restart"
 	fresh
 	n7=3000
 	d7=$TMP/s7
@@ -1095,6 +1096,11 @@ scenario_lifecycle() {
 	info "s7: SIGKILL daemon 2 ($(rcli XLEN modq:incoming) added, $(pending) pending)"
 	rsleep 500 1500
 	dstart 2
+	# Redis restarts (append-only, fsync always) under the daemons
+	info "s7: restarting redis-server ($(pending) pending)"
+	redis_term
+	rsleep 200 800
+	redis_start
 	# two edits of every tenth comment, then the rest of the deletes
 	rcli --raw EVAL "$LUA_FIRST_FIELDS" 1 modq:incoming l "$ids_e" >"$d7/edit.ids"
 	check_eq "s7: comments to edit" "$(grep -c '^l[0-9]* ' "$d7/edit.ids")" 300
