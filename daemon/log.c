@@ -233,76 +233,24 @@ log_vlog(int pri, const char *fmt, const char *suffix, va_list ap)
 	errno = saved;
 }
 
-/* Warn, appending strerror(errno). */
+/*
+ * Log at priority pri, with strerror(errno) appended if flags has
+ * LOG_STRERROR; a debug message is not even formatted unless debug is on.
+ * log.h names the levels.
+ */
 void
-log_warn(const char *fmt, ...)
+log_msg(int pri, int flags, const char *fmt, ...)
 {
 	va_list ap;
-	const char *err = strerror(errno);
+	const char *err = NULL;
 
-	va_start(ap, fmt);
-	log_vlog(LOG_WARNING, fmt, err, ap);
-	va_end(ap);
-}
-
-/* Warn. */
-void
-log_warnx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_vlog(LOG_WARNING, fmt, NULL, ap);
-	va_end(ap);
-}
-
-/* Log at info level. */
-void
-log_info(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_vlog(LOG_INFO, fmt, NULL, ap);
-	va_end(ap);
-}
-
-/* Log at debug level; nothing is formatted unless debug is on. */
-void
-log_debug(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!log_verbose)
+	if (pri == LOG_DEBUG && !log_verbose)
 		return;
+	if (flags & LOG_STRERROR)
+		err = strerror(errno);
 	va_start(ap, fmt);
-	log_vlog(LOG_DEBUG, fmt, NULL, ap);
+	log_vlog(pri, fmt, err, ap);
 	va_end(ap);
-}
-
-/* Log an error with strerror(errno) and exit. */
-void
-fatal(const char *fmt, ...)
-{
-	va_list ap;
-	const char *err = strerror(errno);
-
-	va_start(ap, fmt);
-	log_vlog(LOG_ERR, fmt, err, ap);
-	va_end(ap);
-	exit(1);
-}
-
-/* Log an error and exit. */
-void
-fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_vlog(LOG_ERR, fmt, NULL, ap);
-	va_end(ap);
-	exit(1);
 }
 
 /*
