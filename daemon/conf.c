@@ -890,11 +890,7 @@ conf_finish(struct conf_ctx *cx, config_setting_t *root)
 static void
 conf_ctx_free(struct conf_ctx *cx)
 {
-	size_t i;
-
-	for (i = 0; i < cx->nfiles; i++)
-		free(cx->files[i]);
-	free(cx->files);
+	freev(cx->files, cx->nfiles);
 	free(cx->dir);
 	free(cx->errors);
 }

@@ -1557,9 +1557,7 @@ cmd_dead(void)
 		cell[1] = date;
 		table_add(&t, cell, 6);
 	}
-	for (i = 0; i < r->elements; i++)
-		free(sids[i]);
-	free(sids);
+	freev(sids, r->elements);
 	freeReplyObject(r);
 	if (rc == 0 && t.nrows == 0 && o.outmode == OUT_TABLE)
 		printf("no dead letters\n");

@@ -967,11 +967,7 @@ redis_args_addf(struct redis_args *a, const char *fmt, ...)
 void
 redis_args_free(struct redis_args *a)
 {
-	int i;
-
-	for (i = 0; i < a->nstrs; i++)
-		free(a->strs[i]);
-	free(a->strs);
+	freev(a->strs, (size_t)a->nstrs);
 	free(a->argv);
 	free(a->len);
 	memset(a, 0, sizeof *a);

@@ -14,5 +14,6 @@ char *xstrdup(const char *);
 char *xstrndup(const char *, size_t);
 int xasprintf(char **, const char *, ...) __attribute__((format(printf, 2, 3)));
 int xvasprintf(char **, const char *, va_list);
+void freev(char **, size_t);
 
 #endif

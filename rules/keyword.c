@@ -632,9 +632,7 @@ fail:
 		keyword_compile_error(b, err, kw->lit == NULL && b->nlit > 0);
 		hs_free_compile_error(err);
 	}
-	for (i = 0; i < b->nlit; i++)
-		free(lit[i]);
-	free(lit);
+	freev(lit, b->nlit);
 	free(ids);
 	free(flags);
 	return (rc);
@@ -644,16 +642,10 @@ fail:
 static void
 keyword_build_free(struct kw_build *b)
 {
-	size_t i;
-
-	for (i = 0; i < b->nlit; i++)
-		free(b->lit[i]);
-	for (i = 0; i < b->nre; i++)
-		free(b->re[i]);
-	free(b->lit);
+	freev(b->lit, b->nlit);
+	freev(b->re, b->nre);
 	free(b->litlen);
 	free(b->lpat);
-	free(b->re);
 	free(b->rpat);
 	free(b->lsrc);
 	free(b->rsrc);
@@ -665,8 +657,6 @@ keyword_build_free(struct kw_build *b)
 void
 keyword_free(struct keyword *kw)
 {
-	size_t i;
-
 	if (kw == NULL)
 		return;
 	hs_free_database(kw->lit);
@@ -674,9 +664,7 @@ keyword_free(struct keyword *kw)
 	hs_free_scratch(kw->scratch);
 	free(kw->lpat);
 	free(kw->rpat);
-	for (i = 0; i < kw->nlists; i++)
-		free(kw->names[i]);
-	free(kw->names);
+	freev(kw->names, kw->nlists);
 	free(kw->actions);
 	free(kw->hits);
 	normalize_free(&kw->norm);

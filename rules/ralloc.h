@@ -130,4 +130,15 @@ xasprintf(char **ret, const char *fmt, ...)
 	return (n);
 }
 
+/* Free the n strings of an array and the array. */
+RALLOC_FN void
+freev(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 #endif
