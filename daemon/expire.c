@@ -41,17 +41,9 @@ static void expire_forget_cb(void *, void *);
 static int
 expire_due(struct clock *c)
 {
-	struct timeval now, d;
-
 	if (c->calling || !redis_up() || server_stopping())
 		return (0);
-	gettimeofday(&now, NULL);
-	timersub(&now, &c->last, &d);
-	if (timerisset(&c->last) &&
-	    d.tv_sec * 1000 + d.tv_usec / 1000 < c->wait_ms)
-		return (0);
-	c->last = now;
-	return (1);
+	return (server_due(&c->last, c->wait_ms));
 }
 
 /* From the housekeeping tick: call each function when it is time. */

@@ -549,15 +549,10 @@ intake_trim(void)
 {
 	const struct conf *conf = server_conf();
 	struct redis_args a;
-	struct timeval now, d;
 
-	if (!conf->trim || in.trimming)
+	if (!conf->trim || in.trimming ||
+	    !server_due(&in.last_trim, INTAKE_TRIM_MS))
 		return;
-	gettimeofday(&now, NULL);
-	timersub(&now, &in.last_trim, &d);
-	if (d.tv_sec * 1000 + d.tv_usec / 1000 < INTAKE_TRIM_MS)
-		return;
-	in.last_trim = now;
 	redis_args_init(&a);
 	redis_args_adds(&a, "FCALL");
 	redis_args_adds(&a, "modq_trim");

@@ -283,16 +283,11 @@ metrics_tick(void)
 {
 	const struct conf *conf = server_conf();
 	struct redis_args a;
-	struct timeval now, d;
 	const char *stream = conf->keys.stream, *held = conf->keys.held;
 
-	if (mt.listener == NULL || mt.gauges_pending > 0 || !redis_up())
+	if (mt.listener == NULL || mt.gauges_pending > 0 || !redis_up() ||
+	    !server_due(&mt.last_gauges, METRICS_GAUGE_MS))
 		return;
-	gettimeofday(&now, NULL);
-	timersub(&now, &mt.last_gauges, &d);
-	if (d.tv_sec * 1000 + d.tv_usec / 1000 < METRICS_GAUGE_MS)
-		return;
-	mt.last_gauges = now;
 	redis_args_init(&a);
 	redis_args_adds(&a, "XLEN");
 	redis_args_adds(&a, stream);

@@ -305,6 +305,25 @@ server_finish_cb(evutil_socket_t fd, short events, void *arg)
 	event_base_loopexit(sv.base, NULL);
 }
 
+/*
+ * Tell whether ms milliseconds have passed since *last, or *last is not
+ * set yet; if so, *last becomes now.  What the tick drives at its own
+ * pace (a trim, the gauges, a clock of expire.c) runs at most once every
+ * ms through this.
+ */
+int
+server_due(struct timeval *last, long ms)
+{
+	struct timeval now, d;
+
+	gettimeofday(&now, NULL);
+	timersub(&now, last, &d);
+	if (timerisset(last) && d.tv_sec * 1000 + d.tv_usec / 1000 < ms)
+		return (0);
+	*last = now;
+	return (1);
+}
+
 /* Housekeeping: claims, status line, watchdog. */
 static void
 server_tick_cb(evutil_socket_t fd, short events, void *arg)
@@ -317,13 +336,10 @@ server_tick_cb(evutil_socket_t fd, short events, void *arg)
 	intake_tick();
 	expire_tick();
 	metrics_tick();
-	gettimeofday(&now, NULL);
-	timersub(&now, &sv.last_status, &d);
-	if (d.tv_sec * 1000 + d.tv_usec / 1000 >= SERVER_STATUS_MS) {
-		sv.last_status = now;
+	if (server_due(&sv.last_status, SERVER_STATUS_MS))
 		server_status();
-	}
 	if (sv.watchdog_usec > 0) {
+		gettimeofday(&now, NULL);
 		timersub(&now, &sv.last_watchdog, &d);
 		if ((unsigned long long)d.tv_sec * 1000000ULL +
 		        (unsigned long long)d.tv_usec >=

@@ -15,6 +15,7 @@
 
 struct event_base;
 struct batch;
+struct timeval;
 
 /*
  * The Redis keys of the configured prefix: every key name is built here
@@ -127,6 +128,7 @@ struct event_base *server_base(void);
 int server_stopping(void);
 void server_drained(void);
 void server_intake_running(void);
+int server_due(struct timeval *, long);
 
 /* redis.c */
 void redis_init(struct event_base *, const struct conf *);
