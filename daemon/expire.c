@@ -34,6 +34,9 @@ struct clock {
 static struct clock held_clock, forget_clock;
 
 static int expire_due(struct clock *);
+static void expire_call(struct clock *, struct redis_args *, redis_cb);
+static long long expire_reply(
+    struct clock *, long, redisReply *, const char **);
 static void expire_cb(void *, void *);
 static void expire_forget_cb(void *, void *);
 
@@ -44,6 +47,32 @@ expire_due(struct clock *c)
 	if (c->calling || !redis_up() || server_stopping())
 		return (0);
 	return (server_due(&c->last, c->wait_ms));
+}
+
+/* Send a clock's call, its arguments a, and free them. */
+static void
+expire_call(struct clock *c, struct redis_args *a, redis_cb cb)
+{
+	if (redis_cmd(a, cb, NULL) == 0)
+		c->calling = 1;
+	redis_args_free(a);
+}
+
+/*
+ * A clock's call came back: the next is wait_ms after it.  Returns the
+ * count the function returned, or 0 with *err set to an error reply's
+ * text, or 0 if Redis went away meanwhile (*err NULL).
+ */
+static long long
+expire_reply(struct clock *c, long wait_ms, redisReply *reply, const char **err)
+{
+	c->calling = 0;
+	c->wait_ms = wait_ms;
+	*err = NULL;
+	if (reply == NULL || redis_reply_error(reply, err) ||
+	    reply->type != REDIS_REPLY_INTEGER)
+		return (0);
+	return (reply->integer);
 }
 
 /* From the housekeeping tick: call each function when it is time. */
@@ -58,9 +87,7 @@ expire_tick(void)
 		redis_args_adds(&a, "FCALL");
 		redis_args_adds(&a, "modq_forget_step");
 		redis_args_adds(&a, "0");
-		if (redis_cmd(&a, expire_forget_cb, NULL) == 0)
-			forget_clock.calling = 1;
-		redis_args_free(&a);
+		expire_call(&forget_clock, &a, expire_forget_cb);
 	}
 	if (conf->held_days <= 0 || !expire_due(&held_clock))
 		return;
@@ -71,32 +98,21 @@ expire_tick(void)
 	redis_args_addf(&a, "%lld", (long long)conf->held_days * 86400000LL);
 	redis_args_adds(&a, conf->held_action);
 	redis_args_addf(&a, "%d", EXPIRE_LIMIT);
-	if (redis_cmd(&a, expire_cb, NULL) == 0)
-		held_clock.calling = 1;
-	redis_args_free(&a);
+	expire_call(&held_clock, &a, expire_cb);
 }
 
 /* Go on at the next tick while an author is still being forgotten. */
 static void
 expire_forget_cb(void *r, void *arg)
 {
-	redisReply *reply = r;
 	const char *err;
 
 	(void)arg;
-	forget_clock.calling = 0;
-	forget_clock.wait_ms = FORGET_IDLE_MS;
-	if (reply == NULL)
-		return;
-	if (redis_reply_error(reply, &err)) {
-		if (strstr(err, "Function not found") == NULL)
-			log_warnx("forget: modq_forget_step: %s", err);
-		return;
-	}
-	if (reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
+	if (expire_reply(&forget_clock, FORGET_IDLE_MS, r, &err) > 0) {
 		forget_clock.wait_ms = 0;
 		expire_tick(); /* the next step at once: each is short */
-	}
+	} else if (err != NULL && strstr(err, "Function not found") == NULL)
+		log_warnx("forget: modq_forget_step: %s", err);
 }
 
 /* Log what modq_expire_held decided; look again soon if it had more. */
@@ -104,23 +120,18 @@ static void
 expire_cb(void *r, void *arg)
 {
 	const struct conf *conf = server_conf();
-	redisReply *reply = r;
 	const char *err;
+	long long n;
 
 	(void)arg;
-	held_clock.calling = 0;
-	held_clock.wait_ms = EXPIRE_EVERY_MS;
-	if (reply == NULL)
-		return;
-	if (redis_reply_error(reply, &err)) {
+	n = expire_reply(&held_clock, EXPIRE_EVERY_MS, r, &err);
+	if (err != NULL)
 		log_warnx("held comments: modq_expire_held: %s", err);
-		return;
-	}
-	if (reply->type != REDIS_REPLY_INTEGER || reply->integer <= 0)
+	if (n <= 0)
 		return;
 	log_info("held comments: %lld held over %ld days decided: %s "
 	         "(held-expired)",
-	    reply->integer, conf->held_days, conf->held_action);
-	if (reply->integer >= EXPIRE_LIMIT)
+	    n, conf->held_days, conf->held_action);
+	if (n >= EXPIRE_LIMIT)
 		held_clock.wait_ms = EXPIRE_AGAIN_MS;
 }
