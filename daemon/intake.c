@@ -75,6 +75,7 @@ static void intake_trim_cb(void *, void *);
 static void intake_poll_cb(evutil_socket_t, short, void *);
 static void intake_wait(void);
 static void intake_fcall(struct redis_args *, const char *);
+static int intake_until(struct timeval *);
 static int intake_bounded(void);
 static const redisReply *intake_entries(const redisReply *, int);
 static size_t *intake_cut_sizes(
@@ -104,19 +105,34 @@ intake_start(void)
 	intake_claim(CLAIM_OWN);
 }
 
+/*
+ * Tell whether the time *until is still ahead.  One that has passed is
+ * cleared: until it is set again, the answer is no without a clock read.
+ */
+static int
+intake_until(struct timeval *until)
+{
+	struct timeval now;
+
+	if (!timerisset(until))
+		return (0);
+	gettimeofday(&now, NULL);
+	if (timercmp(&now, until, <))
+		return (1);
+	timerclear(until);
+	return (0);
+}
+
 /* Tell whether new entries are read through modq_read for now. */
 static int
 intake_bounded(void)
 {
-	struct timeval now;
+	int bounded = timerisset(&in.bounded_until);
 
-	if (!timerisset(&in.bounded_until))
-		return (0);
-	gettimeofday(&now, NULL);
-	if (timercmp(&now, &in.bounded_until, <))
+	if (intake_until(&in.bounded_until))
 		return (1);
-	timerclear(&in.bounded_until);
-	log_info("intake: reading with XREADGROUP again");
+	if (bounded)
+		log_info("intake: reading with XREADGROUP again");
 	return (0);
 }
 
@@ -132,15 +148,23 @@ intake_stop(void)
 }
 
 /*
- * Back off after an error reply (LOADING, BUSY, OOM, READONLY...): wait
- * 100 ms, doubling up to 5 s, and log only when the wait grows, so a Redis
- * that is busy for a minute does not fill the log.
+ * A read or a claim got an error reply.  A stream or group that vanished
+ * is set up again; a library Redis lost is loaded again.  Then (and for
+ * LOADING, BUSY, OOM, READONLY...) back off until the tick tries again:
+ * wait 100 ms, doubling up to 5 s, and log only when the wait grows, so a
+ * Redis that is busy for a minute does not fill the log.
  */
 static void
 intake_error(const char *what, const char *err)
 {
 	struct timeval now, d;
 
+	if (strstr(err, "NOGROUP") != NULL) {
+		redis_reset("the stream or consumer group vanished");
+		return;
+	}
+	if (strstr(err, "Function not found") != NULL)
+		redis_reload_functions();
 	in.backoff_ms = in.backoff_ms == 0 ? 100 : in.backoff_ms * 2;
 	if (in.backoff_ms > 5000)
 		in.backoff_ms = 5000;
@@ -157,15 +181,7 @@ intake_error(const char *what, const char *err)
 static int
 intake_holding(void)
 {
-	struct timeval now;
-
-	if (!timerisset(&in.hold_until))
-		return (0);
-	gettimeofday(&now, NULL);
-	if (timercmp(&now, &in.hold_until, <))
-		return (1);
-	timerclear(&in.hold_until);
-	return (0);
+	return (intake_until(&in.hold_until));
 }
 
 /* Say how many more comments may be taken into flight. */
@@ -306,13 +322,7 @@ intake_read_cb(void *r, void *arg)
 	if (reply == NULL)
 		return; /* Redis is down; redis.c reconnects */
 	if (redis_reply_error(r, &err)) {
-		if (strstr(err, "NOGROUP") != NULL)
-			redis_reset("the stream or consumer group vanished");
-		else {
-			if (strstr(err, "Function not found") != NULL)
-				redis_reload_functions();
-			intake_error("reading the stream", err); /* the tick re-arms */
-		}
+		intake_error("reading the stream", err);
 		return;
 	}
 	in.backoff_ms = 0;
@@ -449,13 +459,7 @@ intake_claim_cb(void *r, void *arg)
 	if (reply == NULL || !in.started)
 		return;
 	if (redis_reply_error(reply, &err)) {
-		if (strstr(err, "NOGROUP") != NULL)
-			redis_reset("the stream or consumer group vanished");
-		else {
-			if (strstr(err, "Function not found") != NULL)
-				redis_reload_functions();
-			intake_error("modq_claim", err); /* the tick retries */
-		}
+		intake_error("modq_claim", err);
 		return;
 	}
 	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
