@@ -70,13 +70,19 @@ struct opts {
 #define ESC_KEEPNL 0x1 /* newline and tab as they are */
 #define ESC_BACKSLASH 0x2 /* a backslash as \\ */
 
+/* A column of a table: its header, and the widest a cell may be (0: any). */
+struct column {
+	const char *name;
+	int cap;
+};
+
 /* Rows of cells printed as tab-separated lines or aligned columns. */
 struct table {
 	char ***rows; /* owned */
 	size_t *ncells;
 	size_t nrows;
-	const int *caps; /* maximum widths, 0: none; borrowed */
-	size_t ncaps;
+	const struct column *cols; /* header and caps, or NULL; borrowed */
+	size_t ncols;
 };
 
 /* A command of the command line. */
@@ -87,6 +93,12 @@ struct cmd {
 
 static struct opts o;
 static redisContext *conn; /* owned; see modq_conn() */
+
+/* The columns of the tables of held and dead. */
+static const struct column held_cols[] = {{"ID", 0}, {"AGE", 0}, {"AUTHOR", 20},
+    {"THREAD", 20}, {"REASONS", 30}, {"BODY", 0}};
+static const struct column dead_cols[] = {{"ENTRY", 0}, {"TIME", 0},
+    {"ERROR", 40}, {"ID", 30}, {"DEAD", 0}, {"BODY", 0}};
 
 static void modq_usage(void);
 static void modq_verror(const char *, va_list)
@@ -114,7 +126,7 @@ static char *modq_cut(const char *, size_t);
 static void table_add(struct table *, const char **, size_t);
 static void table_add_reply(struct table *, const redisReply *);
 static void table_print_aligned(struct table *);
-static void table_print(struct table *, const char **);
+static void table_print(struct table *);
 static void table_free(struct table *);
 static int modq_login(redisContext *);
 static redisContext *modq_connect(void);
@@ -639,7 +651,7 @@ table_add(struct table *t, const char **cells, size_t n)
 			row[c] = modq_escape(cells[c], strlen(cells[c]), 0);
 		else
 			row[c] = xstrdup(cells[c]);
-		cap = c < t->ncaps ? t->caps[c] : 0;
+		cap = c < t->ncols ? t->cols[c].cap : 0;
 		if (o.outmode == OUT_TABLE && cap > 0 &&
 		    modq_width(row[c], strlen(row[c]), 0, NULL) > (size_t)cap) {
 			old = row[c];
@@ -718,14 +730,15 @@ table_print_aligned(struct table *t)
 
 /*
  * Print the rows as the output mode wants: tab-separated, or aligned
- * under the header hdr (NULL-terminated, or NULL for none).  Nothing at
- * all if there are no rows.
+ * under the header of t's columns if it has them.  Nothing at all if
+ * there are no rows.
  */
 static void
-table_print(struct table *t, const char **hdr)
+table_print(struct table *t)
 {
 	struct table h = {NULL, NULL, 0, NULL, 0};
-	size_t r, c, n = 0;
+	const char **hdr;
+	size_t r, c;
 
 	if (t->nrows == 0)
 		return;
@@ -736,10 +749,12 @@ table_print(struct table *t, const char **hdr)
 				    c + 1 < t->ncells[r] ? '\t' : '\n');
 		return;
 	}
-	if (hdr != NULL) {
-		while (hdr[n] != NULL)
-			n++;
-		table_add(&h, hdr, n);
+	if (t->cols != NULL) {
+		hdr = xcalloc(t->ncols, sizeof *hdr);
+		for (c = 0; c < t->ncols; c++)
+			hdr[c] = t->cols[c].name;
+		table_add(&h, hdr, t->ncols);
+		free(hdr);
 		h.rows = xreallocarray(h.rows, t->nrows + 1, sizeof *h.rows);
 		h.ncells =
 		    xreallocarray(h.ncells, t->nrows + 1, sizeof *h.ncells);
@@ -1002,10 +1017,7 @@ modq_time_field(const char *f)
 static int
 cmd_held(void)
 {
-	static const int caps[] = {0, 0, 20, 20, 30, 0};
-	const char *hdr[] = {
-	    "ID", "AGE", "AUTHOR", "THREAD", "REASONS", "BODY", NULL};
-	struct table t = {NULL, NULL, 0, caps, 6};
+	struct table t = {NULL, NULL, 0, held_cols, 6};
 	redisContext *c;
 	redisReply *r;
 	long long total;
@@ -1032,7 +1044,7 @@ cmd_held(void)
 		table_add_reply(&t, r->element[i]);
 	shown = t.nrows;
 	freeReplyObject(r);
-	table_print(&t, hdr);
+	table_print(&t);
 	table_free(&t);
 	if (o.outmode != OUT_TABLE)
 		return (0);
@@ -1120,7 +1132,7 @@ cmd_show_header(const redisReply *r, long long now)
 		}
 		table_add(&t, cell, 2);
 	}
-	table_print(&t, NULL);
+	table_print(&t);
 	table_free(&t);
 }
 
@@ -1260,7 +1272,7 @@ cmd_moderate(void)
 		if (r != NULL)
 			freeReplyObject(r);
 	}
-	table_print(&t, NULL);
+	table_print(&t);
 	table_free(&t);
 	return (rc);
 }
@@ -1358,7 +1370,7 @@ cmd_print_pairs(const redisReply *r)
 			cell[1] = modq_str(r->element[i + 1], b1, sizeof b1);
 			table_add(&t, cell, 2);
 		}
-	table_print(&t, NULL);
+	table_print(&t);
 	table_free(&t);
 }
 
@@ -1434,7 +1446,7 @@ cmd_state(void)
 	cell[0] = safe;
 	cell[1] = buf;
 	table_add(&t, cell, 2);
-	table_print(&t, NULL);
+	table_print(&t);
 	table_free(&t);
 	free(safe);
 	return (0);
@@ -1518,10 +1530,7 @@ cmd_dead_sids(redisContext *c, const redisReply *r, char **sids)
 static int
 cmd_dead(void)
 {
-	static const int caps[] = {0, 0, 40, 30, 0, 0};
-	const char *hdr[] = {
-	    "ENTRY", "TIME", "ERROR", "ID", "DEAD", "BODY", NULL};
-	struct table t = {NULL, NULL, 0, caps, 6};
+	struct table t = {NULL, NULL, 0, dead_cols, 6};
 	redisContext *c;
 	redisReply *r, *e;
 	const char *cell[6];
@@ -1561,7 +1570,7 @@ cmd_dead(void)
 	freeReplyObject(r);
 	if (rc == 0 && t.nrows == 0 && o.outmode == OUT_TABLE)
 		printf("no dead letters\n");
-	table_print(&t, hdr);
+	table_print(&t);
 	table_free(&t);
 	return (rc);
 }
