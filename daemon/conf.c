@@ -420,13 +420,12 @@ conf_each(
 
 /* Read one option of a scalar group (redis, queue, decisions, metrics). */
 static void
-conf_option(
-    struct conf_ctx *cx, const config_setting_t *s, const char *k, void *arg)
+conf_option(struct conf_ctx *cx, const config_setting_t *s, const char *k,
+    UNUSED void *arg)
 {
 	const char *gname = config_setting_name(config_setting_parent(s));
 	const struct conf_opt *o;
 
-	(void)arg;
 	if ((o = conf_find(gname, k)) == NULL) {
 		conf_error(cx, s, "unknown option %s.%s", gname, k);
 		return;
@@ -697,13 +696,12 @@ conf_hold_if_rejected(struct conf_ctx *cx, const config_setting_t *g)
 
 /* Read one setting of authors.hold_if_rejected. */
 static void
-conf_hold_key(
-    struct conf_ctx *cx, const config_setting_t *s, const char *k, void *arg)
+conf_hold_key(struct conf_ctx *cx, const config_setting_t *s, const char *k,
+    UNUSED void *arg)
 {
 	struct rules_authors *a = &cx->conf->rules.authors;
 	double v;
 
-	(void)arg;
 	if (strcmp(k, "ratio") == 0) {
 		if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
 			v = config_setting_get_float(s);
@@ -729,12 +727,11 @@ conf_hold_key(
 
 /* Read one setting of the authors group. */
 static void
-conf_authors_key(
-    struct conf_ctx *cx, const config_setting_t *s, const char *k, void *arg)
+conf_authors_key(struct conf_ctx *cx, const config_setting_t *s, const char *k,
+    UNUSED void *arg)
 {
 	struct rules_authors *a = &cx->conf->rules.authors;
 
-	(void)arg;
 	if (strcmp(k, "premod_until_approved") == 0)
 		conf_get_long(cx, s, 0, 1000000, &a->premod_until_approved);
 	else if (strcmp(k, "hold_if_rejected") == 0)

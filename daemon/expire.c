@@ -103,11 +103,10 @@ expire_tick(void)
 
 /* Go on at the next tick while an author is still being forgotten. */
 static void
-expire_forget_cb(void *r, void *arg)
+expire_forget_cb(void *r, UNUSED void *arg)
 {
 	const char *err;
 
-	(void)arg;
 	if (expire_reply(&forget_clock, FORGET_IDLE_MS, r, &err) > 0) {
 		forget_clock.wait_ms = 0;
 		expire_tick(); /* the next step at once: each is short */
@@ -117,13 +116,12 @@ expire_forget_cb(void *r, void *arg)
 
 /* Log what modq_expire_held decided; look again soon if it had more. */
 static void
-expire_cb(void *r, void *arg)
+expire_cb(void *r, UNUSED void *arg)
 {
 	const struct conf *conf = server_conf();
 	const char *err;
 	long long n;
 
-	(void)arg;
 	n = expire_reply(&held_clock, EXPIRE_EVERY_MS, r, &err);
 	if (err != NULL)
 		log_warnx("held comments: modq_expire_held: %s", err);

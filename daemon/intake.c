@@ -264,11 +264,8 @@ intake_fcall(struct redis_args *a, const char *fn)
 
 /* The wait after an empty read is over: read again. */
 static void
-intake_poll_cb(evutil_socket_t fd, short what, void *arg)
+intake_poll_cb(UNUSED evutil_socket_t fd, UNUSED short what, UNUSED void *arg)
 {
-	(void)fd;
-	(void)what;
-	(void)arg;
 	intake_rearm();
 }
 
@@ -310,14 +307,13 @@ intake_entries(const redisReply *r, int lua)
 
 /* Turn a read's reply into a batch. */
 static void
-intake_read_cb(void *r, void *arg)
+intake_read_cb(void *r, UNUSED void *arg)
 {
 	const redisReply *reply = r, *e;
 	struct batch *b;
 	const char *err;
 	size_t i;
 
-	(void)arg;
 	in.reading = 0;
 	if (reply == NULL)
 		return; /* Redis is down; redis.c reconnects */
@@ -446,7 +442,7 @@ intake_claim(enum intake_claim kind)
 
 /* Turn a modq_claim reply into a batch and remember where to go on. */
 static void
-intake_claim_cb(void *r, void *arg)
+intake_claim_cb(void *r, UNUSED void *arg)
 {
 	redisReply *reply = r, *entries, *e, entry, *part[3];
 	enum intake_claim kind = in.claiming;
@@ -454,7 +450,6 @@ intake_claim_cb(void *r, void *arg)
 	const char *err, *next;
 	size_t i;
 
-	(void)arg;
 	in.claiming = CLAIM_NONE;
 	if (reply == NULL || !in.started)
 		return;
@@ -569,12 +564,11 @@ intake_trim(void)
 
 /* Log what modq_trim removed, or its error once until it changes. */
 static void
-intake_trim_cb(void *r, void *arg)
+intake_trim_cb(void *r, UNUSED void *arg)
 {
 	redisReply *reply = r;
 	const char *err;
 
-	(void)arg;
 	in.trimming = 0;
 	if (reply == NULL)
 		return;

@@ -467,7 +467,7 @@ metrics_accepting(void)
  */
 static void
 metrics_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+    UNUSED struct sockaddr *sa, UNUSED int salen, UNUSED void *arg)
 {
 	struct timeval tv = {
 	    METRICS_TIMEOUT_MS / 1000, (METRICS_TIMEOUT_MS % 1000) * 1000};
@@ -475,9 +475,6 @@ metrics_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	char why[128];
 	size_t i;
 
-	(void)sa;
-	(void)salen;
-	(void)arg;
 	if (fd >= mt.fd_limit - METRICS_FD_RESERVE) {
 		evutil_closesocket(fd);
 		snprintf(why, sizeof why,
@@ -512,12 +509,10 @@ metrics_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
  * the listener nor logs every try.
  */
 static void
-metrics_accept_error_cb(struct evconnlistener *l, void *arg)
+metrics_accept_error_cb(UNUSED struct evconnlistener *l, UNUSED void *arg)
 {
 	char why[128];
 
-	(void)l;
-	(void)arg;
 	snprintf(why, sizeof why, "accept: %s", strerror(errno));
 	metrics_pause(why);
 }
@@ -557,11 +552,9 @@ metrics_pause(const char *why)
 
 /* The accept pause is over. */
 static void
-metrics_resume_cb(evutil_socket_t fd, short events, void *arg)
+metrics_resume_cb(
+    UNUSED evutil_socket_t fd, UNUSED short events, UNUSED void *arg)
 {
-	(void)fd;
-	(void)events;
-	(void)arg;
 	mt.paused = 0;
 	metrics_accepting();
 }
@@ -579,27 +572,22 @@ metrics_conn_close(struct metrics_conn *mc)
 
 /* A connection's time is up, whatever it was doing. */
 static void
-metrics_deadline_cb(evutil_socket_t fd, short events, void *arg)
+metrics_deadline_cb(UNUSED evutil_socket_t fd, UNUSED short events, void *arg)
 {
-	(void)fd;
-	(void)events;
 	metrics_conn_close(arg);
 }
 
 /* EOF, an error, or a timeout on a connection: close it. */
 static void
-metrics_event_cb(struct bufferevent *bev, short events, void *arg)
+metrics_event_cb(UNUSED struct bufferevent *bev, UNUSED short events, void *arg)
 {
-	(void)bev;
-	(void)events;
 	metrics_conn_close(arg);
 }
 
 /* The answer is written: close. */
 static void
-metrics_write_cb(struct bufferevent *bev, void *arg)
+metrics_write_cb(UNUSED struct bufferevent *bev, void *arg)
 {
-	(void)bev;
 	metrics_conn_close(arg);
 }
 

@@ -658,10 +658,8 @@ pipeline_touch(struct batch *b)
 
 /* Ignore a reply (errors show up elsewhere). */
 void
-pipeline_ignore_cb(void *r, void *arg)
+pipeline_ignore_cb(UNUSED void *r, UNUSED void *arg)
 {
-	(void)r;
-	(void)arg;
 }
 
 /* Tell whether a stream entry is in flight in some batch. */
@@ -752,12 +750,10 @@ pipeline_tempfail(struct batch *b)
 
 /* Retry timer: the batch may start again from its context. */
 static void
-pipeline_retry_cb(evutil_socket_t fd, short events, void *arg)
+pipeline_retry_cb(UNUSED evutil_socket_t fd, UNUSED short events, void *arg)
 {
 	struct batch *b = arg;
 
-	(void)fd;
-	(void)events;
 	b->retry_due = 1;
 	pipeline_step(b);
 }

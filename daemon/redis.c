@@ -260,13 +260,10 @@ redis_library(const struct conf *conf)
 
 /* Reconnect timer: open the connections and start the handshake. */
 static void
-redis_retry_cb(evutil_socket_t fd, short events, void *arg)
+redis_retry_cb(UNUSED evutil_socket_t fd, UNUSED short events, UNUSED void *arg)
 {
 	int i;
 
-	(void)fd;
-	(void)events;
-	(void)arg;
 	if (rd.state != REDIS_DOWN)
 		return;
 	rd.state = REDIS_HANDSHAKE;
@@ -350,15 +347,13 @@ redis_attach(struct rconn *rc, redisAsyncContext *ac)
  * is torn down with the others.
  */
 static void
-redis_ev_read(evutil_socket_t fd, short what, void *arg)
+redis_ev_read(UNUSED evutil_socket_t fd, UNUSED short what, void *arg)
 {
 	struct rev *e = arg;
 	struct rconn *rc = e->rc;
 	const redisReader *r = e->ac->c.reader;
 	size_t tail = r->len - r->pos;
 
-	(void)fd;
-	(void)what;
 	if (rc->ac == e->ac && rc->lim.string != 0 &&
 	    tail > rc->lim.string + REDIS_HEADER_MAX) {
 		redis_over(rc, "bytes in a string", rc->lim.string);
@@ -373,12 +368,10 @@ redis_ev_read(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-redis_ev_write(evutil_socket_t fd, short what, void *arg)
+redis_ev_write(UNUSED evutil_socket_t fd, UNUSED short what, void *arg)
 {
 	struct rev *e = arg;
 
-	(void)fd;
-	(void)what;
 	redisAsyncHandleWrite(e->ac);
 }
 
@@ -604,11 +597,10 @@ redis_connect_cb(const redisAsyncContext *ac, int status)
 
 /* hiredis: a connection closed (hiredis frees the context afterwards). */
 static void
-redis_disconnect_cb(const redisAsyncContext *ac, int status)
+redis_disconnect_cb(const redisAsyncContext *ac, UNUSED int status)
 {
 	struct rconn *rc = ac->data;
 
-	(void)status;
 	if (rc == NULL || rc->ac != ac)
 		return; /* we freed it ourselves */
 	rc->ac = NULL;
@@ -658,13 +650,11 @@ redis_free_conn(struct rconn *rc)
 
 /* Teardown timer: free the connections, then schedule a reconnect. */
 static void
-redis_teardown_cb(evutil_socket_t fd, short events, void *arg)
+redis_teardown_cb(
+    UNUSED evutil_socket_t fd, UNUSED short events, UNUSED void *arg)
 {
 	int i;
 
-	(void)fd;
-	(void)events;
-	(void)arg;
 	for (i = 0; i < REDIS_NCONN; i++)
 		redis_free_conn(&rd.conn[i]);
 	if (rd.state == REDIS_DOWN)
@@ -708,13 +698,11 @@ redis_arm(struct rconn *rc)
 
 /* Deadline timer: the oldest request got no reply in time. */
 static void
-redis_timer_cb(evutil_socket_t fd, short events, void *arg)
+redis_timer_cb(UNUSED evutil_socket_t fd, UNUSED short events, void *arg)
 {
 	struct rconn *rc = arg;
 	struct timeval now;
 
-	(void)fd;
-	(void)events;
 	if (rc->head == NULL)
 		return;
 	gettimeofday(&now, NULL);
@@ -762,12 +750,11 @@ redis_send(struct rconn *rc, struct redis_args *a, long extra_ms, redis_cb cb,
 
 /* hiredis: a reply (or NULL) for request q, always its connection's oldest. */
 static void
-redis_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
+redis_reply_cb(UNUSED redisAsyncContext *ac, void *reply, void *privdata)
 {
 	struct rreq *q = privdata, **pp;
 	struct rconn *rc = q->rc;
 
-	(void)ac;
 	for (pp = &rc->head; *pp != NULL && *pp != q; pp = &(*pp)->next)
 		;
 	if (*pp == q) {
@@ -853,11 +840,10 @@ redis_cmd(struct redis_args *a, redis_cb cb, void *arg)
 
 /* Function reload finished. */
 static void
-redis_function_cb(void *r, void *arg)
+redis_function_cb(void *r, UNUSED void *arg)
 {
 	const char *err;
 
-	(void)arg;
 	if (r == NULL)
 		return;
 	if (redis_reply_error(r, &err))

@@ -161,10 +161,8 @@ server_intake_running(void)
 
 /* One handler for every signal, run in loop context. */
 static void
-server_signal_cb(evutil_socket_t sig, short events, void *arg)
+server_signal_cb(evutil_socket_t sig, UNUSED short events, UNUSED void *arg)
 {
-	(void)events;
-	(void)arg;
 	switch (sig) {
 	case SIGHUP:
 		server_reload();
@@ -280,11 +278,9 @@ server_drained(void)
 
 /* The drain deadline passed. */
 static void
-server_drain_cb(evutil_socket_t fd, short events, void *arg)
+server_drain_cb(
+    UNUSED evutil_socket_t fd, UNUSED short events, UNUSED void *arg)
 {
-	(void)fd;
-	(void)events;
-	(void)arg;
 	log_warnx("shutdown: %zu comments still in flight after %ld ms; "
 	          "they stay pending for redelivery",
 	    pipeline_inflight(), sv.conf.shutdown_timeout_ms);
@@ -293,11 +289,9 @@ server_drain_cb(evutil_socket_t fd, short events, void *arg)
 
 /* Close Redis and leave the loop. */
 static void
-server_finish_cb(evutil_socket_t fd, short events, void *arg)
+server_finish_cb(
+    UNUSED evutil_socket_t fd, UNUSED short events, UNUSED void *arg)
 {
-	(void)fd;
-	(void)events;
-	(void)arg;
 	evtimer_del(sv.drain);
 	evtimer_del(sv.tick);
 	redis_close();
@@ -326,13 +320,10 @@ server_due(struct timeval *last, long ms)
 
 /* Housekeeping: claims, status line, watchdog. */
 static void
-server_tick_cb(evutil_socket_t fd, short events, void *arg)
+server_tick_cb(UNUSED evutil_socket_t fd, UNUSED short events, UNUSED void *arg)
 {
 	struct timeval now, d;
 
-	(void)fd;
-	(void)events;
-	(void)arg;
 	intake_tick();
 	expire_tick();
 	metrics_tick();

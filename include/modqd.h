@@ -17,6 +17,9 @@ struct event_base;
 struct batch;
 struct timeval;
 
+/* A parameter that a callback is given and has no use for. */
+#define UNUSED __attribute__((unused))
+
 /*
  * The Redis keys of the configured prefix: every key name is built here
  * (conf_keys()) or formatted with one of the KEY_ formats below, nowhere
