@@ -67,6 +67,24 @@ static const struct pipeline_edge {
 static const char *const pipeline_state_names[] = {"match", "context", "decide",
     "waitconn", "watch", "commit", "tempfail", "done", "drop"};
 
+/*
+ * What pipeline_done() says of an entry acknowledged without a decision
+ * of its own, at which priority, and whether it counts as processed (the
+ * entry was the comment's) or skipped.
+ */
+static const struct pipeline_outcome {
+	int pri;
+	int processed;
+	const char *what;
+} pipeline_outcomes[] = {
+    [OUT_BEFORE] = {LOG_DEBUG, 0, "already decided, acknowledged"},
+    [OUT_SUPERSEDED] = {LOG_INFO, 1,
+        "superseded by a newer entry of the same id; its decision stands"},
+    [OUT_RESENT] = {LOG_INFO, 0,
+        "sent again with the same fields; acknowledged"},
+    [OUT_GONE] = {LOG_INFO, 0, "the comment was deleted; acknowledged"},
+};
+
 static enum batch_state pipeline_next(const struct batch *);
 static void pipeline_move(struct batch *, enum batch_state);
 static int pipeline_enter(struct batch *);
@@ -569,6 +587,7 @@ static void
 pipeline_done(struct batch *b)
 {
 	const struct conf *conf = server_conf();
+	const struct pipeline_outcome *out;
 	struct comment *c;
 	struct timeval now;
 	long long now_ms;
@@ -578,27 +597,14 @@ pipeline_done(struct batch *b)
 	now_ms = (long long)now.tv_sec * 1000 + now.tv_usec / 1000;
 	for (i = 0; i < b->n; i++) {
 		c = &b->c[i];
-		if (c->written == OUT_BEFORE) {
-			pl.skipped++;
-			log_debug("comment %s (%s): already decided, "
-			          "acknowledged",
-			    c->id, c->sid);
-			continue;
-		}
-		if (c->written == OUT_RESENT || c->written == OUT_GONE) {
-			pl.skipped++;
-			log_info("comment %s (%s): %s; acknowledged", c->id,
-			    c->sid,
-			    c->written == OUT_GONE
-			        ? "the comment was deleted"
-			        : "sent again with the same fields");
-			continue;
-		}
-		if (c->written == OUT_SUPERSEDED) {
-			pl.processed++;
-			log_info("comment %s (%s): superseded by a newer entry "
-			         "of the same id; its decision stands",
-			    c->id, c->sid);
+		if (c->written != OUT_WRITTEN) {
+			out = &pipeline_outcomes[c->written];
+			if (out->processed)
+				pl.processed++;
+			else
+				pl.skipped++;
+			log_msg(out->pri, 0, "comment %s (%s): %s", c->id,
+			    c->sid, out->what);
 			continue;
 		}
 		pl.processed++;
