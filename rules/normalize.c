@@ -496,42 +496,7 @@ normalize_arabic(uint32_t cp)
 	}
 }
 
-/*
- * The elements of the HTML standard, its obsolete ones (which browsers still
- * know) and svg and math, sorted; block says the element renders as a line
- * break.  A tag of any other name is not markup (normalize_tag()).
- */
-static const struct {
-	const char *name;
-	int block;
-} norm_elements[] = {{"a", 0}, {"abbr", 0}, {"acronym", 0}, {"address", 1},
-    {"applet", 0}, {"area", 0}, {"article", 1}, {"aside", 1}, {"audio", 1},
-    {"b", 0}, {"base", 0}, {"basefont", 0}, {"bdi", 0}, {"bdo", 0},
-    {"bgsound", 0}, {"big", 0}, {"blink", 0}, {"blockquote", 1}, {"body", 0},
-    {"br", 1}, {"button", 1}, {"canvas", 1}, {"caption", 1}, {"center", 1},
-    {"cite", 0}, {"code", 0}, {"col", 0}, {"colgroup", 0}, {"data", 0},
-    {"datalist", 0}, {"dd", 1}, {"del", 0}, {"details", 1}, {"dfn", 0},
-    {"dialog", 1}, {"dir", 1}, {"div", 1}, {"dl", 1}, {"dt", 1}, {"em", 0},
-    {"embed", 1}, {"fieldset", 1}, {"figcaption", 1}, {"figure", 1},
-    {"font", 0}, {"footer", 1}, {"form", 1}, {"frame", 0}, {"frameset", 0},
-    {"h1", 1}, {"h2", 1}, {"h3", 1}, {"h4", 1}, {"h5", 1}, {"h6", 1},
-    {"head", 0}, {"header", 1}, {"hgroup", 1}, {"hr", 1}, {"html", 0}, {"i", 0},
-    {"iframe", 1}, {"img", 1}, {"input", 1}, {"ins", 0}, {"kbd", 0},
-    {"keygen", 0}, {"label", 0}, {"legend", 1}, {"li", 1}, {"link", 0},
-    {"listing", 1}, {"main", 1}, {"map", 0}, {"mark", 0}, {"marquee", 1},
-    {"math", 0}, {"menu", 1}, {"menuitem", 0}, {"meta", 0}, {"meter", 0},
-    {"multicol", 0}, {"nav", 1}, {"nextid", 0}, {"nobr", 0}, {"noembed", 0},
-    {"noframes", 0}, {"noscript", 0}, {"object", 1}, {"ol", 1}, {"optgroup", 0},
-    {"option", 1}, {"output", 0}, {"p", 1}, {"param", 0}, {"picture", 0},
-    {"plaintext", 1}, {"pre", 1}, {"progress", 0}, {"q", 0}, {"rb", 0},
-    {"rp", 0}, {"rt", 0}, {"rtc", 0}, {"ruby", 0}, {"s", 0}, {"samp", 0},
-    {"script", 0}, {"search", 1}, {"section", 1}, {"select", 1}, {"slot", 0},
-    {"small", 0}, {"source", 0}, {"spacer", 0}, {"span", 0}, {"strike", 0},
-    {"strong", 0}, {"style", 0}, {"sub", 0}, {"summary", 1}, {"sup", 0},
-    {"svg", 0}, {"table", 1}, {"tbody", 1}, {"td", 1}, {"template", 0},
-    {"textarea", 1}, {"tfoot", 1}, {"th", 1}, {"thead", 1}, {"time", 0},
-    {"title", 0}, {"tr", 1}, {"track", 0}, {"tt", 0}, {"u", 0}, {"ul", 1},
-    {"var", 0}, {"video", 1}, {"wbr", 0}, {"xmp", 1}};
+#include "elements.inc" /* norm_elements[]: the HTML elements, sorted */
 
 /*
  * Tell whether the tag whose name starts at s, len bytes before its '>',
