@@ -44,21 +44,22 @@ struct kw_hit {
 	uint32_t e;
 };
 
+/* Patterns of one kind, literals or regexes, as building collects them. */
+struct kw_set {
+	char **text; /* owned: the patterns */
+	struct kw_pat *pat; /* what each stands for */
+	const struct rules_entry **src; /* owned array: the entry of each */
+	size_t n;
+};
+
 /* Patterns collected while building. */
 struct kw_build {
-	char **lit; /* owned */
-	size_t *litlen;
-	struct kw_pat *lpat;
-	size_t nlit;
-	char **re; /* owned */
-	struct kw_pat *rpat;
-	size_t nre;
+	struct kw_set lit;
+	size_t *litlen; /* the length of each literal */
+	struct kw_set re;
 	char *errors; /* owned: one "file:line: ..." line each */
 	struct norm norm;
 	const struct rules_entry *cur; /* borrowed: the entry being compiled */
-	const struct rules_entry *
-	    *lsrc; /* owned array: entry of each literal */
-	const struct rules_entry **rsrc; /* owned array: entry of each regex */
 };
 
 struct keyword {
@@ -84,6 +85,9 @@ struct keyword {
 
 static void keyword_error(struct kw_build *, const struct rules_entry *,
     const char *, ...) __attribute__((format(printf, 3, 4)));
+static void keyword_add(
+    struct kw_build *, struct kw_set *, char *, uint32_t, int, uint8_t);
+static void keyword_set_free(struct kw_set *);
 static void keyword_add_lit(
     struct kw_build *, const char *, size_t, int, uint8_t);
 static void keyword_add_re(struct kw_build *, char *, int);
@@ -134,39 +138,53 @@ keyword_error(
 	va_end(ap);
 }
 
+/*
+ * Add a pattern (owned) of list to a set, from the entry being compiled;
+ * len is a literal's length, 0 for a regex.
+ */
+static void
+keyword_add(struct kw_build *b, struct kw_set *set, char *text, uint32_t len,
+    int list, uint8_t extend)
+{
+	set->text = xreallocarray(set->text, set->n + 1, sizeof *set->text);
+	set->pat = xreallocarray(set->pat, set->n + 1, sizeof *set->pat);
+	set->src = xreallocarray(set->src, set->n + 1, sizeof *set->src);
+	set->text[set->n] = text;
+	set->pat[set->n].list = list;
+	set->pat[set->n].len = len;
+	set->pat[set->n].extend = extend;
+	set->src[set->n] = b->cur;
+	set->n++;
+}
+
+/* Free a set of patterns. */
+static void
+keyword_set_free(struct kw_set *set)
+{
+	freev(set->text, set->n);
+	free(set->pat);
+	free(set->src);
+}
+
 /* Add a literal pattern. */
 static void
 keyword_add_lit(
     struct kw_build *b, const char *s, size_t len, int list, uint8_t extend)
 {
-	b->lit = xreallocarray(b->lit, b->nlit + 1, sizeof *b->lit);
-	b->litlen = xreallocarray(b->litlen, b->nlit + 1, sizeof *b->litlen);
-	b->lpat = xreallocarray(b->lpat, b->nlit + 1, sizeof *b->lpat);
-	b->lit[b->nlit] = xmalloc(len + 1);
-	memcpy(b->lit[b->nlit], s, len);
-	b->lit[b->nlit][len] = '\0';
-	b->litlen[b->nlit] = len;
-	b->lpat[b->nlit].list = list;
-	b->lpat[b->nlit].len = (uint32_t)len;
-	b->lpat[b->nlit].extend = extend;
-	b->lsrc = xreallocarray(b->lsrc, b->nlit + 1, sizeof *b->lsrc);
-	b->lsrc[b->nlit] = b->cur;
-	b->nlit++;
+	char *text = xmalloc(len + 1);
+
+	memcpy(text, s, len);
+	text[len] = '\0';
+	b->litlen = xreallocarray(b->litlen, b->lit.n + 1, sizeof *b->litlen);
+	b->litlen[b->lit.n] = len;
+	keyword_add(b, &b->lit, text, (uint32_t)len, list, extend);
 }
 
 /* Add a regex pattern; takes ownership of re. */
 static void
 keyword_add_re(struct kw_build *b, char *re, int list)
 {
-	b->re = xreallocarray(b->re, b->nre + 1, sizeof *b->re);
-	b->rpat = xreallocarray(b->rpat, b->nre + 1, sizeof *b->rpat);
-	b->re[b->nre] = re;
-	b->rpat[b->nre].list = list;
-	b->rpat[b->nre].len = 0;
-	b->rpat[b->nre].extend = 0;
-	b->rsrc = xreallocarray(b->rsrc, b->nre + 1, sizeof *b->rsrc);
-	b->rsrc[b->nre] = b->cur;
-	b->nre++;
+	keyword_add(b, &b->re, re, 0, list, 0);
 }
 
 /*
@@ -315,7 +333,7 @@ static void
 keyword_entry(struct kw_build *b, const struct rules_entry *en, int list,
     enum rules_matchmode mode)
 {
-	size_t len = strlen(en->text), i, nlit = b->nlit, nre = b->nre;
+	size_t len = strlen(en->text), i, nlit = b->lit.n, nre = b->re.n;
 
 	b->cur = en;
 	if (len >= 2 && en->text[0] == '/' && en->text[len - 1] == '/') {
@@ -327,18 +345,19 @@ keyword_entry(struct kw_build *b, const struct rules_entry *en, int list,
 		;
 	if (i == len || b->errors != NULL)
 		return;
-	nlit = b->nlit;
-	nre = b->nre;
+	nlit = b->lit.n;
+	nre = b->re.n;
 	b->norm.fold_all = 1;
 	keyword_entry_one(b, en, list, mode);
 	b->norm.fold_all = 0;
-	if (b->nlit == nlit + 1 && nlit > 0 &&
+	if (b->lit.n == nlit + 1 && nlit > 0 &&
 	    b->litlen[nlit] == b->litlen[nlit - 1] &&
-	    memcmp(b->lit[nlit], b->lit[nlit - 1], b->litlen[nlit]) == 0)
-		free(b->lit[--b->nlit]);
-	if (b->nre == nre + 1 && nre > 0 &&
-	    strcmp(b->re[nre], b->re[nre - 1]) == 0)
-		free(b->re[--b->nre]);
+	    memcmp(b->lit.text[nlit], b->lit.text[nlit - 1],
+	        b->litlen[nlit]) == 0)
+		free(b->lit.text[--b->lit.n]);
+	if (b->re.n == nre + 1 && nre > 0 &&
+	    strcmp(b->re.text[nre], b->re.text[nre - 1]) == 0)
+		free(b->re.text[--b->re.n]);
 }
 
 /* Check and add a /regex/ entry; it runs over the normalised text. */
@@ -546,14 +565,14 @@ keyword_build(const struct rules_spec *spec, struct keyword **kwp, char **cause)
 static char **
 keyword_lit_regexes(const struct kw_build *b)
 {
-	char **out = xcalloc(b->nlit + 1, sizeof *out);
+	char **out = xcalloc(b->lit.n + 1, sizeof *out);
 	size_t i, k, len;
 	unsigned char ch;
 
-	for (i = 0; i < b->nlit; i++) {
+	for (i = 0; i < b->lit.n; i++) {
 		out[i] = xmalloc(b->litlen[i] * 4 + 1);
 		for (k = 0, len = 0; k < b->litlen[i]; k++) {
-			ch = (unsigned char)b->lit[i][k];
+			ch = (unsigned char)b->lit.text[i][k];
 			if ((ch >= 'a' && ch <= 'z') ||
 			    (ch >= '0' && ch <= '9'))
 				out[i][len++] = (char)ch;
@@ -574,13 +593,12 @@ static void
 keyword_compile_error(
     struct kw_build *b, const hs_compile_error_t *err, int literals)
 {
+	const struct kw_set *set = literals ? &b->lit : &b->re;
 	const struct rules_entry *en = NULL;
 	int x = err->expression;
 
-	if (x >= 0 && literals && (size_t)x < b->nlit)
-		en = b->lsrc[x];
-	else if (x >= 0 && !literals && (size_t)x < b->nre)
-		en = b->rsrc[x];
+	if (x >= 0 && (size_t)x < set->n)
+		en = set->src[x];
 	if (en != NULL)
 		keyword_error(b, en, "entry \"%s\" cannot be compiled: %s",
 		    en->text, err->message);
@@ -595,7 +613,7 @@ keyword_compile(struct keyword *kw, struct kw_build *b)
 	hs_compile_error_t *err = NULL;
 	unsigned *ids, *flags;
 	char **lit;
-	size_t i, n = b->nlit > b->nre ? b->nlit : b->nre;
+	size_t i, n = b->lit.n > b->re.n ? b->lit.n : b->re.n;
 	int rc = -1;
 
 	ids = xcalloc(n + 1, sizeof *ids);
@@ -603,16 +621,16 @@ keyword_compile(struct keyword *kw, struct kw_build *b)
 	for (i = 0; i < n; i++)
 		ids[i] = (unsigned)i;
 	lit = keyword_lit_regexes(b);
-	if (b->nlit > 0 &&
+	if (b->lit.n > 0 &&
 	    hs_compile_multi((const char *const *)lit, flags, ids,
-	        (unsigned)b->nlit, HS_MODE_BLOCK, NULL, &kw->lit,
+	        (unsigned)b->lit.n, HS_MODE_BLOCK, NULL, &kw->lit,
 	        &err) != HS_SUCCESS)
 		goto fail;
-	for (i = 0; i < b->nre; i++)
+	for (i = 0; i < b->re.n; i++)
 		flags[i] = KW_REGEX_FLAGS;
-	if (b->nre > 0 &&
-	    hs_compile_multi((const char *const *)b->re, flags, ids,
-	        (unsigned)b->nre, HS_MODE_BLOCK, NULL, &kw->re,
+	if (b->re.n > 0 &&
+	    hs_compile_multi((const char *const *)b->re.text, flags, ids,
+	        (unsigned)b->re.n, HS_MODE_BLOCK, NULL, &kw->re,
 	        &err) != HS_SUCCESS)
 		goto fail;
 	if ((kw->lit != NULL &&
@@ -620,19 +638,19 @@ keyword_compile(struct keyword *kw, struct kw_build *b)
 	    (kw->re != NULL &&
 	        hs_alloc_scratch(kw->re, &kw->scratch) != HS_SUCCESS))
 		goto fail;
-	kw->lpat = b->lpat;
-	kw->nlit = b->nlit;
-	b->lpat = NULL;
-	kw->rpat = b->rpat;
-	kw->nre = b->nre;
-	b->rpat = NULL;
+	kw->lpat = b->lit.pat;
+	kw->nlit = b->lit.n;
+	b->lit.pat = NULL;
+	kw->rpat = b->re.pat;
+	kw->nre = b->re.n;
+	b->re.pat = NULL;
 	rc = 0;
 fail:
 	if (err != NULL) {
-		keyword_compile_error(b, err, kw->lit == NULL && b->nlit > 0);
+		keyword_compile_error(b, err, kw->lit == NULL && b->lit.n > 0);
 		hs_free_compile_error(err);
 	}
-	freev(lit, b->nlit);
+	freev(lit, b->lit.n);
 	free(ids);
 	free(flags);
 	return (rc);
@@ -642,13 +660,9 @@ fail:
 static void
 keyword_build_free(struct kw_build *b)
 {
-	freev(b->lit, b->nlit);
-	freev(b->re, b->nre);
+	keyword_set_free(&b->lit);
+	keyword_set_free(&b->re);
 	free(b->litlen);
-	free(b->lpat);
-	free(b->rpat);
-	free(b->lsrc);
-	free(b->rsrc);
 	free(b->errors);
 	normalize_free(&b->norm);
 }
