@@ -417,12 +417,13 @@ local MOD_USAGE = {
 }
 local MOD_COUNTED = { approved = 1, held = 1, rejected = 1 }
 
--- Show a user-supplied string in an error message, control bytes escaped.
-local function mod_quote(s)
+-- Show a user-supplied string in an error message, its first 64 bytes,
+-- with every byte bad matches (control bytes if nil) as \xHH.
+local function mod_quote(s, bad)
 	if #s > 64 then
 		s = string.sub(s, 1, 64) .. '...'
 	end
-	return "'" .. string.gsub(s, '%c', function(c)
+	return "'" .. string.gsub(s, bad or '%c', function(c)
 		return string.format('\\x%02x', string.byte(c))
 	end) .. "'"
 end
@@ -500,18 +501,35 @@ local function mod_name_ok(s)
 	return true
 end
 
--- Show a refused id in an error message: printable ASCII as it is, every
--- other byte as \xHH.
-local function mod_quote_bytes(s)
-	if #s > 64 then
-		s = string.sub(s, 1, 64) .. '...'
+-- What the first argument of a moderator function names, for mod_args to
+-- check; retry's (a dead letter id or all) is checked where it is used.
+local MOD_ID = {
+	approve = 'comment', reject = 'comment', delete = 'comment',
+	forget = 'author', author = 'author', thread = 'thread',
+}
+
+--
+-- Return why id is not a good id of kind, or nil.  A refused author or
+-- thread id shows only printable ASCII as it is.  modq_author and
+-- modq_thread (what is kind) call an empty one empty, modq_forget bad.
+--
+local function mod_bad_id(kind, id, what)
+	if kind == 'comment' then
+		if #id > 128 or not string.find(id, '^[%w._:%-]+$') then
+			return 'bad comment id ' .. mod_quote(id)
+		end
+	elseif id == '' and what == kind then
+		return 'empty ' .. kind .. ' id'
+	elseif not mod_name_ok(id) then
+		return 'bad ' .. kind .. ' id ' ..
+		    mod_quote(id, '[^\33-\126]') ..
+		    ' (1 to 256 bytes of UTF-8 without control characters)'
 	end
-	return "'" .. string.gsub(s, '[^\33-\126]', function(c)
-		return string.format('\\x%02x', string.byte(c))
-	end) .. "'"
+	return nil
 end
 
--- Return the note, or nil and why the call is refused.
+-- Return the note, or nil and why the call is refused: the argument
+-- count, the moderator, the note, then the id (MOD_ID).
 local function mod_args(keys, a, n, what)
 	if #keys ~= 0 or #a < n or #a > n + 1 then
 		return nil, 'wrong number of arguments; usage: FCALL ' ..
@@ -527,6 +545,12 @@ local function mod_args(keys, a, n, what)
 	end
 	if #note > MOD_NOTE_MAX then
 		return nil, 'note longer than ' .. MOD_NOTE_MAX .. ' bytes'
+	end
+	if MOD_ID[what] then
+		local err = mod_bad_id(MOD_ID[what], a[1], what)
+		if err then
+			return nil, err
+		end
 	end
 	return note
 end
@@ -632,11 +656,7 @@ local function moderate(keys, a, status, action)
 	if not note then
 		return fail(err)
 	end
-	local id, by = a[1], a[2]
-	if #id > 128 or not string.find(id, '^[%w._:%-]+$') then
-		return fail('bad comment id ' .. mod_quote(id))
-	end
-	return set_status(id, by, note, status, action, nil)
+	return set_status(a[1], a[2], note, status, action, nil)
 end
 
 --
@@ -735,9 +755,6 @@ local function modq_delete(keys, a)
 		return fail(err)
 	end
 	local id, by = a[1], a[2]
-	if #id > 128 or not string.find(id, '^[%w._:%-]+$') then
-		return fail('bad comment id ' .. mod_quote(id))
-	end
 	local k = P .. ':c:' .. id
 	err = mod_type(k, 'hash') or mod_type(MOD_HELD, 'zset') or
 	    mod_type(MOD_DECISIONS, 'stream') or mod_type(MOD_AUDIT, 'stream') or
@@ -864,18 +881,12 @@ end
 --
 local function modq_forget(keys, a)
 	local note, err = mod_args(keys, a, 2, 'forget')
-	if not note then
-		return fail(err)
-	end
-	local author, by = a[1], a[2]
-	if not mod_name_ok(author) then
-		return fail('bad author id ' .. mod_quote_bytes(author) ..
-		    ' (1 to 256 bytes of UTF-8 without control characters)')
-	end
-	err = mod_type(MOD_FORGET, 'hash') or mod_type(MOD_AUDIT, 'stream')
+	err = err or mod_type(MOD_FORGET, 'hash') or
+	    mod_type(MOD_AUDIT, 'stream')
 	if err then
 		return fail(err)
 	end
+	local author, by = a[1], a[2]
 	redis.call('DEL', P .. ':author:' .. author,
 	    P .. ':rate:@hist:' .. author)
 	for _, rule in ipairs(AUTHOR_RATES) do
@@ -896,17 +907,14 @@ end
 -- Returns how many it put back.
 --
 local function modq_retry(keys, a)
-	local note, err = mod_args(keys, a, 2, 'retry')
-	if not note then
-		return fail(err)
-	end
-	local which, by = a[1], a[2]
 	local dead, stream = P .. ':dead', STREAM
-	err = mod_type(dead, 'stream') or mod_type(stream, 'stream') or
+	local note, err = mod_args(keys, a, 2, 'retry')
+	err = err or mod_type(dead, 'stream') or mod_type(stream, 'stream') or
 	    mod_type(MOD_AUDIT, 'stream')
 	if err then
 		return fail(err)
 	end
+	local which, by = a[1], a[2]
 	local entries
 	if which == 'all' then
 		entries = redis.call('XRANGE', dead, '-', '+', 'COUNT', 100)
@@ -999,14 +1007,6 @@ local function set_state(keys, a, kind, field, states, clear)
 		return fail(err)
 	end
 	local id, state, by = a[1], a[2], a[3]
-	if id == '' then
-		return fail('empty ' .. kind .. ' id')
-	end
-	if not mod_name_ok(id) then
-		return fail('bad ' .. kind .. ' id ' .. mod_quote_bytes(id) ..
-		    ' (1 to 256 bytes of UTF-8 without control ' ..
-		    'characters)')
-	end
 	if not states[state] then
 		return fail('bad ' .. kind .. ' state ' .. mod_quote(state) ..
 		    '; usage: FCALL ' .. MOD_USAGE[kind])
