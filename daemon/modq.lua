@@ -1228,13 +1228,7 @@ end
 -- id, the usual fields in a fixed order, held_at and expires_at (ms),
 -- then the others sorted.  An empty list if there is no such comment.
 --
-local function modq_show(keys, a)
-	if #keys ~= 0 or #a ~= 1 then
-		return fail('usage: FCALL_RO modq_show 0 <id>')
-	end
-	local id = a[1]
-	local k = P .. ':c:' .. id
-	local h = view_hash(k)
+local function modq_show(id, h, k)
 	if not h.status and not h.body then
 		return {}
 	end
@@ -1284,30 +1278,22 @@ end
 -- rejected counts, recent_decided and recent_rejected (the rejection
 -- history window), then the hash's other fields, as field, value pairs.
 --
-local function modq_show_author(keys, a)
-	if #keys ~= 0 or #a ~= 1 then
-		return fail('usage: FCALL_RO modq_show_author 0 <author>')
-	end
-	local h = view_hash(P .. ':author:' .. a[1])
-	local out = { 'author', view_esc(a[1]), 'trust', view_dash(h.trust) }
+local function modq_show_author(author, h)
+	local out = { 'author', view_esc(author), 'trust', view_dash(h.trust) }
 	for _, f in ipairs({ 'approved', 'held', 'rejected' }) do
 		out[#out + 1] = f
 		out[#out + 1] = view_esc(h[f] or '0')
 		h[f] = nil
 	end
 	h.trust = nil
-	view_history(out, a[1])
+	view_history(out, author)
 	view_rest(out, h)
 	return out
 end
 
 -- modq_show_thread thread: its mode (open if none), then its other fields.
-local function modq_show_thread(keys, a)
-	if #keys ~= 0 or #a ~= 1 then
-		return fail('usage: FCALL_RO modq_show_thread 0 <thread>')
-	end
-	local h = view_hash(P .. ':thread:' .. a[1])
-	local out = { 'thread', view_esc(a[1]), 'mode', view_esc(h.mode or
+local function modq_show_thread(thread, h)
+	local out = { 'thread', view_esc(thread), 'mode', view_esc(h.mode or
 	    'open') }
 	h.mode = nil
 	view_rest(out, h)
@@ -1459,10 +1445,26 @@ local function register_view(name, f)
 	redis.register_function({ function_name = name, callback = f,
 		flags = { 'no-writes' } })
 end
+
+--
+-- The views of one thing: name takes one argument, what, whose hash is
+-- prefix .. a[1]; show(a[1], that hash, its key) makes the view.
+--
+local function register_view_one(name, what, prefix, show)
+	register_view(name, function(keys, a)
+		if #keys ~= 0 or #a ~= 1 then
+			return fail('usage: FCALL_RO ' .. name .. ' 0 <' .. what ..
+			    '>')
+		end
+		local k = P .. prefix .. a[1]
+		return show(a[1], view_hash(k), k)
+	end)
+end
+
 register_view('modq_held', modq_held)
-register_view('modq_show', modq_show)
-register_view('modq_show_author', modq_show_author)
-register_view('modq_show_thread', modq_show_thread)
+register_view_one('modq_show', 'id', ':c:', modq_show)
+register_view_one('modq_show_author', 'author', ':author:', modq_show_author)
+register_view_one('modq_show_thread', 'thread', ':thread:', modq_show_thread)
 register_view('modq_stats', modq_stats)
 register_view('modq_dead', modq_dead)
 register_view('modq_tail', modq_tail)
@@ -1508,16 +1510,18 @@ local function modq_trim(keys, a)
 	return redis.call('XTRIM', stream, 'MINID', floor)
 end
 
-redis.register_function('modq_decide', modq_decide)
-redis.register_function('modq_claim', modq_claim)
-redis.register_function('modq_read', modq_read)
-redis.register_function('modq_trim', modq_trim)
-redis.register_function('modq_approve', modq_approve)
-redis.register_function('modq_reject', modq_reject)
-redis.register_function('modq_delete', modq_delete)
-redis.register_function('modq_forget', modq_forget)
-redis.register_function('modq_forget_step', modq_forget_step)
-redis.register_function('modq_retry', modq_retry)
-redis.register_function('modq_expire_held', modq_expire_held)
-redis.register_function('modq_author', modq_author)
-redis.register_function('modq_thread', modq_thread)
+-- The functions that write, name and function: modqd's, then the
+-- moderators'.  (pairs() and ipairs() do not exist while a library loads.)
+local WRITERS = {
+	'modq_read', modq_read, 'modq_decide', modq_decide,
+	'modq_claim', modq_claim, 'modq_trim', modq_trim,
+	'modq_forget_step', modq_forget_step,
+	'modq_expire_held', modq_expire_held,
+	'modq_approve', modq_approve, 'modq_reject', modq_reject,
+	'modq_delete', modq_delete, 'modq_forget', modq_forget,
+	'modq_retry', modq_retry, 'modq_author', modq_author,
+	'modq_thread', modq_thread,
+}
+for i = 1, #WRITERS, 2 do
+	redis.register_function(WRITERS[i], WRITERS[i + 1])
+end
