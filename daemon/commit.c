@@ -578,10 +578,8 @@ commit_queuel(struct batch *b, const char *arg, ...)
 	struct redis_args a;
 	va_list ap;
 
-	redis_args_init(&a);
 	va_start(ap, arg);
-	for (; arg != NULL; arg = va_arg(ap, const char *))
-		redis_args_adds(&a, arg);
+	redis_args_initv(&a, arg, ap);
 	va_end(ap);
 	commit_queue(b, &a);
 }

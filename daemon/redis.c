@@ -114,6 +114,8 @@ static void redis_handshake_cb(void *, void *);
 static void redis_function_cb(void *, void *);
 static int redis_open(struct rconn *);
 static void redis_handshake(void);
+static void redis_handshake_send(struct rconn *, char *, const char *, ...)
+    __attribute__((sentinel));
 static int redis_send(
     struct rconn *, struct redis_args *, long, redis_cb, void *);
 static void redis_arm(struct rconn *);
@@ -375,29 +377,22 @@ redis_ev_write(UNUSED evutil_socket_t fd, UNUSED short what, void *arg)
 	redisAsyncHandleWrite(e->ac);
 }
 
-static void
-redis_ev_add_read(void *arg)
-{
-	event_add(((struct rev *)arg)->rev, NULL);
-}
-
-static void
-redis_ev_del_read(void *arg)
-{
-	event_del(((struct rev *)arg)->rev);
-}
-
-static void
-redis_ev_add_write(void *arg)
-{
-	event_add(((struct rev *)arg)->wev, NULL);
-}
-
-static void
-redis_ev_del_write(void *arg)
-{
-	event_del(((struct rev *)arg)->wev);
-}
+/*
+ * hiredis's four hooks to start and stop watching the socket, each one
+ * event_add() or event_del() of the read or the write event.
+ */
+#define REDIS_EV_HOOK(name, ev, call) \
+	static void name(void *arg) \
+	{ \
+		call(((struct rev *)arg)->ev); \
+	}
+#define REDIS_EV_ADD(ev) event_add(ev, NULL)
+REDIS_EV_HOOK(redis_ev_add_read, rev, REDIS_EV_ADD)
+REDIS_EV_HOOK(redis_ev_del_read, rev, event_del)
+REDIS_EV_HOOK(redis_ev_add_write, wev, REDIS_EV_ADD)
+REDIS_EV_HOOK(redis_ev_del_write, wev, event_del)
+#undef REDIS_EV_ADD
+#undef REDIS_EV_HOOK
 
 static void
 redis_ev_cleanup(void *arg)
@@ -496,48 +491,45 @@ static void
 redis_handshake(void)
 {
 	const struct conf *c = rd.conf;
-	struct redis_args a;
+	char db[32];
 	int i;
 
 	rd.handshake = 0;
+	snprintf(db, sizeof db, "%ld", c->redis_db);
 	for (i = 0; i < REDIS_NCONN; i++) {
-		if (c->redis_password != NULL) {
-			redis_args_init(&a);
-			redis_args_adds(&a, "AUTH");
-			if (c->redis_user != NULL)
-				redis_args_adds(&a, c->redis_user);
-			redis_args_adds(&a, c->redis_password);
-			rd.handshake += redis_send(&rd.conn[i], &a, 0,
-			                    redis_handshake_cb, rd_auth) == 0;
-			redis_args_free(&a);
-		}
-		redis_args_init(&a);
-		if (c->redis_db != 0) {
-			redis_args_adds(&a, "SELECT");
-			redis_args_addf(&a, "%ld", c->redis_db);
-		} else
-			redis_args_adds(&a, "PING");
-		rd.handshake += redis_send(&rd.conn[i], &a, 0,
-		                    redis_handshake_cb, rd_select) == 0;
-		redis_args_free(&a);
+		if (c->redis_password != NULL && c->redis_user != NULL)
+			redis_handshake_send(&rd.conn[i], rd_auth, "AUTH",
+			    c->redis_user, c->redis_password, NULL);
+		else if (c->redis_password != NULL)
+			redis_handshake_send(&rd.conn[i], rd_auth, "AUTH",
+			    c->redis_password, NULL);
+		if (c->redis_db != 0)
+			redis_handshake_send(
+			    &rd.conn[i], rd_select, "SELECT", db, NULL);
+		else
+			redis_handshake_send(&rd.conn[i], rd_select, "PING", NULL);
 	}
-	redis_args_init(&a);
-	redis_args_adds(&a, "FUNCTION");
-	redis_args_adds(&a, "LOAD");
-	redis_args_adds(&a, "REPLACE");
-	redis_args_adds(&a, rd.lib);
-	rd.handshake += redis_send(&rd.conn[REDIS_COMMAND], &a, 0,
-	                    redis_handshake_cb, rd_fload) == 0;
-	redis_args_free(&a);
-	redis_args_init(&a);
-	redis_args_adds(&a, "XGROUP");
-	redis_args_adds(&a, "CREATE");
-	redis_args_adds(&a, c->keys.stream);
-	redis_args_adds(&a, c->group);
-	redis_args_adds(&a, "0");
-	redis_args_adds(&a, "MKSTREAM");
-	rd.handshake += redis_send(&rd.conn[REDIS_COMMAND], &a, 0,
-	                    redis_handshake_cb, rd_xgroup) == 0;
+	redis_handshake_send(&rd.conn[REDIS_COMMAND], rd_fload, "FUNCTION",
+	    "LOAD", "REPLACE", rd.lib, NULL);
+	redis_handshake_send(&rd.conn[REDIS_COMMAND], rd_xgroup, "XGROUP",
+	    "CREATE", c->keys.stream, c->group, "0", "MKSTREAM", NULL);
+}
+
+/*
+ * Queue one handshake command of the NULL-terminated arguments on rc;
+ * what names the step in an error.
+ */
+static void
+redis_handshake_send(struct rconn *rc, char *what, const char *arg, ...)
+{
+	struct redis_args a;
+	va_list ap;
+
+	va_start(ap, arg);
+	redis_args_initv(&a, arg, ap);
+	va_end(ap);
+	rd.handshake +=
+	    redis_send(rc, &a, 0, redis_handshake_cb, what) == 0;
 	redis_args_free(&a);
 }
 
@@ -931,6 +923,15 @@ void
 redis_args_adds(struct redis_args *a, const char *s)
 {
 	redis_args_add(a, s, strlen(s));
+}
+
+/* Start a list of arg and the arguments after it up to a NULL (borrowed). */
+void
+redis_args_initv(struct redis_args *a, const char *arg, va_list ap)
+{
+	redis_args_init(a);
+	for (; arg != NULL; arg = va_arg(ap, const char *))
+		redis_args_adds(a, arg);
 }
 
 /* Append a formatted argument (owned by the list). */

@@ -5,6 +5,7 @@
 #ifndef MODQD_H
 #define MODQD_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -151,6 +152,7 @@ void redis_set_timeout(long);
 void redis_args_init(struct redis_args *);
 void redis_args_add(struct redis_args *, const char *, size_t);
 void redis_args_adds(struct redis_args *, const char *);
+void redis_args_initv(struct redis_args *, const char *, va_list);
 void redis_args_addf(struct redis_args *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 void redis_args_free(struct redis_args *);
