@@ -149,6 +149,8 @@ void redis_stop_intake(void);
 void redis_reset(const char *);
 unsigned long long redis_reconnects(void);
 void redis_set_timeout(long);
+
+/* args.c */
 void redis_args_init(struct redis_args *);
 void redis_args_add(struct redis_args *, const char *, size_t);
 void redis_args_adds(struct redis_args *, const char *);
