@@ -118,7 +118,8 @@ $(B)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h \
 	    $(ALL_LDLIBS)
 
 # The batch target links the daemon's pipeline itself; only the I/O edge
-# (redis.c, server.c, metrics.c) is the harness's own fake.
+# (redis.c, server.c, metrics.c) is the harness's own fake, and the clock
+# (gettimeofday(), wrapped) the model's.
 BATCH_OBJS = $(B)/daemon/args.o $(B)/daemon/intake.o \
 	$(B)/daemon/pipeline.o $(B)/daemon/context.o $(B)/daemon/commit.o
 BATCH_SRCS = tests/fuzz/fuzz_batch.c tests/fuzz/batch_model.c \
@@ -129,7 +130,7 @@ $(B)/tests/replay_batch: $(BATCH_SRCS) tests/fuzz/batch.h tests/fuzz/replay.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Irules -Idaemon -o $@ $(BATCH_SRCS) \
 	    tests/fuzz/replay.c $(BATCH_OBJS) $(COMMON_OBJS) $(LIBRULES) \
-	    $(LDFLAGS) $(ALL_LDLIBS)
+	    -Wl,--wrap=gettimeofday $(LDFLAGS) $(ALL_LDLIBS)
 
 replay: $(REPLAY_BINS)
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -58,6 +58,9 @@ struct fb_fake {
 	int intake_closed; /* redis_stop_intake() was called */
 	int reset; /* redis_reset() asks for a reconnect */
 	unsigned long long reconnects;
+	unsigned long long oversized; /* redis_oversized() */
+	struct redis_limits lim; /* of the read in flight, as redis_read() */
+	long long epoch_ms; /* gettimeofday(): this plus run.now_ms */
 	FILE *trace; /* FUZZ_TRACE: every command, as sent */
 };
 extern struct fb_fake fake;
@@ -77,11 +80,15 @@ struct fb_entry {
 	const char *author, *thread, *ip, *body; /* "" if absent */
 	size_t bodylen;
 	char ipbuf[ENTRY_IP_MAX]; /* ip, canonical, if it is an address */
+	int warn; /* an ip that is no address: the record's warnings */
+	char digest[17]; /* pipeline_digest() of its fields */
+	char rmember[12]; /* its record in the rate windows */
 	struct fb_key *ck, *ak, *hk, *tk; /* its keys, or NULL */
 	struct fb_key *rk[RULES_MAX_RATES];
 
 	/* As the last delivery handed it over. */
 	int cut; /* modq_read cut it (bounded() in modq.lua) */
+	int over; /* bounded() would cut it: it cannot be valid */
 	size_t rn; /* strings modqd keeps of it */
 	size_t *rlen; /* owned: the length of each as received */
 	int forged; /* its shape is one no Redis sends */
@@ -94,15 +101,17 @@ struct fb_entry {
 	int flight; /* in a batch: pipeline_has() */
 	int writes; /* decisions written by this stream id */
 	int deads; /* dead letters written for it */
+	int decisions; /* entries of the decisions stream for it */
+	int edits; /* records of earlier revisions it replaced */
 	int settled; /* decided: by a write, before, or superseded */
 	struct rules_match match; /* its body's, when checked */
 	int matched; /* 1: match is set, 2: the matcher failed */
 	unsigned long mark; /* model_sent_decide(): seen in this call */
 };
 
-/* How an entry travels in a modq_read or modq_claim reply. */
+/* How an entry travels in an XREADGROUP, modq_read or modq_claim reply. */
 enum fb_shape {
-	FB_SHAPE_NORMAL = 0, /* as modq.lua sends it: whole or cut */
+	FB_SHAPE_NORMAL = 0, /* as Redis sends it: whole, or modq_read cut */
 	FB_SHAPE_NORMAL2,
 	FB_SHAPE_NIL, /* {id, nil}: deleted while pending */
 	FB_SHAPE_INT, /* an integer among the strings */
@@ -116,7 +125,8 @@ enum fb_shape {
 /* The parameters of one run, from the input's first bytes. */
 struct fb_params {
 	int ruleset; /* 0: no author history, 1: history and premod */
-	int how; /* entries come by modq_read (0) or as own pending (1, 2) */
+	int how; /* entries come by XREADGROUP (0), modq_read (3), or as
+	            own pending (1, 2) */
 	int wrong_decisions; /* looks that find a shared key of the */
 	int wrong_held; /* wrong type, left */
 	long stop_at; /* shutdown at this step, 0 never */
@@ -142,6 +152,8 @@ void fake_init(struct event_base *);
 void fake_begin(struct conf *, struct ruleset *);
 struct fb_cmd *fake_pop(int);
 void fake_cmd_free(struct fb_cmd *);
+size_t fake_ready(void);
+int fake_blocked(int);
 void fake_disconnect(void);
 void fake_reconnect(void);
 void fake_shutdown(void);
@@ -149,6 +161,7 @@ size_t fake_pending(void);
 
 /* batch_model.c */
 redisReply *reply_error(const char *);
+redisReply *reply_nil(void);
 void reply_done(void);
 void model_begin(void);
 void model_end(void);
@@ -158,6 +171,9 @@ void model_departures(void);
 void model_discard(int);
 void model_queued(struct fb_cmd *);
 void model_sent(const struct fb_cmd *);
+int model_blocks(const struct fb_cmd *);
+int model_over(void);
+void model_check_end(void);
 redisReply *model_answer(const struct fb_cmd *);
 redisReply *model_malformed(const struct fb_cmd *);
 int model_may_fail(const struct fb_cmd *, int);

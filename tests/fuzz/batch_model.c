@@ -9,14 +9,22 @@
  *   under the prefix, one the contract allows (the stream, held,
  *   decisions, stats, dead, c:<id>, author:, thread:, rate:) and built
  *   from a field of some entry of the input; the constant arguments
- *   right; each modq_decide item well formed, its dead letters within
- *   PIPELINE_DEAD_KEEP bytes a field and ENTRY_MAX_PAIRS fields, every
- *   string of the entry it carries byte for byte;
+ *   right; a read's limits room for every valid entry; each modq_decide
+ *   item well formed (its digest, rate member and rate keys the entry's
+ *   own), its dead letters within PIPELINE_DEAD_KEEP bytes a field and
+ *   ENTRY_MAX_PAIRS fields, with the kind of their reason and the id if
+ *   valid, every string of the entry it carries byte for byte, a
+ *   warning for an ip that is no address;
  * - when Redis runs it: MULTI, EXEC and WATCH used as Redis allows, a
- *   transaction writing only records that do not exist and acknowledging
- *   only entries whose decision is written, every stream entry written at
- *   most once (a decision or a dead letter, never both), and every
- *   decision the one rules_decide() gives the entry's body and context.
+ *   transaction writing only records that do not exist, acknowledging
+ *   only entries whose record settles them (their own decision written,
+ *   a newer one, the same digest, deleted) and taking exactly those of
+ *   them that count for nothing out of their rate windows; every stream
+ *   entry written at most once (a decision or a dead letter, never both,
+ *   each with one entry of the decisions stream), an earlier revision
+ *   replaced only by modq_decide, every decision the one rules_decide()
+ *   gives the entry's body and context; a read's reply over its limits
+ *   only for an entry that cannot be valid.
  *
  * Some keys of an entry start in the state its parameter bytes choose
  * (see fuzz_batch.c): a record of another delivery, a banned author, a
@@ -75,6 +83,8 @@ struct fb_key {
 	const char *status;
 	char *author; /* owned */
 	char *sid; /* owned: the record's stream_id, or NULL */
+	char digest[17]; /* "" for none */
+	long revision; /* edits it went through */
 	int touch; /* someone else writes it after a WATCH */
 
 	/* K_AUTHOR, K_THREAD, K_HIST: what HMGET and HGET read */
@@ -100,9 +110,10 @@ struct fb_wconn {
 struct fb_item {
 	int kind; /* 'd' or 'x' */
 	struct fb_entry *e;
-	int at; /* the index of its stream id */
+	int at; /* the index of its kind */
 	int next; /* the index after it */
 	struct fb_key *ck; /* 'd': the comment key */
+	int r0, nrate; /* 'd': rate keys */
 	int s0, nst, nown, nh, h0; /* 'd': stats, fields */
 	int f0, nf; /* 'x': fields */
 };
@@ -124,6 +135,8 @@ static struct {
 	struct fb_wconn w[REDIS_NWRITE];
 	struct fb_entry **delivered; /* owned: by the reply in hand */
 	size_t ndelivered;
+	int over; /* the read's reply went over its limits */
+	size_t got; /* bytes of strings of the reply */
 } m;
 
 static struct {
@@ -157,10 +170,12 @@ static int key_rate_ok(const char *);
 static int key_contract(const struct fb_key *);
 static void key_init(struct fb_key *, const struct fb_entry *);
 static struct fb_key *key_add(char *, int, const struct fb_entry *);
+static const char *model_member_sid(const char *);
 static void model_entry_keys(struct fb_entry *);
-static size_t model_bound(struct fb_entry *);
-static void model_fields(struct fb_entry *, redisReply *);
-static redisReply *model_entry_reply(struct fb_entry *, int);
+static size_t model_bound(struct fb_entry *, int);
+static void model_fields(struct fb_entry *, redisReply *, int);
+static redisReply *model_entry_reply(struct fb_entry *, int, int);
+static void model_reply_over(const redisReply *);
 static redisReply *model_read(const struct fb_cmd *);
 static int model_sid_cmp(const char *, const char *);
 static redisReply *model_claim(const struct fb_cmd *);
@@ -172,7 +187,8 @@ static redisReply *model_context(const struct fb_cmd *);
 static void model_write(struct fb_key *, struct fb_entry *, const char *, int);
 static void model_dead(struct fb_entry *);
 static int model_ack(struct fb_entry *);
-static int model_decided(const struct fb_key *, const struct fb_entry *);
+static int model_settles(const struct fb_key *, const struct fb_entry *);
+static void model_unrate(struct fb_entry *, struct fb_key *);
 static const char *model_status(const char *);
 static void model_touch(struct fb_key *);
 static struct fb_wconn *model_w(const struct fb_cmd *);
@@ -194,6 +210,7 @@ static void model_ctx(
 static void model_check_decision(struct fb_entry *, const struct fb_cmd *, int);
 static struct fb_entry *model_check_hash(
     const struct fb_cmd *, int, int, const char *);
+static int model_recv_id(const struct fb_entry *, const char **, size_t *);
 static void model_check_x(const struct fb_cmd *, const struct fb_item *);
 static void model_check_d(const struct fb_cmd *, const struct fb_item *);
 static void model_check_fcall(const struct fb_cmd *, const char *, int);
@@ -208,6 +225,7 @@ static void model_sent_hget(const struct fb_cmd *);
 static void model_sent_command(const struct fb_cmd *);
 static void model_sent_wconn(const struct fb_cmd *);
 static void model_sent_hincrby(const struct fb_cmd *);
+static void model_sent_zrem(const struct fb_cmd *);
 static void model_sent_tx(const struct fb_cmd *);
 
 /*
@@ -282,6 +300,12 @@ static redisReply *
 reply_status(const char *s)
 {
 	return (reply_strn(REDIS_REPLY_STATUS, s, strlen(s)));
+}
+
+redisReply *
+reply_nil(void)
+{
+	return (reply_new(REDIS_REPLY_NIL));
 }
 
 redisReply *
@@ -398,8 +422,9 @@ key_find(const char *name, size_t len)
 }
 
 /*
- * Check an author or thread name as the contract has it: 1 to 128 bytes
- * of UTF-8 without spaces, control or format characters.
+ * Check an author or thread name as the contract has it: 1 to 256 bytes
+ * of UTF-8 without control or format characters or line and paragraph
+ * separators (spaces are allowed).
  */
 static int
 key_name_ok(const char *s)
@@ -408,7 +433,7 @@ key_name_ok(const char *s)
 	utf8proc_ssize_t n;
 	size_t i, len = strlen(s), bad;
 
-	if (len == 0 || len > 128 || entry_utf8(s, len, &bad) == -1)
+	if (len == 0 || len > 256 || entry_utf8(s, len, &bad) == -1)
 		return (0);
 	for (i = 0; i < len; i += (size_t)n) {
 		n = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
@@ -418,7 +443,6 @@ key_name_ok(const char *s)
 		switch (utf8proc_category(cp)) {
 		case UTF8PROC_CATEGORY_CC:
 		case UTF8PROC_CATEGORY_CF:
-		case UTF8PROC_CATEGORY_ZS:
 		case UTF8PROC_CATEGORY_ZL:
 		case UTF8PROC_CATEGORY_ZP:
 			return (0);
@@ -510,18 +534,23 @@ key_init(struct fb_key *k, const struct fb_entry *e)
 	case K_RECORD:
 		k->wrong = rec == 6;
 		k->touch = rec == 7;
-		k->exists = rec >= 2 && rec <= 5;
-		k->status = rec == 3 ? "held"
+		k->exists = rec >= 1 && rec <= 5;
+		k->status = rec == 1 ? "deleted"
+		    : rec == 3       ? "held"
 		    : rec == 5       ? "rejected"
 		                     : "approved";
 		if (rec == 2)
 			k->sid = xstrdup(e->sid); /* decided before */
-		else if (rec == 3 || rec == 4)
+		else if (rec == 1 || rec == 3 || rec == 4)
 			k->sid = xstrdup(rec == 3 ? FB_NEWER : "1-0");
-		if (rec == 2 && e->author != NULL)
+		if (rec == 2)
 			k->author = xstrdup(e->author);
 		else if (rec == 3 || rec == 4)
 			k->author = xstrdup("old");
+		if (rec == 2 || rec == 5) /* its own fields, or sent again */
+			memcpy(k->digest, e->digest, sizeof k->digest);
+		else if (rec == 3 || rec == 4)
+			snprintf(k->digest, sizeof k->digest, "0123456789abcdef");
 		break;
 	case K_AUTHOR:
 		k->wrong = (e->p[1] >> 6) & 1;
@@ -646,6 +675,24 @@ model_begin(void)
 		model_entry_keys(&run.e[i]);
 }
 
+/*
+ * The run is over: no write connection is left in a transaction or
+ * watching keys, and every entry has one entry of the decisions stream
+ * for each decision or dead letter written for it.
+ */
+void
+model_check_end(void)
+{
+	size_t i;
+
+	for (i = 0; i < REDIS_NWRITE; i++)
+		if (m.w[i].multi || m.w[i].nq != 0 || m.w[i].nwatch != 0)
+			abort();
+	for (i = 0; i < run.n; i++)
+		if (run.e[i].decisions != run.e[i].writes + run.e[i].deads)
+			abort();
+}
+
 /* Free the model. */
 void
 model_end(void)
@@ -669,6 +716,23 @@ model_end(void)
 	free(m.delivered);
 }
 
+/* The stream id of a rate window's member, "" if it is none of ours. */
+static const char *
+model_member_sid(const char *mb)
+{
+	static char sid[32];
+	unsigned long long ms = 0;
+	unsigned long seq = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		ms = ms << 8 | (unsigned char)mb[i];
+	for (i = 8; i < 12; i++)
+		seq = seq << 8 | (unsigned char)mb[i];
+	snprintf(sid, sizeof sid, "%llu-%lu", ms, seq);
+	return (sid);
+}
+
 /* Find an entry of the input by its stream id. */
 struct fb_entry *
 model_entry(const char *sid)
@@ -688,11 +752,12 @@ model_entry(const char *sid)
 
 /*
  * Bound an entry as bounded() in modq.lua does: whole when within the
- * limits, else cut to what its dead letter keeps.  Sets e->cut and the
+ * limits, else cut to what its dead letter keeps; or whole all the same
+ * (XREADGROUP).  Sets e->over (bounded() would cut it), e->cut and the
  * length of each string sent; returns how many are sent.
  */
 static size_t
-model_bound(struct fb_entry *e)
+model_bound(struct fb_entry *e, int whole)
 {
 	long max_body = fake.conf->max_body;
 	size_t max_len = (size_t)(max_body > 128 ? max_body : 128);
@@ -706,8 +771,9 @@ model_bound(struct fb_entry *e)
 		total += e->fvlen[j];
 		over = e->fvlen[j] > max_len || total > max_total;
 	}
-	e->cut = over;
-	if (!over) {
+	e->over = over;
+	e->cut = over && !whole;
+	if (!e->cut) {
 		memcpy(e->rlen, e->fvlen, e->nfv * sizeof *e->rlen);
 		return (e->nfv);
 	}
@@ -728,10 +794,10 @@ model_bound(struct fb_entry *e)
  * shape its parameters choose.  Sets what modqd keeps of it (e->rn).
  */
 static void
-model_fields(struct fb_entry *e, redisReply *r)
+model_fields(struct fb_entry *e, redisReply *r, int whole)
 {
 	redisReply *f, *info = NULL;
-	size_t j, kn = model_bound(e);
+	size_t j, kn = model_bound(e, whole);
 
 	f = reply_new(REDIS_REPLY_ARRAY);
 	for (j = 0; j < kn; j++)
@@ -766,11 +832,12 @@ model_fields(struct fb_entry *e, redisReply *r)
 }
 
 /*
- * One entry of a modq_read reply, {id, fields [, cut]}, or of a
- * modq_claim reply, {id, deliveries, fields [, cut]}.
+ * One entry of an XREADGROUP reply, {id, fields} (whole), of a modq_read
+ * reply, {id, fields [, cut]}, or of a modq_claim reply, {id,
+ * deliveries, fields [, cut]}.
  */
 static redisReply *
-model_entry_reply(struct fb_entry *e, int claim)
+model_entry_reply(struct fb_entry *e, int claim, int whole)
 {
 	redisReply *r = reply_new(REDIS_REPLY_ARRAY);
 
@@ -783,18 +850,55 @@ model_entry_reply(struct fb_entry *e, int claim)
 	if (!e->flight)
 		e->fdeliv = e->deliveries; /* what modqd takes it with */
 	if (e->shape != FB_SHAPE_SHORT)
-		model_fields(e, r);
+		model_fields(e, r, whole);
 	m.delivered[m.ndelivered++] = e;
 	return (r);
 }
 
-/* FCALL modq_read: up to count entries not read yet, each bounded. */
+/*
+ * Go over a reply as redis.c's reader does with the limits of the read:
+ * no string over lim.string bytes, lim.bytes of strings in all, no array
+ * of more than lim.elems elements.
+ */
+static void
+model_reply_over(const redisReply *r)
+{
+	const struct redis_limits *lim = &fake.lim;
+	size_t i;
+
+	switch (r->type) {
+	case REDIS_REPLY_STRING:
+	case REDIS_REPLY_STATUS:
+	case REDIS_REPLY_ERROR:
+		m.got += r->len;
+		if ((lim->string != 0 && r->len > lim->string) ||
+		    (lim->bytes != 0 && m.got > lim->bytes))
+			m.over = 1;
+		break;
+	case REDIS_REPLY_ARRAY:
+		if (lim->elems != 0 && r->elements > lim->elems)
+			m.over = 1;
+		for (i = 0; i < r->elements; i++)
+			model_reply_over(r->element[i]);
+		break;
+	}
+}
+
+/*
+ * XREADGROUP ... STREAMS stream >: up to count entries not read yet,
+ * whole, as [[stream, [entry...]]]; or FCALL modq_read: the same, each
+ * bounded, as [entry...].  Either reply is checked against the read's
+ * limits: one over them is dropped (fb_answer()), its entries pending,
+ * and only an entry that cannot be valid may take it there.
+ */
 static redisReply *
 model_read(const struct fb_cmd *c)
 {
-	redisReply *r = reply_new(REDIS_REPLY_ARRAY);
-	long count = arg_num(c, 6);
+	int lua = arg_is(c, 0, "FCALL");
+	redisReply *r = reply_new(REDIS_REPLY_ARRAY), *top, *s;
+	long count = arg_num(c, lua ? 6 : 5);
 	size_t i;
+	int invalid = 0;
 
 	for (i = 0; i < run.n && (long)r->elements < count; i++) {
 		if (!run.e[i].queued)
@@ -802,9 +906,52 @@ model_read(const struct fb_cmd *c)
 		run.e[i].queued = 0;
 		run.e[i].pending = 1;
 		run.e[i].deliveries = 1;
-		reply_push(r, model_entry_reply(&run.e[i], 0));
+		reply_push(r, model_entry_reply(&run.e[i], 0, !lua));
+		invalid |= run.e[i].over;
 	}
+	if (!lua) {
+		if (r->elements == 0)
+			return (reply_nil()); /* blocked in vain */
+		s = reply_new(REDIS_REPLY_ARRAY);
+		reply_push(s, reply_str(m.shared[K_STREAM]->name));
+		reply_push(s, r);
+		top = reply_new(REDIS_REPLY_ARRAY);
+		reply_push(top, s);
+		r = top;
+	}
+	m.over = 0;
+	m.got = 0;
+	model_reply_over(r);
+	if (m.over && !invalid)
+		abort(); /* valid entries that the limits leave no room for */
 	return (r);
+}
+
+/*
+ * Tell whether the reply just built went over the read's limits: redis.c
+ * drops it unread, and the connections with it.
+ */
+int
+model_over(void)
+{
+	int over = m.over;
+
+	m.over = 0;
+	return (over);
+}
+
+/* Tell whether a read blocks: XREADGROUP with nothing new to read. */
+int
+model_blocks(const struct fb_cmd *c)
+{
+	size_t i;
+
+	if (c->conn != FB_INTAKE || !arg_is(c, 0, "XREADGROUP"))
+		return (0);
+	for (i = 0; i < run.n; i++)
+		if (run.e[i].queued)
+			return (0);
+	return (1);
 }
 
 /* Compare two stream ids as Redis orders them. */
@@ -853,7 +1000,7 @@ model_claim(const struct fb_cmd *c)
 			continue;
 		}
 		e->deliveries++;
-		reply_push(list, model_entry_reply(e, 1));
+		reply_push(list, model_entry_reply(e, 1, 0));
 		last = e;
 	}
 	snprintf(next, sizeof next, "0-0");
@@ -1051,6 +1198,7 @@ model_write(struct fb_key *k, struct fb_entry *e, const char *status, int self)
 	k->author = *e->author != '\0' ? xstrdup(e->author) : NULL;
 	free(k->sid);
 	k->sid = xstrdup(e->sid);
+	memcpy(k->digest, e->digest, sizeof k->digest);
 	e->writes++;
 	e->settled = 1;
 	if (e->writes + e->deads > 1)
@@ -1062,6 +1210,7 @@ static void
 model_dead(struct fb_entry *e)
 {
 	e->deads++;
+	e->decisions++; /* status error */
 	e->settled = 1;
 	if (e->writes + e->deads > 1)
 		abort(); /* settled twice */
@@ -1078,14 +1227,41 @@ model_ack(struct fb_entry *e)
 }
 
 /*
- * Tell whether a record holds the decision of entry e: its own, or one of
- * a newer entry of the same id (e is superseded).
+ * Tell whether a record settles entry e without writing it: its own
+ * decision, one of a newer entry of the same id (e is superseded), the
+ * record of a deleted comment, or one of e's own digest (the site sent
+ * it again).
  */
 static int
-model_decided(const struct fb_key *k, const struct fb_entry *e)
+model_settles(const struct fb_key *k, const struct fb_entry *e)
 {
-	return (k != NULL && k->exists && !k->wrong && k->sid != NULL &&
-	    (strcmp(k->sid, e->sid) == 0 || model_sid_cmp(e->sid, k->sid) < 0));
+	if (k == NULL || !k->exists || k->wrong)
+		return (0);
+	if (k->sid != NULL &&
+	    (strcmp(k->sid, e->sid) == 0 || model_sid_cmp(e->sid, k->sid) < 0))
+		return (1);
+	return (strcmp(k->status, "deleted") == 0 ||
+	    strcmp(k->digest, e->digest) == 0);
+}
+
+/*
+ * Take e's record out of a rate window (every one of e's when k is NULL):
+ * an entry that counts for nothing.
+ */
+static void
+model_unrate(struct fb_entry *e, struct fb_key *k)
+{
+	struct fb_key *r;
+	size_t i, j, kept;
+
+	for (i = 0; i < RULES_MAX_RATES; i++) {
+		if ((r = e->rk[i]) == NULL || (k != NULL && r != k) || r->wrong)
+			continue;
+		for (j = 0, kept = 0; j < r->nz; j++)
+			if (memcmp(r->z[j].m, e->rmember, 12) != 0)
+				r->z[kept++] = r->z[j];
+		r->nz = kept;
+	}
 }
 
 /* The status name of a decision, as rules_status_name() spells it. */
@@ -1113,6 +1289,7 @@ model_touch(struct fb_key *k)
 	k->author = NULL;
 	free(k->sid);
 	k->sid = xstrdup("1-1");
+	snprintf(k->digest, sizeof k->digest, "fedcba9876543210");
 	for (w = 0; w < REDIS_NWRITE; w++)
 		for (i = 0; i < m.w[w].nwatch; i++)
 			if (m.w[w].watch[i] == k)
@@ -1183,7 +1360,7 @@ model_time(const struct fb_cmd *c)
 	return (r);
 }
 
-/* HMGET of a comment's record: status, author, stream_id. */
+/* HMGET of a comment's record: status, author, stream_id, digest. */
 static redisReply *
 model_record(const struct fb_cmd *c)
 {
@@ -1196,6 +1373,8 @@ model_record(const struct fb_cmd *c)
 	reply_push(r, reply_str(k->exists ? k->status : NULL));
 	reply_push(r, reply_str(k->exists ? k->author : NULL));
 	reply_push(r, reply_str(k->exists ? k->sid : NULL));
+	reply_push(r, reply_str(k->exists && *k->digest != '\0' ? k->digest
+	                                                        : NULL));
 	return (r);
 }
 
@@ -1234,7 +1413,10 @@ model_queued(struct fb_cmd *c)
 	w->q[w->nq++] = c;
 }
 
-/* Run one XACK of a transaction: only entries whose decision it wrote. */
+/*
+ * Run one XACK of a transaction: only entries whose record settles them
+ * (the transaction wrote it, or it did before).
+ */
 static redisReply *
 model_tx_ack(const struct fb_cmd *q, struct fb_tx *tx)
 {
@@ -1244,8 +1426,8 @@ model_tx_ack(const struct fb_cmd *q, struct fb_tx *tx)
 
 	for (i = 3; i < q->argc; i++) {
 		e = model_entry(q->argv[i]);
-		if (e == NULL || !model_decided(e->ck, e))
-			abort(); /* acknowledged, its decision not written */
+		if (e == NULL || !model_settles(e->ck, e))
+			abort(); /* acknowledged, not settled */
 		e->settled = 1;
 		n += model_ack(e);
 	}
@@ -1256,7 +1438,9 @@ model_tx_ack(const struct fb_cmd *q, struct fb_tx *tx)
 /*
  * Run one command of a transaction.  A record is written only where there
  * is none: an older one is modq_decide's to replace.  What follows a
- * record's HSET belongs to that record's decision.
+ * record's HSET belongs to that record's decision.  A ZREM takes out of a
+ * rate window an entry that its record settles, not by its own decision:
+ * superseded, sent again or deleted.
  */
 static redisReply *
 model_tx_cmd(const struct fb_cmd *q, struct fb_tx *tx)
@@ -1265,10 +1449,10 @@ model_tx_cmd(const struct fb_cmd *q, struct fb_tx *tx)
 	struct fb_entry *e = tx->last;
 
 	if (arg_is(q, 0, "HSET")) {
-		e = model_entry(q->argv[q->argc - 3]);
+		e = model_entry(q->argv[q->argc - 5]);
 		if (k->exists || k->wrong)
 			abort(); /* the transaction writes over a record */
-		model_write(k, e, model_status(q->argv[q->argc - 13]), q->conn);
+		model_write(k, e, model_status(q->argv[q->argc - 15]), q->conn);
 		tx->last = e;
 		tx->wrote =
 		    xreallocarray(tx->wrote, tx->nwrote + 1, sizeof *tx->wrote);
@@ -1279,14 +1463,24 @@ model_tx_cmd(const struct fb_cmd *q, struct fb_tx *tx)
 		return (model_tx_ack(q, tx));
 	if (k->kind == K_STATS)
 		return (reply_int(1));
+	if (arg_is(q, 0, "ZREM")) {
+		e = model_entry(model_member_sid(q->argv[2]));
+		if (tx->acked || !model_settles(e->ck, e) ||
+		    strcmp(e->ck->sid != NULL ? e->ck->sid : "", e->sid) == 0)
+			abort(); /* out of its windows, yet it counts */
+		model_unrate(e, k);
+		return (k->wrong ? reply_wrongtype() : reply_int(1));
+	}
 	if (e == NULL || tx->acked)
 		abort(); /* a decision's command without its record */
 	if (arg_is(q, 0, "EXPIRE") &&
 	    (k != e->ck || strcmp(e->ck->status, "held") == 0))
 		abort(); /* held records wait for a person: no TTL */
-	if (arg_is(q, 0, "XADD") &&
-	    (!arg_is(q, 7, e->id) || !arg_is(q, 9, e->ck->status)))
-		abort();
+	if (arg_is(q, 0, "XADD")) {
+		if (!arg_is(q, 7, e->id) || !arg_is(q, 9, e->ck->status))
+			abort();
+		e->decisions++;
+	}
 	if (arg_is(q, 0, "ZADD") &&
 	    (!arg_is(q, 3, e->id) || strcmp(e->ck->status, "held") != 0))
 		abort();
@@ -1363,8 +1557,9 @@ model_wconn(const struct fb_cmd *c)
 
 /*
  * Read the item at argument i as modq.lua does, or abort: 'd' stream_id
- * comment_key id status reasons author_key hist_key nstats stat... nown
- * nhash field value..., or 'x' stream_id error cut nfields field value...
+ * comment_key id status reasons author_key hist_key digest rate_member
+ * nrate rate_key... nstats stat... nown nhash field value..., or 'x'
+ * stream_id error kind id cut nfields field value...
  */
 static void
 model_item(const struct fb_cmd *c, int i, struct fb_item *it)
@@ -1377,13 +1572,15 @@ model_item(const struct fb_cmd *c, int i, struct fb_item *it)
 		abort();
 	it->kind = *c->argv[i];
 	if (it->kind == 'x') {
-		it->nf = (int)arg_num(c, i + 4);
-		it->f0 = i + 5;
+		it->nf = (int)arg_num(c, i + 6);
+		it->f0 = i + 7;
 		it->next = it->f0 + 2 * it->nf;
 	} else {
 		it->ck = key_find(c->argv[i + 2], c->len[i + 2]);
-		it->nst = (int)arg_num(c, i + 8);
-		it->s0 = i + 9;
+		it->nrate = (int)arg_num(c, i + 10);
+		it->r0 = i + 11;
+		it->nst = (int)arg_num(c, it->r0 + it->nrate);
+		it->s0 = it->r0 + it->nrate + 1;
 		it->nown = (int)arg_num(c, it->s0 + it->nst);
 		it->nh = (int)arg_num(c, it->s0 + it->nst + 1);
 		it->h0 = it->s0 + it->nst + 2;
@@ -1393,14 +1590,23 @@ model_item(const struct fb_cmd *c, int i, struct fb_item *it)
 		abort();
 }
 
-/* One 'd' item, as modq_decide runs it: 1 written, 0 decided, 2 superseded. */
+/*
+ * One 'd' item, as modq_decide runs it: 1 written (or dead-lettered: its
+ * comment key is not a hash, and its XACK acknowledged it), 0 decided
+ * before, 2 superseded, 3 sent again, 4 deleted.  Those three count for
+ * nothing in the rate windows, nor does an edit, which replaces an
+ * earlier revision.
+ */
 static int
 model_decide_d(const struct fb_cmd *c, const struct fb_item *it)
 {
 	struct fb_key *k = it->ck;
 	struct fb_entry *e = it->e;
+	long revision;
 
 	if (k->wrong) {
+		if (!model_ack(e))
+			return (0);
 		model_dead(e); /* not a hash: never overwritten */
 		return (1);
 	}
@@ -1408,11 +1614,21 @@ model_decide_d(const struct fb_cmd *c, const struct fb_item *it)
 		e->settled = 1;
 		return (0);
 	}
-	if (k->exists && k->sid != NULL && model_sid_cmp(e->sid, k->sid) < 0) {
+	if (model_settles(k, e)) {
 		e->settled = 1;
-		return (2);
+		model_unrate(e, NULL);
+		if (k->sid != NULL && model_sid_cmp(e->sid, k->sid) < 0)
+			return (2);
+		return (strcmp(k->status, "deleted") == 0 ? 4 : 3);
+	}
+	revision = k->exists ? k->revision + 1 : 0;
+	if (k->exists) {
+		model_unrate(e, NULL);
+		e->edits++;
 	}
 	model_write(k, e, model_status(c->argv[it->at + 4]), -1);
+	e->decisions++;
+	k->revision = revision;
 	return (1);
 }
 
@@ -1561,41 +1777,70 @@ model_check_decision(struct fb_entry *e, const struct fb_cmd *c, int r)
 
 /*
  * Check the n strings of a decision's hash from argument at: the entry's
- * own fields as modqd received them, byte for byte, then RECORD_FIELDS
- * with the decision (decided_at, if not NULL).  Returns the entry, found
- * by the stream_id it writes.
+ * own fields as modqd received them, byte for byte, its warnings if its
+ * ip is no address, then RECORD_FIELDS with the decision and its digest
+ * (decided_at, if not NULL).  Returns the entry, found by the stream_id
+ * it writes.
  */
 static struct fb_entry *
 model_check_hash(const struct fb_cmd *c, int at, int n, const char *decided_at)
 {
 	static const char *const name[RECORD_NFIELDS] = {RECORD_FIELDS};
 	struct fb_entry *e;
-	int i, r = at + n - 2 * RECORD_NFIELDS;
+	int i, r = at + n - 2 * RECORD_NFIELDS, own;
 
 	if (n < 2 * RECORD_NFIELDS || at + n > c->argc ||
 	    (e = model_entry(c->argv[r + 11])) == NULL ||
 	    !arg_is(c, r + 11, e->sid))
 		abort();
-	if ((size_t)(r - at) != e->rn)
+	own = r - at - 2 * e->warn;
+	if (own < 0 || (size_t)own != e->rn)
 		abort();
-	for (i = 0; i < r - at; i++)
+	for (i = 0; i < own; i++)
 		if (c->len[at + i] != e->rlen[i] ||
 		    memcmp(c->argv[at + i], e->fv[i], e->rlen[i]) != 0)
 			abort(); /* not the string the stream holds */
+	if (e->warn && (!arg_is(c, r - 2, "warnings") ||
+	                   strncmp(c->argv[r - 1], "ip: ", 4) != 0))
+		abort();
 	for (i = 0; i < RECORD_NFIELDS; i++)
 		arg_want(c, r + 2 * i, name[i]);
 	arg_want(c, r + 7, "modqd");
 	arg_want(c, r + 9, rules_stamp(fake.rules));
+	arg_want(c, r + 13, e->digest);
 	if (decided_at != NULL)
-		arg_want(c, r + 13, decided_at);
+		arg_want(c, r + 15, decided_at);
 	model_check_judged(e);
 	model_check_decision(e, c, r);
 	return (e);
 }
 
 /*
- * Check a dead letter: its reason has a kind, and it carries what modqd
- * kept of the entry, at most ENTRY_MAX_PAIRS fields of at most
+ * The id modqd took from what it received of an entry, as
+ * pipeline_fields() should (the last "id", names and values as C
+ * strings): 1 if there is one, with its bytes.
+ */
+static int
+model_recv_id(const struct fb_entry *e, const char **id, size_t *len)
+{
+	size_t j;
+	int found = 0;
+
+	for (j = 0; j + 1 < e->rn; j += 2) {
+		if (strnlen(e->fv[j], e->rlen[j]) != 2 ||
+		    memcmp(e->fv[j], "id", 2) != 0)
+			continue;
+		*id = e->fv[j + 1];
+		*len = strnlen(e->fv[j + 1], e->rlen[j + 1]);
+		found = 1;
+	}
+	return (found);
+}
+
+/*
+ * Check a dead letter: its reason has a kind, the kind's word for the
+ * decisions stream, the id if it is one a record may have, and it carries
+ * what modqd kept of the entry, at most ENTRY_MAX_PAIRS fields of at most
  * PIPELINE_DEAD_KEEP bytes each, every one the start of the string the
  * stream holds (cut only where longer, and then before a UTF-8 sequence
  * at most).
@@ -1604,13 +1849,19 @@ static void
 model_check_x(const struct fb_cmd *c, const struct fb_item *it)
 {
 	const struct fb_entry *e = it->e;
-	size_t len, want;
+	const char *err = c->argv[it->at + 2], *id = "";
+	size_t len, want, idlen = 0;
 	int j;
 
-	if (c->len[it->at + 2] == 0 ||
-	    c->len[it->at + 2] != strlen(c->argv[it->at + 2]) ||
-	    entry_error_kind(c->argv[it->at + 2]) == ENTRY_KINDS - 1 ||
-	    c->len[it->at + 3] != strlen(c->argv[it->at + 3]))
+	if (c->len[it->at + 2] == 0 || c->len[it->at + 2] != strlen(err) ||
+	    entry_error_kind(err) == ENTRY_KINDS - 1 ||
+	    !arg_is(c, it->at + 3, entry_kind_word(entry_error_kind(err))) ||
+	    c->len[it->at + 5] != strlen(c->argv[it->at + 5]))
+		abort();
+	if (!model_recv_id(e, &id, &idlen) || !entry_id_ok(id, idlen))
+		idlen = 0;
+	if (c->len[it->at + 4] != idlen ||
+	    memcmp(c->argv[it->at + 4], id, idlen) != 0)
 		abort();
 	if (it->nf > ENTRY_MAX_PAIRS || (size_t)it->nf != e->rn / 2)
 		abort();
@@ -1628,23 +1879,36 @@ model_check_x(const struct fb_cmd *c, const struct fb_item *it)
 
 /*
  * Check a decision item: the entry's comment key, id, author and history
- * keys, a stats field per reason and its status, and its hash.
+ * keys, digest, rate member and rate keys, a stats field per reason and
+ * its status, and its hash.
  */
 static void
 model_check_d(const struct fb_cmd *c, const struct fb_item *it)
 {
 	const struct fb_entry *e = it->e;
 	const char *reasons = c->argv[it->at + 5], *p;
-	size_t n;
+	size_t n, k;
 	int i, r;
 
 	if (it->ck == NULL || it->ck != e->ck || !it->ck->ok ||
 	    !arg_is(c, it->at + 3, e->id) ||
 	    !arg_is(c, it->at + 6, e->ak != NULL ? e->ak->name : "") ||
-	    !arg_is(c, it->at + 7, e->hk != NULL ? e->hk->name : ""))
+	    !arg_is(c, it->at + 7, e->hk != NULL ? e->hk->name : "") ||
+	    !arg_is(c, it->at + 8, e->digest) || c->len[it->at + 9] != 12 ||
+	    memcmp(c->argv[it->at + 9], e->rmember, 12) != 0)
+		abort();
+	for (k = 0, i = 0; k < RULES_MAX_RATES; k++) {
+		if (e->rk[k] == NULL)
+			continue;
+		if (i >= it->nrate || key_arg(c, it->r0 + i, K_RATE) != e->rk[k])
+			abort(); /* not the entry's rate keys, in order */
+		i++;
+	}
+	if (i != it->nrate)
 		abort();
 	if (model_check_hash(c, it->h0, 2 * it->nh, "0") != e ||
-	    it->nown != (int)e->rn / 2 || it->nh != it->nown + RECORD_NFIELDS)
+	    it->nown != (int)e->rn / 2 ||
+	    it->nh != it->nown + RECORD_NFIELDS + e->warn)
 		abort();
 	r = it->h0 + 2 * it->nh - 2 * RECORD_NFIELDS;
 	if (strcmp(c->argv[it->at + 4], c->argv[r + 1]) != 0 ||
@@ -1734,19 +1998,50 @@ key_arg(const struct fb_cmd *c, int i, int kind)
 	return (k);
 }
 
-/* Check a command of the intake connection: modq_read alone. */
+/*
+ * Check a command of the intake connection: XREADGROUP GROUP group
+ * consumer COUNT n BLOCK 2000 STREAMS stream >, or FCALL modq_read; and
+ * the limits of its reply: room for n valid entries at their largest
+ * (entry_max_size(), their ids, the stream's name), for the longest
+ * string of a valid entry, for the fields of one and for n entries.
+ */
 static void
 model_sent_intake(const struct fb_cmd *c)
 {
-	long n;
+	const struct redis_limits *lim = &fake.lim;
+	long max_body = fake.conf->max_body, n;
+	size_t longest;
 
-	if (c->cb == NULL || c->argc != 8)
+	if (c->cb == NULL)
 		abort();
-	model_check_fcall(c, "modq_read", 1);
-	n = arg_num(c, 6);
+	if (arg_is(c, 0, "XREADGROUP")) {
+		if (c->argc != 11)
+			abort();
+		arg_want(c, 1, "GROUP");
+		arg_want(c, 2, fake.conf->group);
+		arg_want(c, 3, fake.conf->consumer);
+		arg_want(c, 4, "COUNT");
+		n = arg_num(c, 5);
+		arg_want(c, 6, "BLOCK");
+		arg_want(c, 7, "2000");
+		arg_want(c, 8, "STREAMS");
+		arg_want(c, 9, m.shared[K_STREAM]->name);
+		arg_want(c, 10, ">");
+	} else {
+		if (c->argc != 8)
+			abort();
+		model_check_fcall(c, "modq_read", 1);
+		n = arg_num(c, 6);
+		model_check_long(c, 7, max_body);
+	}
 	if (n < 1 || n > fake.conf->batch)
 		abort();
-	model_check_long(c, 7, fake.conf->max_body);
+	longest = (size_t)(max_body > ENTRY_EXTRA_MIN ? max_body
+	                                              : ENTRY_EXTRA_MIN);
+	if (lim->string < longest || lim->elems < 2 * ENTRY_MAX_PAIRS ||
+	    lim->elems < (size_t)n ||
+	    lim->bytes < (size_t)n * ((size_t)max_body + longest + 2048))
+		abort(); /* a valid entry could find no room */
 }
 
 /* Check FCALL modq_claim and modq_trim. */
@@ -1893,11 +2188,12 @@ model_sent_wconn(const struct fb_cmd *c)
 			key_arg(c, i, K_RECORD);
 	} else if (arg_is(c, 0, "HMGET")) {
 		key_arg(c, 1, K_RECORD);
-		if (c->argc != 5)
+		if (c->argc != 6)
 			abort();
 		arg_want(c, 2, "status");
 		arg_want(c, 3, "author");
 		arg_want(c, 4, "stream_id");
+		arg_want(c, 5, "digest");
 	} else if (arg_is(c, 0, "XLEN") || arg_is(c, 0, "ZCARD")) {
 		if (c->argc != 2)
 			abort();
@@ -1931,15 +2227,38 @@ model_sent_hincrby(const struct fb_cmd *c)
 		if (c->len[2] != strlen(f) || arg_num(c, 3) < 1)
 			abort();
 		if (strncmp(f, "rule:", 5) != 0 &&
-		    strcmp(f, "processed") != 0 && strcmp(f, "superseded") != 0)
+		    strcmp(f, "processed") != 0 &&
+		    strcmp(f, "superseded") != 0 && strcmp(f, "resent") != 0)
 			model_status(f);
 	} else
 		abort();
 }
 
 /*
+ * Check ZREM of an entry's 12-byte record in one of its rate windows, as
+ * the transaction takes out one that counts for nothing.
+ */
+static void
+model_sent_zrem(const struct fb_cmd *c)
+{
+	struct fb_entry *e;
+	struct fb_key *k = key_arg(c, 1, K_RATE);
+	size_t i;
+
+	if (c->argc != 3 || c->len[2] != 12 ||
+	    (e = model_entry(model_member_sid(c->argv[2]))) == NULL ||
+	    memcmp(c->argv[2], e->rmember, 12) != 0)
+		abort();
+	for (i = 0; i < RULES_MAX_RATES; i++)
+		if (e->rk[i] == k)
+			return;
+	abort(); /* not one of the entry's windows */
+}
+
+/*
  * Check a command queued inside MULTI: the decisions' writes (the record's
- * hash with the time TIME gave, checked in full), the XACK, the stats.
+ * hash with the time TIME gave, checked in full), the ZREM of the entries
+ * that count for nothing, the XACK, the stats.
  */
 static void
 model_sent_tx(const struct fb_cmd *c)
@@ -1981,6 +2300,8 @@ model_sent_tx(const struct fb_cmd *c)
 		arg_want(c, 2, now);
 	} else if (arg_is(c, 0, "HINCRBY")) {
 		model_sent_hincrby(c);
+	} else if (arg_is(c, 0, "ZREM")) {
+		model_sent_zrem(c);
 	} else if (arg_is(c, 0, "HDEL") || arg_is(c, 0, "PEXPIRE")) {
 		key_arg(c, 1, K_HIST);
 		if (c->argc != (arg_is(c, 0, "HDEL") ? 4 : 3))

@@ -7,6 +7,8 @@
  * them).  Everything between the stream entry and the commands is the
  * daemon's own code.
  */
+#include <sys/time.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,8 @@ struct fb_fake fake;
 static int fake_send(int, struct redis_args *, redis_cb, void *);
 static void fake_trace(const struct fb_cmd *);
 static void fake_fail_conn(int);
+
+int __wrap_gettimeofday(struct timeval *, void *);
 
 /*
  * Remember the event base the daemon's timers live in.  FUZZ_TRACE set
@@ -68,6 +72,7 @@ fake_begin(struct conf *conf, struct ruleset *rules)
 			abort(); /* the last run left a command queued */
 	fake.conf = conf;
 	fake.rules = rules;
+	fake.epoch_ms += 86400 * 1000; /* what the last run timed is over */
 	fake.up = 1;
 	fake.stopping = 0;
 	fake.intake_closed = 0;
@@ -145,6 +150,24 @@ void
 fake_cmd_free(struct fb_cmd *c)
 {
 	free(c);
+}
+
+/*
+ * Tell whether connection conn waits for Redis and not for an answer: a
+ * blocking read of a stream with nothing new, which only time ends.
+ */
+int
+fake_blocked(int conn)
+{
+	return (conn == FB_INTAKE && fake.conn[conn].head != NULL &&
+	    model_blocks(fake.conn[conn].head));
+}
+
+/* Count the commands that have an answer now. */
+size_t
+fake_ready(void)
+{
+	return (fake_pending() - (fake_blocked(FB_INTAKE) ? 1 : 0));
 }
 
 /* Count the commands queued on every connection. */
@@ -258,13 +281,27 @@ redis_up(void)
 	return (fake.up);
 }
 
+/*
+ * A read on the intake connection, whose reply must keep within lim: the
+ * model checks it against them, as redis.c's reader does.
+ */
 int
-redis_read(struct redis_args *a, long block_ms, redis_cb cb, void *arg)
+redis_read(struct redis_args *a, long block_ms,
+    const struct redis_limits *lim, redis_cb cb, void *arg)
 {
-	(void)block_ms;
 	if (!fake.up || fake.intake_closed)
 		return (-1);
+	if (lim == NULL || (block_ms != 0 && block_ms != 2000))
+		abort();
+	fake.lim = *lim;
 	return (fake_send(FB_INTAKE, a, cb, arg));
+}
+
+/* Replies dropped for going over their limits. */
+unsigned long long
+redis_oversized(void)
+{
+	return (fake.oversized);
 }
 
 int
@@ -314,6 +351,24 @@ unsigned long long
 redis_reconnects(void)
 {
 	return (fake.reconnects);
+}
+
+/*
+ * The daemon's clock (the objects are linked with --wrap=gettimeofday):
+ * each run's own, a day after the last run's, going on with the model's
+ * clock.  What intake.c times (the bounded reads after an oversized
+ * reply, idle claims, trims) then starts afresh with every run and does
+ * not depend on how fast it goes.
+ */
+int
+__wrap_gettimeofday(struct timeval *tv, void *tz)
+{
+	long long ms = fake.epoch_ms + run.now_ms;
+
+	(void)tz;
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000 * 1000);
+	return (0);
 }
 
 /* metrics.c */

@@ -1,16 +1,17 @@
 /*
  * fuzz_batch.c -- libFuzzer target for the whole way of stream entries
  * through modqd to the Redis commands their batches send: the daemon's
- * own intake.c (modq_claim and modq_read replies, intake_entry()),
- * pipeline.c, context.c and commit.c, with the real entry.c, conf.c,
- * args.c and librules.a.  Only the I/O edge is fake (fake_redis.c): every
- * command is recorded as sent and queued with its callback, and answered
- * here, in an order and with replies the input chooses, by a model of
- * Redis and modq.lua (batch_model.c), until every batch is done or
- * dropped.  The model checks each command as it is sent and as it runs
- * (see batch_model.c); at the end every entry of the input is settled,
- * acknowledged with its decision or its dead letter written exactly
- * once, unless a batch of it was dropped (Redis went away, modqd
+ * own intake.c (XREADGROUP, modq_read and modq_claim replies,
+ * intake_entry()), pipeline.c, context.c and commit.c, with the real
+ * entry.c, conf.c, args.c and librules.a.  Only the I/O edge is fake
+ * (fake_redis.c): every command is recorded as sent and queued with its
+ * callback, and answered here, in an order and with replies the input
+ * chooses, by a model of Redis and modq.lua (batch_model.c), until every
+ * batch is done or dropped.  The model checks each command as it is sent
+ * and as it runs (see batch_model.c); at the end every entry of the input
+ * is settled, acknowledged with its decision or its dead letter written
+ * exactly once (or found decided before, superseded, sent again or
+ * deleted), unless a batch of it was dropped (Redis went away, modqd
  * stopped), and nothing is left in flight.  ASan and LSan watch the rest.
  *
  * Input: four bytes of parameters, then the entries, then 0x1d and a
@@ -26,12 +27,13 @@
  *           passed at every look (XCLAIM at every retry, idle claims at
  *           every tick), else 60000; bit 5 queue.trim; bits 6-7
  *           queue.max_inflight: 1024, the batch, twice the batch, 3
- *   byte 3  bits 0-1 how the entries come: by modq_read (0, 3), all
- *           pending from before a restart (1: intake_start()'s modq_claim
- *           takes them back, with their delivery counts), or every other
- *           one so (2); bit 2 decisions, bit 3 held of the wrong type
- *           for the first two looks at it; bits 4-7 faults last 32 * n
- *           steps
+ *   byte 3  bits 0-1 how the entries come: by XREADGROUP (0; after a
+ *           reply over redis.c's limits by modq_read), by modq_read from
+ *           the start (3, as after an oversized reply), all pending from
+ *           before a restart (1: intake_start()'s modq_claim takes them
+ *           back, with their delivery counts), or every other one so
+ *           (2); bit 2 decisions, bit 3 held of the wrong type for the
+ *           first two looks at it; bits 4-7 faults last 32 * n steps
  *
  * Entries, at most FB_MAX_ENTRIES, are separated by 0x1e.  Each is three
  * parameter bytes, then field, value, field, value, ... separated by 0x1f
@@ -41,14 +43,16 @@
  * the one before (p2 bits 6-7).
  *
  *   p0  bits 0-2 the record c:<id> before (the first entry of an id
- *       chooses): none (0, 1), decided by this entry (2), by a newer
- *       entry (3), by an older one (4), a status without a stream id
- *       (5), not a hash (6), none but written by someone else between
- *       WATCH and EXEC (7); bits 3-4 the author's trust: none, trusted,
- *       premod, banned; bits 5-6 the thread's mode: none, premod,
- *       closed, open; bit 7 the entry's rate windows already busy
+ *       chooses): none (0), deleted (1), decided by this entry (2), by
+ *       a newer entry (3), an earlier revision by an older one (4), a
+ *       status and this entry's digest without a stream id (5: sent
+ *       again), not a hash (6), none but written by someone else
+ *       between WATCH and EXEC (7); bits 3-4 the author's trust: none,
+ *       trusted, premod, banned; bits 5-6 the thread's mode: none,
+ *       premod, closed, open; bit 7 the entry's rate windows already
+ *       busy
  *   p1  bits 0-2 the shape of the entry in the reply (enum fb_shape:
- *       as modq.lua sends it (0, 1), deleted (2), and five no Redis
+ *       as Redis sends it (0, 1), deleted (2), and five no Redis
  *       sends); bits 3-5 deliveries before, when pending from before;
  *       bit 6 its author, thread and history keys of the wrong type,
  *       bit 7 its rate keys
@@ -60,14 +64,18 @@
  * with commands waiting answers next (in its order, as Redis does), the
  * high 5 an event, while faults last (afterwards every step answers):
  * 0-19 answer; 20 answer, then intake_tick(); 21 fire the timers
- * (retries, the intake's poll) first; 22-27 an error reply (ERR, LOADING,
- * Function not found, NOSCRIPT, NOGROUP, BUSY); 28 a reply of the wrong
- * type; 29 Redis goes away, the command unrun; 30 it goes away after
- * running the command, the reply lost (29 and 30 FB_MAX_DOWN times a run
- * at most, then they answer); 31 shutdown (SIGTERM).  Without
- * script bytes the first connection with a command answers.  When no
- * command waits, the timers fire (a batch retries), intake reads, or
- * Redis comes back, until nothing is left to do.
+ * (retries, the intake's poll) and end a blocking read that waits in
+ * vain (nil) first; 22-27 an error reply (ERR, LOADING, Function not
+ * found, NOSCRIPT, NOGROUP, BUSY); 28 a reply of the wrong type; 29
+ * Redis goes away, the command unrun; 30 it goes away after running the
+ * command, the reply lost (29 and 30 FB_MAX_DOWN times a run at most,
+ * then they answer); 31 shutdown (SIGTERM).  Without script bytes the
+ * first connection with a command answers.  A read whose reply goes over
+ * the limits redis_read() was given is dropped with the connections, as
+ * redis.c does.  When no command has an answer (a blocking XREADGROUP
+ * waits for entries that never come), the timers fire (a batch
+ * retries), intake reads, time passes (5 s a round: idle claims, trims),
+ * or Redis comes back, until nothing is left to do.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -93,6 +101,8 @@
 #define FB_MAX_CYCLES 8 /* reconnects in a row that settle nothing */
 #define FB_MAX_DOWN 4 /* disconnects a run may inject */
 #define FB_MAX_TIMERS 1024
+#define FB_MAX_ROUNDS 8 /* idle rounds before Redis comes back */
+#define FB_ROUND_MS 5000 /* time an idle round lets pass */
 
 int LLVMFuzzerInitialize(int *, char ***);
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -100,13 +110,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static void fb_conf(struct conf *, const char *, const char *);
 static void fb_params(const uint8_t *);
 static void fb_entry(struct fb_entry *, const uint8_t *, size_t, size_t);
+static void fb_entry_ip(struct fb_entry *, const char *, size_t);
 static void fb_entry_fields(struct fb_entry *);
+static void fb_entry_digest(struct fb_entry *, size_t);
 static void fb_parse(const uint8_t *, size_t);
 struct fb_timers;
 static int fb_timer_cb(const struct event_base *, const struct event *, void *);
 static size_t fb_timers(void);
 static int fb_pick(unsigned int);
 static void fb_answer(int, int);
+static void fb_unblock(void);
 static void fb_step(void);
 static size_t fb_work(void);
 static int fb_idle(void);
@@ -151,6 +164,7 @@ static const char *const fb_errors[] = {"ERR injected fault",
 static struct conf fb_confs[2]; /* without and with author rules */
 static struct ruleset *fb_rules[2];
 static int fb_downs; /* disconnects injected this run */
+static int fb_rounds; /* idle rounds since Redis came back */
 static int fb_cycles; /* reconnects in a row that settled nothing */
 static size_t fb_last; /* entries left to settle at the last one */
 
@@ -235,8 +249,33 @@ fb_params(const uint8_t *p)
 }
 
 /*
+ * Take an entry's ip as pipeline_fields() should: the first of a
+ * comma-separated list, without the blanks around it, in canonical form
+ * if it is an address; any other ip (not an empty one) is judged without
+ * ip rules, with a warning in its record.
+ */
+static void
+fb_entry_ip(struct fb_entry *e, const char *v, size_t len)
+{
+	const char *comma;
+
+	if (len == 0)
+		return; /* as if absent */
+	if ((comma = memchr(v, ',', len)) != NULL)
+		len = (size_t)(comma - v);
+	for (; len > 0 && (*v == ' ' || *v == '\t'); v++, len--)
+		;
+	for (; len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'); len--)
+		;
+	if (entry_ip_canon(v, len, e->ipbuf, sizeof e->ipbuf) == 0)
+		e->ip = e->ipbuf;
+	else
+		e->warn = 1;
+}
+
+/*
  * Point an entry at its known fields as pipeline_fields() does: the last
- * of each name, compared as C strings; the ip in canonical form.
+ * of each name, compared as C strings.
  */
 static void
 fb_entry_fields(struct fb_entry *e)
@@ -245,6 +284,7 @@ fb_entry_fields(struct fb_entry *e)
 
 	e->id = NULL;
 	e->author = e->thread = e->ip = e->body = "";
+	e->warn = 0;
 	for (i = 0; i + 1 < e->nfv; i += 2) {
 		if (strcmp(e->fv[i], "id") == 0)
 			e->id = e->fv[i + 1];
@@ -255,13 +295,35 @@ fb_entry_fields(struct fb_entry *e)
 			e->author = e->fv[i + 1];
 		else if (strcmp(e->fv[i], "thread") == 0)
 			e->thread = e->fv[i + 1];
-		else if (strcmp(e->fv[i], "ip") == 0) {
-			e->ip = e->fv[i + 1];
-			if (entry_ip_canon(e->ip, e->fvlen[i + 1], e->ipbuf,
-			        sizeof e->ipbuf) == 0)
-				e->ip = e->ipbuf;
-		}
+		else if (strcmp(e->fv[i], "ip") == 0)
+			fb_entry_ip(e, e->fv[i + 1], e->fvlen[i + 1]);
 	}
+}
+
+/*
+ * The entry's digest, 64-bit FNV-1a of every string after its length in
+ * 8 bytes, little-endian, as the record keeps it; and its member in the
+ * rate windows: its time, then the sequence of its stream id, each
+ * big-endian, 12 bytes in all.
+ */
+static void
+fb_entry_digest(struct fb_entry *e, size_t seq)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i, j, len;
+	int k;
+
+	for (i = 0; i < e->nfv; i++) {
+		for (len = e->fvlen[i], k = 0; k < 8; k++, len >>= 8)
+			h = (h ^ (len & 0xff)) * 0x100000001b3ULL;
+		for (j = 0; j < e->fvlen[i]; j++)
+			h = (h ^ (unsigned char)e->fv[i][j]) * 0x100000001b3ULL;
+	}
+	snprintf(e->digest, sizeof e->digest, "%016llx", (unsigned long long)h);
+	for (k = 0; k < 8; k++)
+		e->rmember[k] = (char)((unsigned long long)e->ms >> (56 - 8 * k));
+	for (k = 0; k < 4; k++)
+		e->rmember[8 + k] = (char)((uint32_t)seq >> (24 - 8 * k));
 }
 
 /*
@@ -301,6 +363,7 @@ fb_entry(struct fb_entry *e, const uint8_t *p, size_t len, size_t i)
 	}
 	e->nfv = n;
 	fb_entry_fields(e);
+	fb_entry_digest(e, i);
 }
 
 /* Parse the input into the run's parameters, entries and script. */
@@ -380,19 +443,19 @@ fb_timers(void)
 	return (t.n);
 }
 
-/* Choose the k-th connection with a command waiting, or -1. */
+/* Choose the k-th connection with a command to answer, or -1. */
 static int
 fb_pick(unsigned int k)
 {
 	int i, n = 0;
 
 	for (i = 0; i < FB_NCONN; i++)
-		n += fake.conn[i].head != NULL;
+		n += fake.conn[i].head != NULL && !fake_blocked(i);
 	if (n == 0)
 		return (-1);
 	k %= (unsigned int)n;
 	for (i = 0; i < FB_NCONN; i++)
-		if (fake.conn[i].head != NULL && k-- == 0)
+		if (fake.conn[i].head != NULL && !fake_blocked(i) && k-- == 0)
 			return (i);
 	return (-1);
 }
@@ -421,7 +484,6 @@ fb_answer(int conn, int ev)
 		fake_disconnect(); /* c's callback, too, gets NULL */
 		return;
 	}
-	c = fake_pop(conn);
 	if (ev >= 22 && ev <= 27 && model_may_fail(c, 0))
 		r = reply_error(fb_errors[ev - 22]);
 	else if (ev == 28 && model_may_fail(c, 1))
@@ -430,10 +492,31 @@ fb_answer(int conn, int ev)
 		r = NULL;
 	if (r != NULL)
 		model_unanswered(c);
-	else
-		r = model_answer(c);
+	else if ((r = model_answer(c)) != NULL && model_over()) {
+		/* redis.c drops it unread, with every connection */
+		reply_done();
+		model_undelivered();
+		fake.oversized++;
+		fake_disconnect();
+		return;
+	}
+	c = fake_pop(conn);
 	c->cb(r, c->arg);
 	model_delivered();
+	reply_done();
+	fake_cmd_free(c);
+}
+
+/* A blocking read waited in vain: its nil reply. */
+static void
+fb_unblock(void)
+{
+	struct fb_cmd *c;
+
+	if (!fake_blocked(FB_INTAKE))
+		return;
+	c = fake_pop(FB_INTAKE);
+	c->cb(reply_nil(), c->arg);
 	reply_done();
 	fake_cmd_free(c);
 }
@@ -450,11 +533,13 @@ fb_step(void)
 	if (run.step > run.fault_steps)
 		run.faults = 0;
 	ev = run.faults ? s >> 3 : 0;
-	if (ev == 21)
+	if (ev == 21) {
+		fb_unblock();
 		fb_timers();
+	}
 	if (ev == 31 && !fake.stopping)
 		fake_shutdown();
-	if (fake_pending() > 0)
+	if (fake_ready() > 0)
 		fb_answer(fb_pick(s & 7), ev);
 	if (ev == 20) {
 		model_departures();
@@ -475,10 +560,11 @@ fb_work(void)
 }
 
 /*
- * Nothing waits for a reply.  A batch in flight waits for its retry timer:
- * fire it.  Else, while entries are left, intake reads, its housekeeping
- * claims, or Redis comes back (which resets intake's back-off and takes
- * back the pending entries).  Returns 0 when the run is over.
+ * No command has an answer.  A batch in flight waits for its retry timer:
+ * fire it.  Else, while entries are left, intake reads, time passes and
+ * its housekeeping claims, or after FB_MAX_ROUNDS such rounds Redis comes
+ * back (which resets intake's back-off and takes back the pending
+ * entries).  Returns 0 when the run is over.
  */
 static int
 fb_idle(void)
@@ -493,15 +579,17 @@ fb_idle(void)
 	}
 	if (fake.stopping || (work = fb_work()) == 0)
 		return (0);
-	if (fake.up) {
+	if (fake.up && fb_rounds++ < FB_MAX_ROUNDS) {
+		run.now_ms += FB_ROUND_MS;
 		intake_rearm();
-		if (fake_pending() == 0)
+		if (fake_ready() == 0)
 			intake_tick();
-		if (fake_pending() == 0)
+		if (fake_ready() == 0)
 			fb_timers();
-		if (fake_pending() > 0)
+		if (fake_ready() > 0)
 			return (1);
 	}
+	fb_rounds = 0;
 	if (work < fb_last || run.faults)
 		fb_cycles = 0;
 	fb_last = work;
@@ -522,11 +610,19 @@ fb_finish(void)
 {
 	static struct fb_timers t;
 	struct fb_entry *e;
+	struct fb_cmd *c;
 	size_t i;
+
 
 	if (pipeline_inflight() != 0 || run.nflight != 0)
 		abort();
 	intake_stop();
+	if ((c = fake_pop(FB_INTAKE)) != NULL) {
+		if (fake_pending() != 0 || !model_blocks(c))
+			abort(); /* only a read that waits in vain is left */
+		c->cb(NULL, c->arg); /* modqd stops: the connection closes */
+		fake_cmd_free(c);
+	}
 	t.n = 0;
 	event_base_foreach_event(fake.base, fb_timer_cb, &t);
 	if (t.n != 0)
@@ -540,6 +636,7 @@ fb_finish(void)
 		if (!e->pending && !e->queued && !e->settled)
 			abort(); /* acknowledged, never settled */
 	}
+	model_check_end();
 }
 
 /* Free the run's entries. */
@@ -568,18 +665,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return (0);
 	memset(&run, 0, sizeof run);
 	run.now_ms = FB_MS0 + 100000;
-	fb_downs = fb_cycles = 0;
+	fb_downs = fb_cycles = fb_rounds = 0;
 	fb_last = SIZE_MAX;
 	fb_params(data);
 	fb_parse(data, size);
 	model_begin();
+	if (run.par.how == 3)
+		fake.oversized++; /* new entries come through modq_read */
 	intake_start(); /* Redis is up, as redis_handshake_cb() has it */
 	for (;;) {
 		if (fake.reset)
 			fake_disconnect();
-		if (fake_pending() == 0 && !fb_idle())
+		if (fake_ready() == 0 && !fb_idle())
 			break;
-		if (fake_pending() > 0)
+		if (fake_ready() > 0)
 			fb_step();
 		if (++steps > FB_MAX_STEPS)
 			abort(); /* a batch that never ends */
