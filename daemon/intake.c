@@ -80,6 +80,7 @@ static int intake_bounded(void);
 static const redisReply *intake_entries(const redisReply *, int);
 static size_t *intake_cut_sizes(
     const redisReply *, const size_t *, size_t, size_t *);
+static int intake_is_entry(const redisReply *);
 static int intake_entry(struct batch *, const redisReply *, long);
 
 /* Redis is up: take back our own pending entries, then read new ones. */
@@ -310,7 +311,7 @@ static void
 intake_read_cb(void *r, UNUSED void *arg)
 {
 	const redisReply *reply = r, *e;
-	struct batch *b;
+	struct batch *b = NULL;
 	const char *err;
 	size_t i;
 
@@ -330,11 +331,24 @@ intake_read_cb(void *r, UNUSED void *arg)
 		return;
 	}
 	in.poll_ms = 0;
-	b = pipeline_batch_new(server_rules(), e->elements);
-	for (i = 0; i < e->elements; i++)
+	for (i = 0; i < e->elements; i++) {
+		if (!intake_is_entry(e->element[i]))
+			continue; /* no stream id: nothing to judge or acknowledge */
+		if (b == NULL)
+			b = pipeline_batch_new(server_rules(), e->elements);
 		intake_entry(b, e->element[i], 1);
-	pipeline_start(b);
+	}
+	if (b != NULL)
+		pipeline_start(b);
 	intake_rearm();
+}
+
+/* Tell whether a reply element is a stream entry, [id, fields ...]. */
+static int
+intake_is_entry(const redisReply *e)
+{
+	return (e->type == REDIS_REPLY_ARRAY && e->elements >= 2 &&
+	    e->element[0]->type == REDIS_REPLY_STRING);
 }
 
 /*
@@ -351,8 +365,7 @@ intake_entry(struct batch *b, const redisReply *e, long deliveries)
 	char **fv, *error;
 	size_t *fvlen, *olen = NULL, i, n = 0, ntotal;
 
-	if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
-	    e->element[0]->type != REDIS_REPLY_STRING)
+	if (!intake_is_entry(e))
 		return (-1);
 	fields = e->element[1];
 	if (fields->type == REDIS_REPLY_ARRAY)
