@@ -737,6 +737,7 @@ pipeline_tempfail(struct batch *b)
 
 	commit_release(b, 1);
 	b->retry_due = 0;
+	b->aborted = 0; /* the retry reads the records again */
 	if (!redis_up() || server_stopping()) {
 		b->drop = 1;
 		return;
