@@ -169,15 +169,23 @@ local function modq_decide(keys, a)
 			local old = redis.pcall('HMGET', ckey, 'status', 'author',
 			    'stream_id', 'digest', 'revision')
 			if old.err then
-				-- not a hash: never overwrite what is not ours
-				dead_letter(dead, maxlen, sid,
-				    'cannot write the decision: ' .. ckey ..
-				    ' is not a hash', '', a, h0, h0 + 2 * nown - 1, stats)
-				redis.call('XADD', decisions, 'MAXLEN', '~', maxlen, '*',
-				    'id', id, 'status', 'error', 'reasons', 'bad-key',
-				    'by', 'modqd', 'stream_id', sid)
-				processed = processed + 1
-				out[#out + 1] = 1
+				-- not a hash: never overwrite what is not ours.  Its dead
+				-- letter, as an 'x' item's, only if this XACK acknowledged
+				-- the entry: a batch retried after this call (another reply
+				-- of its round failed) sends the item again.
+				if redis.call('XACK', stream, group, sid) == 0 then
+					out[#out + 1] = 0
+				else
+					dead_letter(dead, maxlen, sid,
+					    'cannot write the decision: ' .. ckey ..
+					    ' is not a hash', '', a, h0, h0 + 2 * nown - 1,
+					    stats)
+					redis.call('XADD', decisions, 'MAXLEN', '~', maxlen,
+					    '*', 'id', id, 'status', 'error', 'reasons',
+					    'bad-key', 'by', 'modqd', 'stream_id', sid)
+					processed = processed + 1
+					out[#out + 1] = 1
+				end
 			elseif old[3] == sid then
 				out[#out + 1] = 0
 			elseif old[3] and sid_older(sid, old[3]) then

@@ -664,6 +664,28 @@ EOF
 	check_eq "no idle claims of the batch with the bad key" \
 	    "$(tail -n +"$NL0" "$TMP/dead.log" | grep -c "took [0-9]* idle pending entries")" 0
 	rcli DEL modq:author:poison >/dev/null
+	# A comment key that is not a hash dead-letters its comment, once: a
+	# batch retried after its modq_decide ran (another reply of the round
+	# failed) sends the same item again.  Keys of their own, beside modqd's.
+	rcli XADD nh:incoming 1-1 id nh1 body b >/dev/null
+	rcli XGROUP CREATE nh:incoming g 0 >/dev/null
+	rcli XREADGROUP GROUP g c COUNT 1 STREAMS nh:incoming '>' >/dev/null
+	rcli SET nh:c:nh1 x >/dev/null
+	decide_nh() {
+		rcli --raw FCALL modq_decide 0 nh:incoming g 2592000 1000 0 \
+		    nh:held nh:decisions nh:stats nh:dead d 1-1 nh:c:nh1 nh1 \
+		    approved "" "" "" 0123456789abcdef 000000000001 0 1 approved \
+		    2 10 id nh1 body b status approved reasons "" matched "" \
+		    decided_by modqd ruleset x stream_id 1-1 \
+		    digest 0123456789abcdef decided_at 0
+	}
+	check_eq "a key not a hash: a dead letter" "$(decide_nh)" 1
+	# regression (fixed): the same item again wrote a second dead letter
+	check_eq "the same item again: nothing written" "$(decide_nh)" 0
+	check_eq "one dead letter and one decisions entry, counted once" \
+	    "$(rcli XLEN nh:dead) $(rcli XLEN nh:decisions) $(rcli --raw HGET nh:stats dead)" \
+	    "1 1 1"
+	check_eq "acknowledged" "$(rcli XPENDING nh:incoming g | head -1)" 0
 }
 
 # --- 6 kill: kill -9 mid-flow, restart: exactly one decision each -------------

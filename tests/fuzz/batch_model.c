@@ -1606,7 +1606,7 @@ model_decide_d(const struct fb_cmd *c, const struct fb_item *it)
 
 	if (k->wrong) {
 		if (!model_ack(e))
-			return (0);
+			return (0); /* dead-lettered by an earlier call */
 		model_dead(e); /* not a hash: never overwritten */
 		return (1);
 	}
