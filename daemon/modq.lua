@@ -282,8 +282,9 @@ local function modq_decide(keys, a)
 end
 
 -- Bound what an entry hands to modqd.  An entry within the bounds (at
--- most ENTRY_MAX_PAIRS fields, no string over max_body bytes (or 128, the
--- limit of ids, authors and threads, if that is more), all of them
+-- most ENTRY_MAX_PAIRS fields, no string over max(max_body, EXTRA_MIN)
+-- bytes (the longest a valid entry has: a body, or an ip list, which
+-- counts with the extra fields; entry_max_string() in modqd), all of them
 -- together at most max_body + max(max_body, EXTRA_MIN) + CUT_SLACK: the
 -- body, the extra fields' values, the short known fields and the names)
 -- goes whole; any other,
@@ -293,7 +294,7 @@ end
 -- modqd can say why without ever holding more than that.
 local function bounded(e, max_body)
 	local f = e[2] or {}
-	local max_len = math.max(max_body, 128) -- ids, authors: 128 bytes
+	local max_len = math.max(max_body, EXTRA_MIN)
 	local max_total = max_body + math.max(max_body, EXTRA_MIN) + CUT_SLACK
 	local n, total, over = #f, 0, #f > 2 * ENTRY_MAX_PAIRS
 	for j = 1, n do

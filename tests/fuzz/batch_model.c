@@ -753,24 +753,31 @@ model_entry(const char *sid)
 /*
  * Bound an entry as bounded() in modq.lua does: whole when within the
  * limits, else cut to what its dead letter keeps; or whole all the same
- * (XREADGROUP).  Sets e->over (bounded() would cut it), e->cut and the
- * length of each string sent; returns how many are sent.
+ * (XREADGROUP).  Only an entry that entry_validate() refuses may be cut.
+ * Sets e->over (bounded() would cut it), e->cut and the length of each
+ * string sent; returns how many are sent.
  */
 static size_t
 model_bound(struct fb_entry *e, int whole)
 {
 	long max_body = fake.conf->max_body;
-	size_t max_len = (size_t)(max_body > 128 ? max_body : 128);
+	size_t max_len =
+	    (size_t)(max_body > ENTRY_EXTRA_MIN ? max_body : ENTRY_EXTRA_MIN);
 	size_t max_total = (size_t)max_body +
 	    (size_t)(max_body > ENTRY_EXTRA_MIN ? max_body : ENTRY_EXTRA_MIN) +
 	    4096;
 	size_t j, k, total = 0, used = 0;
 	int over = e->nfv > 2 * ENTRY_MAX_PAIRS;
+	char *err = NULL;
 
 	for (j = 0; j < e->nfv && !over; j++) {
 		total += e->fvlen[j];
 		over = e->fvlen[j] > max_len || total > max_total;
 	}
+	if (over && (err = entry_validate(e->fv, e->fvlen, e->nfv, 1, 1,
+	                 max_body)) == NULL)
+		abort(); /* bounded() cuts what modqd would take */
+	free(err);
 	e->over = over;
 	e->cut = over && !whole;
 	if (!e->cut) {
