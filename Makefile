@@ -42,7 +42,7 @@ RULES_LDLIBS = $(shell $(PKG_CONFIG) --libs $(RULES_PKGS)) -lm $(LDLIBS)
 RULES_SRCS = rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c \
 	rules/confusables.c rules/entities.c
 COMMON_SRCS = daemon/log.c daemon/xmalloc.c daemon/conf.c daemon/entry.c
-DAEMON_SRCS = daemon/main.c daemon/server.c daemon/redis.c daemon/args.c \
+DAEMON_SRCS = daemon/main.c daemon/server.c daemon/redis.c daemon/args.c daemon/clock.c \
 	daemon/intake.c daemon/pipeline.c daemon/context.c daemon/commit.c daemon/expire.c daemon/notify.c daemon/metrics.c
 TESTS = test_rules test_conf test_entry test_cases test_log
 
@@ -120,7 +120,7 @@ $(B)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h \
 # The batch target links the daemon's pipeline itself; only the I/O edge
 # (redis.c, server.c, metrics.c) is the harness's own fake, and the clock
 # (gettimeofday(), wrapped) the model's.
-BATCH_OBJS = $(B)/daemon/args.o $(B)/daemon/intake.o \
+BATCH_OBJS = $(B)/daemon/args.o $(B)/daemon/clock.o $(B)/daemon/intake.o \
 	$(B)/daemon/pipeline.o $(B)/daemon/context.o $(B)/daemon/commit.o
 BATCH_SRCS = tests/fuzz/fuzz_batch.c tests/fuzz/batch_model.c \
 	tests/fuzz/fake_redis.c

@@ -46,7 +46,7 @@ expire_due(struct clock *c)
 {
 	if (c->calling || !redis_up() || server_stopping())
 		return (0);
-	return (server_due(&c->last, c->wait_ms));
+	return (clock_due(&c->last, c->wait_ms));
 }
 
 /* Send a clock's call, its arguments a, and free them. */

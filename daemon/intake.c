@@ -563,7 +563,7 @@ intake_trim(void)
 	struct redis_args a;
 
 	if (!conf->trim || in.trimming ||
-	    !server_due(&in.last_trim, INTAKE_TRIM_MS))
+	    !clock_due(&in.last_trim, INTAKE_TRIM_MS))
 		return;
 	redis_args_init(&a);
 	redis_args_adds(&a, "FCALL");

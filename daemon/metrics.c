@@ -286,7 +286,7 @@ metrics_tick(void)
 	const char *stream = conf->keys.stream, *held = conf->keys.held;
 
 	if (mt.listener == NULL || mt.gauges_pending > 0 || !redis_up() ||
-	    !server_due(&mt.last_gauges, METRICS_GAUGE_MS))
+	    !clock_due(&mt.last_gauges, METRICS_GAUGE_MS))
 		return;
 	redis_args_init(&a);
 	redis_args_adds(&a, "XLEN");

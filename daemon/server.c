@@ -299,25 +299,6 @@ server_finish_cb(
 	event_base_loopexit(sv.base, NULL);
 }
 
-/*
- * Tell whether ms milliseconds have passed since *last, or *last is not
- * set yet; if so, *last becomes now.  What the tick drives at its own
- * pace (a trim, the gauges, a clock of expire.c) runs at most once every
- * ms through this.
- */
-int
-server_due(struct timeval *last, long ms)
-{
-	struct timeval now, d;
-
-	gettimeofday(&now, NULL);
-	timersub(&now, last, &d);
-	if (timerisset(last) && d.tv_sec * 1000 + d.tv_usec / 1000 < ms)
-		return (0);
-	*last = now;
-	return (1);
-}
-
 /* Housekeeping: claims, status line, watchdog. */
 static void
 server_tick_cb(UNUSED evutil_socket_t fd, UNUSED short events, UNUSED void *arg)
@@ -327,7 +308,7 @@ server_tick_cb(UNUSED evutil_socket_t fd, UNUSED short events, UNUSED void *arg)
 	intake_tick();
 	expire_tick();
 	metrics_tick();
-	if (server_due(&sv.last_status, SERVER_STATUS_MS))
+	if (clock_due(&sv.last_status, SERVER_STATUS_MS))
 		server_status();
 	if (sv.watchdog_usec > 0) {
 		gettimeofday(&now, NULL);

@@ -132,7 +132,6 @@ struct event_base *server_base(void);
 int server_stopping(void);
 void server_drained(void);
 void server_intake_running(void);
-int server_due(struct timeval *, long);
 
 /* redis.c */
 void redis_init(struct event_base *, const struct conf *);
@@ -196,6 +195,9 @@ size_t pipeline_inflight(void);
 int pipeline_has(const char *);
 void pipeline_counts(unsigned long long *, unsigned long long *,
     unsigned long long *, unsigned long long *, unsigned long long *);
+
+/* clock.c */
+int clock_due(struct timeval *, long);
 
 /* expire.c */
 void expire_tick(void);

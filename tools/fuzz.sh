@@ -25,7 +25,7 @@ rules/confusables.c rules/entities.c daemon/log.c daemon/xmalloc.c
 daemon/conf.c daemon/entry.c"
 # batch links the daemon's pipeline too, and two files of its own: the
 # model of Redis and the fake I/O edge (redis.c, server.c, metrics.c).
-BATCH_SRCS="daemon/args.c daemon/intake.c daemon/pipeline.c daemon/context.c
+BATCH_SRCS="daemon/args.c daemon/clock.c daemon/intake.c daemon/pipeline.c daemon/context.c
 daemon/commit.c"
 BATCH_HARNESS="tests/fuzz/batch_model.c tests/fuzz/fake_redis.c"
 CFLAGS="-std=gnu11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer -D_GNU_SOURCE
