@@ -841,23 +841,40 @@ model_fields(struct fb_entry *e, redisReply *r, int whole)
 /*
  * One entry of an XREADGROUP reply, {id, fields} (whole), of a modq_read
  * reply, {id, fields [, cut]}, or of a modq_claim reply, {id,
- * deliveries, fields [, cut]}.
+ * deliveries, fields [, cut]}.  What modqd keeps of it is what the
+ * delivery it takes says: one of an entry in flight (a claim finds it
+ * pending), which modqd skips, leaves it as it was, whole or cut.
  */
 static redisReply *
 model_entry_reply(struct fb_entry *e, int claim, int whole)
 {
 	redisReply *r = reply_new(REDIS_REPLY_ARRAY);
+	struct fb_entry was;
+	int keep = e->flight;
 
+	memset(&was, 0, sizeof was);
 	if (e->shape == FB_SHAPE_NOID)
 		reply_push(r, reply_int(1));
 	else
 		reply_push(r, reply_str(e->sid));
 	if (claim)
 		reply_push(r, reply_int(e->deliveries));
-	if (!e->flight)
+	if (keep) {
+		was = *e;
+		was.rlen = xreallocarray(NULL, e->nfv + 1, sizeof *was.rlen);
+		memcpy(was.rlen, e->rlen, (e->nfv + 1) * sizeof *was.rlen);
+	} else
 		e->fdeliv = e->deliveries; /* what modqd takes it with */
 	if (e->shape != FB_SHAPE_SHORT)
 		model_fields(e, r, whole);
+	if (keep) {
+		memcpy(e->rlen, was.rlen, (e->nfv + 1) * sizeof *e->rlen);
+		free(was.rlen);
+		e->rn = was.rn;
+		e->cut = was.cut;
+		e->over = was.over;
+		e->forged = was.forged;
+	}
 	m.delivered[m.ndelivered++] = e;
 	return (r);
 }
