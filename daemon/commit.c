@@ -125,8 +125,8 @@ commit_item(struct batch *b, struct redis_args *a, struct comment *c, char *num)
 		redis_args_adds(a, c->sid);
 		redis_args_adds(a, c->error);
 		redis_args_adds(a, entry_kind_word(entry_error_kind(c->error)));
-		redis_args_adds(a,
-		    entry_id_ok(c->id, strlen(c->id)) ? c->id : "");
+		redis_args_adds(
+		    a, entry_id_ok(c->id, strlen(c->id)) ? c->id : "");
 		free(c->stats); /* unused by dead letters: holds the note */
 		c->stats = commit_dead_note(c);
 		redis_args_adds(a, c->stats);

@@ -1350,8 +1350,7 @@ cmd_retry(void)
 			len = -1;
 		freeReplyObject(r);
 	}
-	printf(
-	    "%lld dead letter%s back on the stream\n", n, n == 1 ? "" : "s");
+	printf("%lld dead letter%s back on the stream\n", n, n == 1 ? "" : "s");
 	return (rc);
 }
 

@@ -350,16 +350,20 @@ pipeline_fields(struct comment *c)
 		else if (strcmp(c->fv[i], "ip") == 0 && c->fvlen[i + 1] > 0) {
 			v = c->fv[i + 1];
 			comma = memchr(v, ',', c->fvlen[i + 1]);
-			len = comma != NULL ? (size_t)(comma - v) : c->fvlen[i + 1];
+			len = comma != NULL ? (size_t)(comma - v)
+			                    : c->fvlen[i + 1];
 			while (len > 0 && (*v == ' ' || *v == '\t'))
 				v++, len--;
-			while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+			while (len > 0 &&
+			    (v[len - 1] == ' ' || v[len - 1] == '\t'))
 				len--;
-			if (entry_ip_canon(v, len, c->ipbuf, sizeof c->ipbuf) == 0)
+			if (entry_ip_canon(v, len, c->ipbuf, sizeof c->ipbuf) ==
+			    0)
 				c->ip = c->ipbuf;
 			else
-				c->warnings = "ip: not an IPv4 or IPv6 address, "
-				              "judged without ip rules";
+				c->warnings =
+				    "ip: not an IPv4 or IPv6 address, "
+				    "judged without ip rules";
 		} else if (strcmp(c->fv[i], "thread") == 0)
 			c->thread = c->fv[i + 1];
 	}

@@ -117,7 +117,8 @@ struct comment {
 	const char *author;
 	const char *ip; /* the canonical address (ipbuf) if it is one */
 	const char *thread;
-	const char *warnings; /* static: what was wrong but not fatal, or NULL */
+	const char
+	    *warnings; /* static: what was wrong but not fatal, or NULL */
 	char ipbuf[ENTRY_IP_MAX];
 	size_t *olen; /* owned: sizes before modq_read cut them, or NULL */
 	size_t ntotal; /* strings the entry had, cut ones included */

@@ -143,8 +143,7 @@ static void redis_guard_free(void *);
 
 /* hiredis builds replies through these, which count what it builds. */
 static redisReplyObjectFunctions redis_guard_fn = {redis_guard_string,
-    redis_guard_array, redis_guard_integer, redis_guard_nil,
-    redis_guard_free};
+    redis_guard_array, redis_guard_integer, redis_guard_nil, redis_guard_free};
 
 /* Set up the connections; the first attempt starts from the loop. */
 void
@@ -507,7 +506,8 @@ redis_handshake(void)
 			redis_handshake_send(
 			    &rd.conn[i], rd_select, "SELECT", db, NULL);
 		else
-			redis_handshake_send(&rd.conn[i], rd_select, "PING", NULL);
+			redis_handshake_send(
+			    &rd.conn[i], rd_select, "PING", NULL);
 	}
 	redis_handshake_send(&rd.conn[REDIS_COMMAND], rd_fload, "FUNCTION",
 	    "LOAD", "REPLACE", rd.lib, NULL);
@@ -528,8 +528,7 @@ redis_handshake_send(struct rconn *rc, char *what, const char *arg, ...)
 	va_start(ap, arg);
 	redis_args_initv(&a, arg, ap);
 	va_end(ap);
-	rd.handshake +=
-	    redis_send(rc, &a, 0, redis_handshake_cb, what) == 0;
+	rd.handshake += redis_send(rc, &a, 0, redis_handshake_cb, what) == 0;
 	redis_args_free(&a);
 }
 
@@ -803,8 +802,8 @@ redis_write_noreply(int w, struct redis_args *a)
  * time, so the limits are the connection's until the next.
  */
 int
-redis_read(struct redis_args *a, long block_ms,
-    const struct redis_limits *lim, redis_cb cb, void *arg)
+redis_read(struct redis_args *a, long block_ms, const struct redis_limits *lim,
+    redis_cb cb, void *arg)
 {
 	struct rconn *rc = &rd.conn[REDIS_INTAKE];
 

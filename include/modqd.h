@@ -137,8 +137,8 @@ void server_intake_running(void);
 void redis_init(struct event_base *, const struct conf *);
 void redis_close(void);
 int redis_up(void);
-int redis_read(struct redis_args *, long, const struct redis_limits *,
-    redis_cb, void *);
+int redis_read(
+    struct redis_args *, long, const struct redis_limits *, redis_cb, void *);
 unsigned long long redis_oversized(void);
 int redis_cmd(struct redis_args *, redis_cb, void *);
 int redis_write(int, struct redis_args *, redis_cb, void *);

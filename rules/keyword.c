@@ -352,8 +352,8 @@ keyword_entry(struct kw_build *b, const struct rules_entry *en, int list,
 	b->norm.fold_all = 0;
 	if (b->lit.n == nlit + 1 && nlit > 0 &&
 	    b->litlen[nlit] == b->litlen[nlit - 1] &&
-	    memcmp(b->lit.text[nlit], b->lit.text[nlit - 1],
-	        b->litlen[nlit]) == 0)
+	    memcmp(b->lit.text[nlit], b->lit.text[nlit - 1], b->litlen[nlit]) ==
+	        0)
 		free(b->lit.text[--b->lit.n]);
 	if (b->re.n == nre + 1 && nre > 0 &&
 	    strcmp(b->re.text[nre], b->re.text[nre - 1]) == 0)

@@ -535,9 +535,11 @@ test_log_target(void **state)
 	}
 	conf_fails(
 	    "log: {\n  decisions = true;\n  target = \"journald\";\n};\n",
-	    "@:3: log.target: must be \"auto\", \"stderr\", \"syslog\" or \"journal\"");
+	    "@:3: log.target: must be \"auto\", \"stderr\", \"syslog\" or "
+	    "\"journal\"");
 	conf_fails("log: { target = \"\"; };\n",
-	    "@:1: log.target: must be \"auto\", \"stderr\", \"syslog\" or \"journal\"");
+	    "@:1: log.target: must be \"auto\", \"stderr\", \"syslog\" or "
+	    "\"journal\"");
 	conf_fails("log: { target = 1; };\n", "@:1: target: must be a string");
 }
 

@@ -627,7 +627,8 @@ test_ip_bad(void **state)
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		expect_field("ip", bad[i], strlen(bad[i]), NULL);
 		assert_int_equal(
-		    entry_ip_canon(bad[i], strlen(bad[i]), out, sizeof out), -1);
+		    entry_ip_canon(bad[i], strlen(bad[i]), out, sizeof out),
+		    -1);
 	}
 	/* a long one counts with the extra fields, so the entry stays bounded */
 	memset(big, '1', sizeof big);
@@ -638,8 +639,8 @@ test_ip_bad(void **state)
 		char *err = validate(f, 6, 1, 5, 1024);
 
 		assert_non_null(err);
-		assert_string_equal(
-		    err, "extra fields too large: 9000 bytes in all (at most 8192)");
+		assert_string_equal(err,
+		    "extra fields too large: 9000 bytes in all (at most 8192)");
 		free(err);
 	}
 }

@@ -550,7 +550,8 @@ key_init(struct fb_key *k, const struct fb_entry *e)
 		if (rec == 2 || rec == 5) /* its own fields, or sent again */
 			memcpy(k->digest, e->digest, sizeof k->digest);
 		else if (rec == 3 || rec == 4)
-			snprintf(k->digest, sizeof k->digest, "0123456789abcdef");
+			snprintf(
+			    k->digest, sizeof k->digest, "0123456789abcdef");
 		break;
 	case K_AUTHOR:
 		k->wrong = (e->p[1] >> 6) & 1;
@@ -774,8 +775,9 @@ model_bound(struct fb_entry *e, int whole)
 		total += e->fvlen[j];
 		over = e->fvlen[j] > max_len || total > max_total;
 	}
-	if (over && (err = entry_validate(e->fv, e->fvlen, e->nfv, 1, 1,
-	                 max_body)) == NULL)
+	if (over &&
+	    (err = entry_validate(e->fv, e->fvlen, e->nfv, 1, 1, max_body)) ==
+	        NULL)
 		abort(); /* bounded() cuts what modqd would take */
 	free(err);
 	e->over = over;
@@ -1397,8 +1399,8 @@ model_record(const struct fb_cmd *c)
 	reply_push(r, reply_str(k->exists ? k->status : NULL));
 	reply_push(r, reply_str(k->exists ? k->author : NULL));
 	reply_push(r, reply_str(k->exists ? k->sid : NULL));
-	reply_push(r, reply_str(k->exists && *k->digest != '\0' ? k->digest
-	                                                        : NULL));
+	reply_push(
+	    r, reply_str(k->exists && *k->digest != '\0' ? k->digest : NULL));
 	return (r);
 }
 
@@ -1824,8 +1826,9 @@ model_check_hash(const struct fb_cmd *c, int at, int n, const char *decided_at)
 		if (c->len[at + i] != e->rlen[i] ||
 		    memcmp(c->argv[at + i], e->fv[i], e->rlen[i]) != 0)
 			abort(); /* not the string the stream holds */
-	if (e->warn && (!arg_is(c, r - 2, "warnings") ||
-	                   strncmp(c->argv[r - 1], "ip: ", 4) != 0))
+	if (e->warn &&
+	    (!arg_is(c, r - 2, "warnings") ||
+	        strncmp(c->argv[r - 1], "ip: ", 4) != 0))
 		abort();
 	for (i = 0; i < RECORD_NFIELDS; i++)
 		arg_want(c, r + 2 * i, name[i]);
@@ -1924,7 +1927,8 @@ model_check_d(const struct fb_cmd *c, const struct fb_item *it)
 	for (k = 0, i = 0; k < RULES_MAX_RATES; k++) {
 		if (e->rk[k] == NULL)
 			continue;
-		if (i >= it->nrate || key_arg(c, it->r0 + i, K_RATE) != e->rk[k])
+		if (i >= it->nrate ||
+		    key_arg(c, it->r0 + i, K_RATE) != e->rk[k])
 			abort(); /* not the entry's rate keys, in order */
 		i++;
 	}
@@ -2060,8 +2064,8 @@ model_sent_intake(const struct fb_cmd *c)
 	}
 	if (n < 1 || n > fake.conf->batch)
 		abort();
-	longest = (size_t)(max_body > ENTRY_EXTRA_MIN ? max_body
-	                                              : ENTRY_EXTRA_MIN);
+	longest =
+	    (size_t)(max_body > ENTRY_EXTRA_MIN ? max_body : ENTRY_EXTRA_MIN);
 	if (lim->string < longest || lim->elems < 2 * ENTRY_MAX_PAIRS ||
 	    lim->elems < (size_t)n ||
 	    lim->bytes < (size_t)n * ((size_t)max_body + longest + 2048))

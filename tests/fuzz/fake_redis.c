@@ -286,8 +286,8 @@ redis_up(void)
  * model checks it against them, as redis.c's reader does.
  */
 int
-redis_read(struct redis_args *a, long block_ms,
-    const struct redis_limits *lim, redis_cb cb, void *arg)
+redis_read(struct redis_args *a, long block_ms, const struct redis_limits *lim,
+    redis_cb cb, void *arg)
 {
 	if (!fake.up || fake.intake_closed)
 		return (-1);

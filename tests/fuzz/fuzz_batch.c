@@ -321,7 +321,8 @@ fb_entry_digest(struct fb_entry *e, size_t seq)
 	}
 	snprintf(e->digest, sizeof e->digest, "%016llx", (unsigned long long)h);
 	for (k = 0; k < 8; k++)
-		e->rmember[k] = (char)((unsigned long long)e->ms >> (56 - 8 * k));
+		e->rmember[k] =
+		    (char)((unsigned long long)e->ms >> (56 - 8 * k));
 	for (k = 0; k < 4; k++)
 		e->rmember[8 + k] = (char)((uint32_t)seq >> (24 - 8 * k));
 }
@@ -612,7 +613,6 @@ fb_finish(void)
 	struct fb_entry *e;
 	struct fb_cmd *c;
 	size_t i;
-
 
 	if (pipeline_inflight() != 0 || run.nflight != 0)
 		abort();
