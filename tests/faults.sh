@@ -395,13 +395,9 @@ for a, c in pairs(cnt) do
 end
 return na .. " " .. bad .. " " .. sum'
 
-# Lua: the rate windows of rule ARGV[2] (counting field ARGV[3]) against
-# the stream: each window (a string of records, or a sorted set of them for
-# a large limit) must hold exactly the 12-byte records
-# (8 bytes big-endian ms, 4 bytes big-endian seq) of the stream entries
-# with that field value.  Returns "keys records expected duplicates
-# strangers missing misaligned".
-LUA_RATES="$LUA_WALK"'local function rec(sid)
+# Lua: a stream id's record in a rate window, as modqd writes it: 8
+# bytes big-endian milliseconds, 4 bytes big-endian sequence.
+LUA_REC='local function rec(sid)
 	local ms, seq = string.match(sid, "^(%d+)%-(%d+)$")
 	ms, seq = tonumber(ms), tonumber(seq)
 	local b = {}
@@ -409,7 +405,15 @@ LUA_RATES="$LUA_WALK"'local function rec(sid)
 	for i = 3, 0, -1 do b[#b + 1] = string.char(math.floor(seq / 2 ^ (8 * i)) % 256) end
 	return table.concat(b)
 end
-local want = {}
+'
+
+# Lua: the rate windows of rule ARGV[2] (counting field ARGV[3]) against
+# the stream: each window (a string of records, or a sorted set of them for
+# a large limit) must hold exactly the 12-byte records
+# (8 bytes big-endian ms, 4 bytes big-endian seq) of the stream entries
+# with that field value.  Returns "keys records expected duplicates
+# strangers missing misaligned".
+LUA_RATES="$LUA_WALK$LUA_REC"'local want = {}
 each_entry(function(sid, f)
 	local v = field(f, ARGV[3])
 	if v then
@@ -975,15 +979,7 @@ return table.concat(out, "\n")'
 # the record prefix, ARGV[2] the rate prefix of rule author-all).  Returns
 # "ids records tombstones wrongdecisions badwindow strangers dupwindow
 # badauthor".
-LUA_LIFE="$LUA_WALK"'local function rec(sid)
-	local ms, seq = string.match(sid, "^(%d+)%-(%d+)$")
-	ms, seq = tonumber(ms), tonumber(seq)
-	local b = {}
-	for i = 7, 0, -1 do b[#b + 1] = string.char(math.floor(ms / 2 ^ (8 * i)) % 256) end
-	for i = 3, 0, -1 do b[#b + 1] = string.char(math.floor(seq / 2 ^ (8 * i)) % 256) end
-	return table.concat(b)
-end
-local owner, ids, authors, nid = {}, {}, {}, 0
+LUA_LIFE="$LUA_WALK$LUA_REC"'local owner, ids, authors, nid = {}, {}, {}, 0
 each_entry(function(sid, f)
 	local id, a = field(f, "id"), field(f, "author")
 	owner[rec(sid)] = id
