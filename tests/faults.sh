@@ -912,7 +912,8 @@ scenario_stalled() {
 	# The 20 comments go in, then a script keeps Redis busy for 600 ms.
 	# Daemon 1's blocking read is handed the 20 at once, and what it sends
 	# about them waits in Redis behind the script; it is stopped while it
-	# waits, with all 20 pending for it.
+	# waits, with all 20 pending for it.  --pipe sends EXEC and the script
+	# in one write, so daemon 1 cannot slip its commands in between.
 	{
 		echo MULTI
 		for i in $(seq 1 20); do
@@ -920,7 +921,7 @@ scenario_stalled() {
 		done
 		echo EXEC
 		echo "EVAL \"local function us() local t = redis.call('TIME') return t[1] * 1000000 + t[2] end local s = us() while us() - s < 600000 do end return 1\" 0"
-	} | rcli >/dev/null &
+	} | rcli --pipe >/dev/null &
 	BUSY=$!
 	sleep 0.3
 	kill -STOP "${DPID[1]}"
