@@ -16,6 +16,8 @@ struct stat;
 #define RULES_MAX_RATES 32 /* rate rules in one ruleset */
 #define RULES_MAX_NAME 64 /* bytes in a rule name */
 #define RULES_STAMP_LEN 12 /* hex digits of rules_stamp() */
+#define RULES_MAX_CONTENT 32 /* content rules of one kind in one ruleset */
+#define RULES_SIG 64 /* MinHash values in a text's print */
 
 /* Verdicts in order of precedence: a larger value wins. */
 enum rules_verdict { RULES_APPROVE = 0, RULES_HOLD, RULES_REJECT };
@@ -43,10 +45,19 @@ struct rules_entry {
 	int line;
 };
 
+/*
+ * Every rule of every kind also has a mode and a score: a shadow rule is
+ * evaluated and counted but never changes the verdict; a rule's score is
+ * added to the comment's when it fires.  action = "score" is stored as
+ * RULES_APPROVE: a verdict that never wins.
+ */
+
 /* A keyword rule: a named list of entries with an action. */
 struct rules_list {
 	char *name; /* owned */
 	enum rules_verdict action;
+	int shadow;
+	long score;
 	enum rules_matchmode match;
 	struct rules_entry *entries; /* owned */
 	size_t nentries;
@@ -61,6 +72,75 @@ struct rules_rate {
 	long limit;
 	long window; /* seconds */
 	enum rules_verdict action;
+	int shadow;
+	long score;
+};
+
+/*
+ * A links rule: more than max links (max < 0: no count), counted only for
+ * authors with fewer than approved_below approved comments (0: everyone);
+ * or, with domains, any link to one of them or a subdomain.
+ */
+struct rules_link {
+	char *name; /* owned */
+	enum rules_verdict action;
+	int shadow;
+	long score;
+	long max;
+	long approved_below;
+	struct rules_entry *domains; /* owned: lowercase host names */
+	size_t ndomains;
+};
+
+/* A repeats rule: the same normalised text again per field in window. */
+struct rules_repeat {
+	char *name; /* owned */
+	enum rules_verdict action;
+	int shadow;
+	long score;
+	enum rules_per per;
+	long window; /* seconds */
+};
+
+/*
+ * A campaigns rule: texts of at least min_words distinct words whose word
+ * shingles are at least similarity alike, from at least authors distinct
+ * authors within window.
+ */
+struct rules_campaign {
+	char *name; /* owned */
+	enum rules_verdict action;
+	int shadow;
+	long score;
+	long authors;
+	long window; /* seconds */
+	double similarity;
+	long min_words;
+};
+
+/* A shouting rule: at least min_letters letters, ratio of them capitals. */
+struct rules_shout {
+	char *name; /* owned */
+	enum rules_verdict action;
+	int shadow;
+	long score;
+	long min_letters;
+	double ratio;
+};
+
+/* A length rule: more than max characters (code points) of text. */
+struct rules_length {
+	char *name; /* owned */
+	enum rules_verdict action;
+	int shadow;
+	long score;
+	long max;
+};
+
+/* Score thresholds; 0 means none. */
+struct rules_thresholds {
+	long hold;
+	long reject;
 };
 
 /* Author reputation rules; zero values mean off. */
@@ -82,13 +162,42 @@ struct rules_spec {
 	size_t nrates;
 	struct rules_authors authors;
 	enum rules_format format;
+	struct rules_link links[RULES_MAX_CONTENT]; /* names, domains owned */
+	size_t nlinks;
+	struct rules_entry *link_allow; /* owned: hosts never counted */
+	size_t nlink_allow;
+	struct rules_repeat repeats[RULES_MAX_CONTENT]; /* names owned */
+	size_t nrepeats;
+	struct rules_campaign campaigns[RULES_MAX_CONTENT]; /* names owned */
+	size_t ncampaigns;
+	struct rules_shout shouts[RULES_MAX_CONTENT]; /* names owned */
+	size_t nshouts;
+	struct rules_length lengths[RULES_MAX_CONTENT]; /* names owned */
+	size_t nlengths;
+	struct rules_thresholds thresholds;
 };
 
-/* The keyword verdict of one text. */
+/*
+ * A text's print for repeats and campaigns: a hash of its normalised text
+ * and a MinHash signature of its word shingles.
+ */
+struct rules_print {
+	uint64_t hash; /* 0: no words */
+	uint32_t words; /* distinct words */
+	uint16_t sig[RULES_SIG];
+};
+
+/* What one text shows: keyword hits and what content rules look at. */
 struct rules_match {
 	enum rules_verdict verdict;
 	char *reasons; /* owned: fired keyword rules, space-separated */
 	char *matched; /* owned: name:"original text" pairs */
+	size_t links; /* links a reader would see, allowed ones left out */
+	uint32_t link_deny; /* bit i: a link falls under links rule i's domains */
+	size_t letters; /* letters of the text, and capitals among them */
+	size_t capitals;
+	size_t chars; /* code points of the text as read */
+	struct rules_print print;
 };
 
 /* What Redis knows about a comment's author, thread and rates. */
@@ -100,12 +209,16 @@ struct rules_ctx {
 	long long recent_decided; /* within authors.hold_if_rejected.days */
 	long long recent_rejected;
 	long long rate[RULES_MAX_RATES]; /* count with this one; -1 none */
+	long long repeat[RULES_MAX_CONTENT]; /* earlier same texts; -1 none */
+	long long campaign[RULES_MAX_CONTENT]; /* authors with this; -1 none */
 };
 
 /* The final verdict of a comment. */
 struct rules_decision {
 	enum rules_verdict verdict;
 	char *reasons; /* owned: every rule that fired, space-separated */
+	char *shadow; /* owned: shadow rules that fired, space-separated */
+	long score; /* the sum of the scores of the rules that fired */
 };
 
 struct ruleset;

@@ -59,6 +59,52 @@ void keyword_free(struct keyword *);
 int keyword_match(struct keyword *, const char *, size_t, struct rules_match *);
 size_t keyword_npatterns(const struct keyword *);
 
+/*
+ * links.c: the links of a text as a reader would see them (URLs, bare
+ * domains, "example dot com", "example[.]com", spaced dots), with libpsl
+ * telling domains from prose (e.g., 3.5, file.txt).
+ */
+struct links;
+int links_build(const struct rules_spec *, struct links **, char **);
+void links_free(struct links *);
+/*
+ * Scan text (read as HTML or plain text, as the ruleset reads): set *count
+ * to the links not under link_allow and *deny's bit i when one of them is
+ * under links rule i's domains.  Returns -1 only on running out of memory.
+ */
+int links_scan(struct links *, const char *, size_t, size_t *, uint32_t *);
+
+/*
+ * similar.c: prints of normalised text (a hash and a MinHash signature of
+ * word shingles) and the index of recent texts behind repeats and
+ * campaigns.  The daemon feeds the index with every daemon's records read
+ * from Redis, in the order Redis took them; each record gets a sequence
+ * number, and a comment is compared only with records before its own.
+ */
+void similar_print(const char *, size_t, struct rules_print *);
+
+/* One record of the index: a comment's text print and who sent it. */
+struct similar_rec {
+	long long ts; /* ms: the comment's time */
+	const char *id; /* the site's comment id */
+	const char *who; /* author, else "ip:" address, else "id:" id */
+	const char *per[3]; /* author, ip, thread ("" when absent) */
+	struct rules_print print;
+};
+
+struct similar;
+struct similar *similar_new(size_t);
+void similar_free(struct similar *);
+uint64_t similar_add(struct similar *, const struct similar_rec *);
+void similar_expire(struct similar *, long long);
+size_t similar_size(const struct similar *);
+long long similar_repeats(const struct similar *, uint64_t, long long,
+    const struct similar_rec *, enum rules_per);
+long long similar_authors(const struct similar *, uint64_t, long long,
+    const struct similar_rec *, double, long long);
+size_t similar_pack(const struct similar_rec *, char *, size_t);
+int similar_unpack(const char *, size_t, struct similar_rec *);
+
 /* rate.c */
 const char *rate_per_name(enum rules_per);
 int rate_exceeded(const struct rules_rate *, long long);
