@@ -17,8 +17,8 @@ DESTDIR ?=
 B ?= build
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS = libevent hiredis libconfig libsystemd libhs libutf8proc
-RULES_PKGS = libhs libutf8proc
+PKGS = libevent hiredis libconfig libsystemd libhs libutf8proc libpsl
+RULES_PKGS = libhs libutf8proc libpsl
 
 OPT ?= -O2 -g
 WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wcast-qual \
@@ -33,14 +33,15 @@ ALL_CFLAGS = $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
 ALL_LDLIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm $(LDLIBS)
 TEST_LDLIBS = $(shell $(PKG_CONFIG) --libs cmocka) $(ALL_LDLIBS)
 # rules/ is a library of its own, build/librules.a: compiled with the flags
-# of Hyperscan and utf8proc only, and needing nothing else to link.  Tests
-# and tools that look at its internals add -Irules for rules/rules_int.h.
+# of Hyperscan, utf8proc and libpsl only, and needing nothing else to link.
+# Tests and tools that look at its internals add -Irules for
+# rules/rules_int.h.
 RULES_CFLAGS = $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(RULES_PKGS)) \
 	$(CPPFLAGS) $(CFLAGS)
 RULES_LDLIBS = $(shell $(PKG_CONFIG) --libs $(RULES_PKGS)) -lm $(LDLIBS)
 
 RULES_SRCS = rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c \
-	rules/confusables.c rules/entities.c
+	rules/confusables.c rules/entities.c rules/links.c
 COMMON_SRCS = daemon/log.c daemon/xmalloc.c daemon/conf.c daemon/entry.c
 DAEMON_SRCS = daemon/main.c daemon/server.c daemon/redis.c daemon/args.c daemon/clock.c \
 	daemon/intake.c daemon/pipeline.c daemon/context.c daemon/commit.c daemon/expire.c daemon/notify.c daemon/metrics.c
@@ -93,7 +94,8 @@ $(B)/tests/%: tests/%.c $(COMMON_OBJS) $(LIBRULES) $(HEADERS)
 
 # The unit tests of rules/ link with the library alone (and cmocka): the
 # proof that it stands without daemon/, libevent, hiredis or libconfig.
-$(B)/tests/test_rules: tests/test_rules.c $(LIBRULES) $(HEADERS)
+$(B)/tests/test_rules $(B)/tests/test_links: $(B)/tests/%: tests/%.c \
+    $(LIBRULES) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(RULES_CFLAGS) -Irules -o $@ $< $(LIBRULES) $(LDFLAGS) \
 	    $(shell $(PKG_CONFIG) --libs cmocka) $(RULES_LDLIBS)

@@ -1,8 +1,9 @@
 /*
  * rules.h -- the API of rules/ (build/librules.a), the pure library that
  * judges comment text and context: what the daemon calls.  It links with
- * Hyperscan and utf8proc only; no libevent, no hiredis.  The normaliser,
- * the matcher and the rest of the internals are in rules/rules_int.h.
+ * Hyperscan, utf8proc and libpsl only; no libevent, no hiredis.  The
+ * normaliser, the matcher and the rest of the internals are in
+ * rules/rules_int.h.
  */
 #ifndef RULES_H
 #define RULES_H
