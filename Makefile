@@ -45,7 +45,7 @@ RULES_SRCS = rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c \
 COMMON_SRCS = daemon/log.c daemon/xmalloc.c daemon/conf.c daemon/entry.c
 DAEMON_SRCS = daemon/main.c daemon/server.c daemon/redis.c daemon/args.c daemon/clock.c \
 	daemon/intake.c daemon/pipeline.c daemon/context.c daemon/commit.c daemon/expire.c daemon/notify.c daemon/metrics.c
-TESTS = test_rules test_conf test_entry test_cases test_log
+TESTS = test_rules test_conf test_entry test_cases test_log test_links
 
 RULES_OBJS = $(RULES_SRCS:%.c=$(B)/%.o)
 LIBRULES = $(B)/librules.a
