@@ -209,6 +209,7 @@ static size_t links_after(const char *, size_t, size_t, int *);
 static int links_known(struct links *, const struct links_host *);
 static int links_bare(struct links *, const struct links_host *, int);
 static void links_lookup(struct links *, const char *, int *, uint32_t *);
+static void links_lookalike(const char *, char *);
 static void links_found(struct links_st *, const char *, int);
 static size_t links_url(struct links_st *, size_t);
 static size_t links_run(struct links_st *, size_t);
@@ -313,25 +314,29 @@ links_merge(struct links *l)
 
 /*
  * Build the link counter of a spec: the public suffix list and the allow
- * and deny domains, every bad one reported in *cause as "file:line: what".
+ * and deny domains, every bad one added to *cause (NULL or the errors so
+ * far) as a "file:line: what" line.
  */
 int
 links_build(const struct rules_spec *spec, struct links **lp, char **cause)
 {
 	struct links *l;
 	size_t i, j, cap = 0;
+	char *old;
 	int bad = 0;
 
-	*cause = NULL;
 	l = xcalloc(1, sizeof *l);
 	l->html = spec->format == RULES_FORMAT_HTML;
 	if ((l->psl = psl_latest(NULL)) == NULL) {
-		xasprintf(cause, "cannot load the public suffix list (%s)",
+		old = *cause;
+		xasprintf(cause, "%s%scannot load the public suffix list (%s)",
+		    old != NULL ? old : "", old != NULL ? "\n" : "",
 		    psl_dist_filename());
+		free(old);
 		free(l);
 		return (-1);
 	}
-	for (i = 0; i < spec->nlinks && i < 32; i++) {
+	for (i = 0; i < spec->nlinks && i < RULES_MAX_CONTENT; i++) {
 		for (j = 0; j < spec->links[i].ndomains; j++)
 			bad |= links_add(l, &spec->links[i].domains[j],
 			    (uint32_t)1 << i, 0, &cap, cause);
@@ -954,7 +959,8 @@ links_known(struct links *l, const struct links_host *h)
 		if ((unsigned char)*p >= 0x80)
 			return (2);
 	}
-	return (strchr(strchr(reg, '.') + 1, '.') != NULL ? 2 : 1);
+	p = strchr(reg, '.');
+	return (p != NULL && strchr(p + 1, '.') != NULL ? 2 : 1);
 }
 
 /* Decide whether a bare host (no scheme) is a link; see the top. */
@@ -1008,30 +1014,25 @@ links_lookup(struct links *l, const char *host, int *allow, uint32_t *deny)
 }
 
 /*
- * A link to host was found: match it, as written and with look-alike
- * letters folded to Latin in labels that have Latin letters, and count it
- * unless it is allowed or counted says it is part of an anchor.
+ * Write host into fold (LINKS_HOST_MAX + 1 bytes) with the look-alike
+ * letters of each label that also has Latin letters folded to Latin, so
+ * pаypal.com with a Cyrillic а is paypal.com while пример.рф stays.
  */
 static void
-links_found(struct links_st *st, const char *host, int counted)
+links_lookalike(const char *host, char *fold)
 {
-	char fold[LINKS_HOST_MAX + 1];
-	size_t i = 0, o = 0, n, lab;
+	size_t i, o = 0, n, len = strlen(host), lab = 0;
 	int32_t cp, lat;
-	int allow = 0, latin;
+	int latin = 0;
 
-	st->seen++;
-	if (st->l->ndoms == 0 || *host == '\0')
-		goto count;
-	links_lookup(st->l, host, &allow, &st->deny);
-	for (lab = 0, latin = 0; host[i] != '\0'; i += n) {
-		if (i == lab) /* does this label have Latin letters? */
-			for (latin = 0; host[lab] != '\0' && host[lab] != '.';
-			     lab++)
+	for (i = 0; i < len; i += n) {
+		if (i == lab) {
+			latin = 0;
+			for (; lab < len && host[lab] != '.'; lab++)
 				latin |= host[lab] >= 'a' && host[lab] <= 'z';
-		n = links_char(host, strlen(host + i) + i, i, &cp);
-		if (cp == '.')
-			lab = i + 1;
+			lab++;
+		}
+		n = links_char(host, len, i, &cp);
 		if (latin && cp >= 0x80 &&
 		    (lat = (int32_t)confusables_latin((uint32_t)cp)) != 0)
 			fold[o++] = (char)lat;
@@ -1041,9 +1042,27 @@ links_found(struct links_st *st, const char *host, int counted)
 		}
 	}
 	fold[o] = '\0';
-	if (strcmp(fold, host) != 0)
-		links_lookup(st->l, fold, &allow, &st->deny);
-count:
+}
+
+/*
+ * A link to host was found: match it, and for deny only also with its
+ * look-alikes folded (exаmple.com with a Cyrillic а is not the allowed
+ * example.com, but bаd.com is the denied bad.com); count it unless it is
+ * allowed or counted says it is part of an anchor.
+ */
+static void
+links_found(struct links_st *st, const char *host, int counted)
+{
+	char fold[LINKS_HOST_MAX + 1];
+	int allow = 0, alike = 0;
+
+	st->seen++;
+	if (st->l->ndoms != 0 && *host != '\0') {
+		links_lookup(st->l, host, &allow, &st->deny);
+		links_lookalike(host, fold);
+		if (strcmp(fold, host) != 0)
+			links_lookup(st->l, fold, &alike, &st->deny);
+	}
 	if (counted && !allow)
 		st->count++;
 }

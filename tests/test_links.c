@@ -300,6 +300,13 @@ test_allow_deny(void **state)
 	                     &d),
 	    1);
 	assert_int_equal(d, 0x5);
+	/* but a look-alike of an allowed domain is another site */
+	assert_int_equal(count(l,
+	                     "ex\xd0\xb0"
+	                     "mple.com",
+	                     &d),
+	    1);
+	assert_int_equal(d, 0);
 	assert_int_equal(count(l, "BAD.COM", &d), 1);
 	assert_int_equal(d, 0x5);
 	/* e-mail addresses are not links, deny-listed or not */
