@@ -83,13 +83,20 @@ int links_scan(struct links *, const char *, size_t, size_t *, uint32_t *);
  */
 void similar_print(const char *, size_t, struct rules_print *);
 
-/* One record of the index: a comment's text print and who sent it. */
+#define SIMILAR_STR_MAX 256 /* bytes of one string of a record */
+
+/*
+ * One record of the index: a comment's text print and who sent it.  The
+ * strings are borrowed; similar_unpack() points them into store, since a
+ * packed record's strings are not NUL-terminated.
+ */
 struct similar_rec {
 	long long ts; /* ms: the comment's time */
 	const char *id; /* the site's comment id */
 	const char *who; /* author, else "ip:" address, else "id:" id */
 	const char *per[3]; /* author, ip, thread ("" when absent) */
 	struct rules_print print;
+	char store[5 * (SIMILAR_STR_MAX + 1)]; /* similar_unpack()'s copies */
 };
 
 struct similar;
