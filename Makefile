@@ -45,7 +45,7 @@ RULES_SRCS = rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c \
 COMMON_SRCS = daemon/log.c daemon/xmalloc.c daemon/conf.c daemon/entry.c
 DAEMON_SRCS = daemon/main.c daemon/server.c daemon/redis.c daemon/args.c daemon/clock.c \
 	daemon/intake.c daemon/pipeline.c daemon/context.c daemon/commit.c daemon/expire.c daemon/notify.c daemon/metrics.c
-TESTS = test_rules test_conf test_entry test_cases test_log test_links
+TESTS = test_rules test_similar test_links test_conf test_entry test_cases test_log
 
 RULES_OBJS = $(RULES_SRCS:%.c=$(B)/%.o)
 LIBRULES = $(B)/librules.a
@@ -96,6 +96,11 @@ $(B)/tests/%: tests/%.c $(COMMON_OBJS) $(LIBRULES) $(HEADERS)
 # proof that it stands without daemon/, libevent, hiredis or libconfig.
 $(B)/tests/test_rules $(B)/tests/test_links: $(B)/tests/%: tests/%.c \
     $(LIBRULES) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(RULES_CFLAGS) -Irules -o $@ $< $(LIBRULES) $(LDFLAGS) \
+	    $(shell $(PKG_CONFIG) --libs cmocka) $(RULES_LDLIBS)
+
+$(B)/tests/test_similar: tests/test_similar.c $(LIBRULES) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(RULES_CFLAGS) -Irules -o $@ $< $(LIBRULES) $(LDFLAGS) \
 	    $(shell $(PKG_CONFIG) --libs cmocka) $(RULES_LDLIBS)
