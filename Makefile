@@ -4,6 +4,7 @@
 #   make check      unit tests, rule cases and integration tests (also ASan)
 #   make run        demo: private redis-server + modqd + sample comments
 #   make bench      throughput and latency benchmark
+#   make campaign-bench  campaign detection: caught, wrongly grouped, speed
 #   make install    PREFIX=/usr/local DESTDIR=
 
 PREFIX ?= /usr/local
@@ -55,7 +56,7 @@ TEST_BINS = $(TESTS:%=$(B)/tests/%)
 HEADERS = $(wildcard include/*.h rules/*.h)
 
 .PHONY: all deps check unit replay integration check-asan run bench fuzz deb \
-	install clean format
+	install clean format campaign-bench
 
 all: $(B)/modqd $(B)/modq
 
@@ -178,13 +179,24 @@ $(B)/modq-bench-match: tools/bench-match.c $(COMMON_OBJS) $(LIBRULES) \
 	$(CC) $(ALL_CFLAGS) -Irules -o $@ tools/bench-match.c $(COMMON_OBJS) \
 	    $(LIBRULES) $(LDFLAGS) $(ALL_LDLIBS)
 
-# Normalisation plus matching on one core (400 and 5,000 entries), then
-# the daemon's throughput and latency against a private redis-server.
+# Campaign detection: copies caught, ordinary comments wrongly grouped,
+# queries per second (rules/ alone, no Redis).
+$(B)/campaign-bench: tools/campaign-bench.c $(LIBRULES) $(HEADERS)
+	$(CC) $(RULES_CFLAGS) -Irules -o $@ tools/campaign-bench.c \
+	    $(LIBRULES) $(LDFLAGS) $(RULES_LDLIBS)
+
+campaign-bench: $(B)/campaign-bench
+	./$(B)/campaign-bench $(CORPUS)/corpus.txt
+
+# Normalisation plus matching on one core (400 and 5,000 entries), the
+# campaign benchmark, then the daemon's throughput and latency against a
+# private redis-server.
 CORPUS ?= ../shared/corpus/perf
 bench: deps
-	$(MAKE) all $(B)/modq-bench-match
+	$(MAKE) all $(B)/modq-bench-match $(B)/campaign-bench
 	./$(B)/modq-bench-match $(CORPUS)/words_400.txt $(CORPUS)/corpus.txt
 	./$(B)/modq-bench-match $(CORPUS)/words_5000.txt $(CORPUS)/corpus.txt
+	./$(B)/campaign-bench $(CORPUS)/corpus.txt
 	bash tools/bench.sh
 
 # The Debian package, built from a clean copy and checked with lintian.
