@@ -42,7 +42,8 @@ RULES_CFLAGS = $(BASE_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(RULES_PKGS)) \
 RULES_LDLIBS = $(shell $(PKG_CONFIG) --libs $(RULES_PKGS)) -lm $(LDLIBS)
 
 RULES_SRCS = rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c \
-	rules/confusables.c rules/entities.c rules/links.c rules/similar.c
+	rules/decide.c rules/links.c rules/similar.c \
+	rules/confusables.c rules/entities.c
 COMMON_SRCS = daemon/log.c daemon/xmalloc.c daemon/conf.c daemon/entry.c
 DAEMON_SRCS = daemon/main.c daemon/server.c daemon/redis.c daemon/args.c daemon/clock.c \
 	daemon/intake.c daemon/pipeline.c daemon/context.c daemon/commit.c daemon/expire.c daemon/notify.c daemon/metrics.c

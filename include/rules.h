@@ -239,6 +239,11 @@ const char *rules_stamp(const struct ruleset *);
 size_t rules_nrates(const struct ruleset *);
 const struct rules_rate *rules_rate(const struct ruleset *, size_t);
 const struct rules_authors *rules_authors(const struct ruleset *);
+int rules_scored(const struct ruleset *);
+size_t rules_nrepeats(const struct ruleset *);
+const struct rules_repeat *rules_repeat(const struct ruleset *, size_t);
+size_t rules_ncampaigns(const struct ruleset *);
+const struct rules_campaign *rules_campaign(const struct ruleset *, size_t);
 size_t rules_npatterns(const struct ruleset *);
 int rules_match_text(
     struct ruleset *, const char *, size_t, struct rules_match *);
@@ -254,6 +259,7 @@ int rules_open(const char *, struct stat *, const char **);
 void rules_verror(char **, const char *, int, const char *, va_list)
     __attribute__((format(printf, 4, 0)));
 int rules_load_list(const char *, struct rules_entry **, size_t *, char **);
+void rules_entries_free(struct rules_entry *, size_t);
 void rules_spec_free(struct rules_spec *);
 
 #endif

@@ -935,3 +935,13 @@ keyword_match(
 	keyword_result(kw, text, len, m);
 	return (0);
 }
+
+/*
+ * Give the first form (runs of letters as one) of the last text matched:
+ * what repeats and campaigns compare.  The same text always reads the same.
+ */
+const struct norm_out *
+keyword_form(const struct keyword *kw)
+{
+	return (&kw->norm.form[0]);
+}

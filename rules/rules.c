@@ -25,32 +25,17 @@
 #define RULES_LINE_MAX 4096 /* bytes in one word-list line */
 #define RULES_LIST_MAX (64L * 1024 * 1024) /* bytes in one word list */
 
-struct ruleset {
-	int refs;
-	struct keyword *kw; /* owned */
-	struct rules_rate rates[RULES_MAX_RATES]; /* names owned */
-	size_t nrates;
-	struct rules_authors authors;
-	char stamp[RULES_STAMP_LEN + 1];
-};
-
-/* A decision being made: the rules that fired so far, and their verdict. */
-struct rules_fired {
-	char *reasons; /* owned: space-separated */
-	size_t len;
-	size_t cap;
-	enum rules_verdict verdict;
-};
-
 /* Built-in reasons; rule names may not take them. */
 static const char *const rules_reserved[] = {"author-banned", "author-premod",
     "author-trusted", "thread-closed", "thread-premod", "new-author",
-    "rejection-history", "matcher-error"};
+    "rejection-history", "matcher-error", "score-hold", "score-reject"};
 
 static uint64_t rules_hash(uint64_t, const void *, size_t);
 static uint64_t rules_hash_str(uint64_t, const char *);
 static void rules_make_stamp(struct ruleset *, const struct rules_spec *);
-static void rules_fire(struct rules_fired *, const char *, enum rules_verdict);
+static void rules_copy_content(struct ruleset *, const struct rules_spec *);
+static uint64_t rules_stamp_content(uint64_t, const struct rules_spec *);
+static int rules_spec_scored(const struct rules_spec *);
 static int rules_list_line(char *, size_t, const char *, int, char **);
 
 /* Mix bytes into a 64-bit FNV-1a hash. */
@@ -115,8 +100,125 @@ rules_make_stamp(struct ruleset *rs, const struct rules_spec *spec)
 	 */
 	if (spec->format != RULES_FORMAT_HTML)
 		h = rules_hash_str(h, "\001text");
+	h = rules_stamp_content(h, spec);
 	snprintf(rs->stamp, sizeof rs->stamp, "%012llx",
 	    (unsigned long long)(h >> 16));
+}
+
+/*
+ * Copy the content rules into the ruleset, names owned; a links rule's
+ * domains stay with the spec (links_build() compiled them).
+ */
+static void
+rules_copy_content(struct ruleset *rs, const struct rules_spec *spec)
+{
+	size_t i;
+
+	memcpy(rs->lrules, spec->links, sizeof rs->lrules);
+	rs->nlrules = spec->nlinks;
+	for (i = 0; i < rs->nlrules; i++) {
+		rs->lrules[i].name = xstrdup(spec->links[i].name);
+		rs->lrules[i].domains = NULL;
+	}
+	memcpy(rs->repeats, spec->repeats, sizeof rs->repeats);
+	rs->nrepeats = spec->nrepeats;
+	for (i = 0; i < rs->nrepeats; i++)
+		rs->repeats[i].name = xstrdup(spec->repeats[i].name);
+	memcpy(rs->campaigns, spec->campaigns, sizeof rs->campaigns);
+	rs->ncampaigns = spec->ncampaigns;
+	for (i = 0; i < rs->ncampaigns; i++)
+		rs->campaigns[i].name = xstrdup(spec->campaigns[i].name);
+	memcpy(rs->shouts, spec->shouts, sizeof rs->shouts);
+	rs->nshouts = spec->nshouts;
+	for (i = 0; i < rs->nshouts; i++)
+		rs->shouts[i].name = xstrdup(spec->shouts[i].name);
+	memcpy(rs->lengths, spec->lengths, sizeof rs->lengths);
+	rs->nlengths = spec->nlengths;
+	for (i = 0; i < rs->nlengths; i++)
+		rs->lengths[i].name = xstrdup(spec->lengths[i].name);
+	rs->thresholds = spec->thresholds;
+	rs->format = spec->format;
+}
+
+/*
+ * Mix the content rules, modes and scores into the stamp.  A ruleset
+ * without any of them adds nothing: its stamp stays what it was.
+ */
+static uint64_t
+rules_stamp_content(uint64_t h, const struct rules_spec *spec)
+{
+	size_t i, j;
+	long v[6];
+
+	for (i = 0; i < spec->nlists; i++) {
+		if (spec->lists[i].shadow || spec->lists[i].score != 0) {
+			h = rules_hash_str(h, spec->lists[i].name);
+			v[0] = spec->lists[i].shadow;
+			v[1] = spec->lists[i].score;
+			h = rules_hash(h, v, 2 * sizeof v[0]);
+		}
+	}
+	for (i = 0; i < spec->nrates; i++) {
+		if (spec->rates[i].shadow || spec->rates[i].score != 0) {
+			h = rules_hash_str(h, spec->rates[i].name);
+			v[0] = spec->rates[i].shadow;
+			v[1] = spec->rates[i].score;
+			h = rules_hash(h, v, 2 * sizeof v[0]);
+		}
+	}
+	for (i = 0; i < spec->nlinks; i++) {
+		const struct rules_link *l = &spec->links[i];
+
+		h = rules_hash_str(h, l->name);
+		v[0] = l->action, v[1] = l->shadow, v[2] = l->score;
+		v[3] = l->max, v[4] = l->approved_below, v[5] = 1;
+		h = rules_hash(h, v, sizeof v);
+		for (j = 0; j < l->ndomains; j++)
+			h = rules_hash_str(h, l->domains[j].text);
+	}
+	if (spec->nlink_allow > 0)
+		h = rules_hash_str(h, "\001link_allow");
+	for (j = 0; j < spec->nlink_allow; j++)
+		h = rules_hash_str(h, spec->link_allow[j].text);
+	for (i = 0; i < spec->nrepeats; i++) {
+		const struct rules_repeat *r = &spec->repeats[i];
+
+		h = rules_hash_str(h, r->name);
+		v[0] = r->action, v[1] = r->shadow, v[2] = r->score;
+		v[3] = r->per, v[4] = r->window, v[5] = 2;
+		h = rules_hash(h, v, sizeof v);
+	}
+	for (i = 0; i < spec->ncampaigns; i++) {
+		const struct rules_campaign *c = &spec->campaigns[i];
+
+		h = rules_hash_str(h, c->name);
+		v[0] = c->action, v[1] = c->shadow, v[2] = c->score;
+		v[3] = c->authors, v[4] = c->window;
+		v[5] = (long)(c->similarity * 1000000) * 1000 + c->min_words;
+		h = rules_hash(h, v, sizeof v);
+	}
+	for (i = 0; i < spec->nshouts; i++) {
+		const struct rules_shout *sh = &spec->shouts[i];
+
+		h = rules_hash_str(h, sh->name);
+		v[0] = sh->action, v[1] = sh->shadow, v[2] = sh->score;
+		v[3] = sh->min_letters, v[4] = (long)(sh->ratio * 1000000);
+		v[5] = 3;
+		h = rules_hash(h, v, sizeof v);
+	}
+	for (i = 0; i < spec->nlengths; i++) {
+		const struct rules_length *l = &spec->lengths[i];
+
+		h = rules_hash_str(h, l->name);
+		v[0] = l->action, v[1] = l->shadow, v[2] = l->score;
+		v[3] = l->max, v[4] = 0, v[5] = 4;
+		h = rules_hash(h, v, sizeof v);
+	}
+	if (spec->thresholds.hold != 0 || spec->thresholds.reject != 0) {
+		v[0] = spec->thresholds.hold, v[1] = spec->thresholds.reject;
+		h = rules_hash(h, v, 2 * sizeof v[0]);
+	}
+	return (h);
 }
 
 /*
@@ -139,12 +241,27 @@ rules_build(const struct rules_spec *spec, struct ruleset **rsp, char **cause)
 		free(rs);
 		return (-1);
 	}
+	if (spec->nlinks > 0 && links_build(spec, &rs->links, cause) == -1) {
+		keyword_free(rs->kw);
+		free(rs);
+		return (-1);
+	}
 	rs->refs = 1;
 	rs->nrates = spec->nrates;
 	for (i = 0; i < spec->nrates; i++) {
 		rs->rates[i] = spec->rates[i];
 		rs->rates[i].name = xstrdup(spec->rates[i].name);
 	}
+	rs->acts = xcalloc(spec->nlists + 1, sizeof *rs->acts);
+	rs->nacts = spec->nlists;
+	for (i = 0; i < spec->nlists; i++) {
+		rs->acts[i].name = xstrdup(spec->lists[i].name);
+		rs->acts[i].action = spec->lists[i].action;
+		rs->acts[i].shadow = spec->lists[i].shadow;
+		rs->acts[i].score = spec->lists[i].score;
+	}
+	rules_copy_content(rs, spec);
+	rs->scored = rules_spec_scored(spec);
 	rs->authors = spec->authors;
 	rules_make_stamp(rs, spec);
 	*rsp = rs;
@@ -168,8 +285,22 @@ rules_unref(struct ruleset *rs)
 	if (rs == NULL || --rs->refs > 0)
 		return;
 	keyword_free(rs->kw);
+	links_free(rs->links);
 	for (i = 0; i < rs->nrates; i++)
 		free(rs->rates[i].name);
+	for (i = 0; i < rs->nacts; i++)
+		free(rs->acts[i].name);
+	free(rs->acts);
+	for (i = 0; i < rs->nlrules; i++)
+		free(rs->lrules[i].name);
+	for (i = 0; i < rs->nrepeats; i++)
+		free(rs->repeats[i].name);
+	for (i = 0; i < rs->ncampaigns; i++)
+		free(rs->campaigns[i].name);
+	for (i = 0; i < rs->nshouts; i++)
+		free(rs->shouts[i].name);
+	for (i = 0; i < rs->nlengths; i++)
+		free(rs->lengths[i].name);
 	free(rs);
 }
 
@@ -208,13 +339,86 @@ rules_npatterns(const struct ruleset *rs)
 	return (keyword_npatterns(rs->kw));
 }
 
-/* Judge a text against the keyword rules. */
+/*
+ * Judge a text against the keyword rules, and measure what the content
+ * rules look at: its links, letters and capitals, length, and print.
+ */
 int
 rules_match_text(
     struct ruleset *rs, const char *text, size_t len, struct rules_match *m)
 {
+	const struct norm_out *o;
+
 	memset(m, 0, sizeof *m);
-	return (keyword_match(rs->kw, text, len, m));
+	if (keyword_match(rs->kw, text, len, m) == -1)
+		return (-1);
+	if (rs->links != NULL &&
+	    links_scan(rs->links, text, len, &m->links, &m->link_deny) == -1)
+		return (-1);
+	if (rs->nshouts > 0 || rs->nlengths > 0)
+		content_measure(rs->format, text, len, m);
+	if (rs->nrepeats > 0 || rs->ncampaigns > 0) {
+		o = keyword_form(rs->kw);
+		similar_print(o->buf, o->len, &m->print);
+	}
+	return (0);
+}
+
+/* Tell whether any rule has a score: then every record gets one. */
+int
+rules_scored(const struct ruleset *rs)
+{
+	return (rs->scored);
+}
+
+/* Tell whether any rule of a spec has a score, or thresholds are set. */
+static int
+rules_spec_scored(const struct rules_spec *spec)
+{
+	size_t i;
+	long any = spec->thresholds.hold | spec->thresholds.reject;
+
+	for (i = 0; i < spec->nlists; i++)
+		any |= spec->lists[i].score;
+	for (i = 0; i < spec->nrates; i++)
+		any |= spec->rates[i].score;
+	for (i = 0; i < spec->nlinks; i++)
+		any |= spec->links[i].score;
+	for (i = 0; i < spec->nrepeats; i++)
+		any |= spec->repeats[i].score;
+	for (i = 0; i < spec->ncampaigns; i++)
+		any |= spec->campaigns[i].score;
+	for (i = 0; i < spec->nshouts; i++)
+		any |= spec->shouts[i].score;
+	for (i = 0; i < spec->nlengths; i++)
+		any |= spec->lengths[i].score;
+	return (any != 0);
+}
+
+/* Count the repeats rules, and give rule i. */
+size_t
+rules_nrepeats(const struct ruleset *rs)
+{
+	return (rs->nrepeats);
+}
+
+const struct rules_repeat *
+rules_repeat(const struct ruleset *rs, size_t i)
+{
+	return (&rs->repeats[i]);
+}
+
+/* Count the campaigns rules, and give rule i. */
+size_t
+rules_ncampaigns(const struct ruleset *rs)
+{
+	return (rs->ncampaigns);
+}
+
+const struct rules_campaign *
+rules_campaign(const struct ruleset *rs, size_t i)
+{
+	return (&rs->campaigns[i]);
 }
 
 /* Free what a match holds. */
@@ -224,83 +428,6 @@ rules_match_free(struct rules_match *m)
 	free(m->reasons);
 	free(m->matched);
 	m->reasons = m->matched = NULL;
-}
-
-/* Name a rule that fired, and raise the verdict to the one it asks for. */
-static void
-rules_fire(struct rules_fired *f, const char *name, enum rules_verdict v)
-{
-	size_t n = strlen(name);
-
-	if (f->len + n + 2 > f->cap) {
-		f->cap = (f->len + n + 2) * 2;
-		f->reasons = xreallocarray(f->reasons, f->cap, 1);
-	}
-	if (f->len > 0)
-		f->reasons[f->len++] = ' ';
-	memcpy(f->reasons + f->len, name, n + 1);
-	f->len += n;
-	if (v > f->verdict)
-		f->verdict = v;
-}
-
-/*
- * Combine the keyword verdict with what Redis knows: author and thread
- * state, reputation, rate counts.  Reject beats hold beats approve; a
- * trusted author skips holds but never rejects; every rule that fired is
- * named.
- */
-void
-rules_decide(const struct ruleset *rs, const struct rules_match *m,
-    const struct rules_ctx *ctx, struct rules_decision *d)
-{
-	const struct rules_authors *a = &rs->authors;
-	struct rules_fired f;
-	size_t i;
-
-	f.len = 0;
-	f.cap = 64;
-	f.reasons = xcalloc(1, f.cap);
-	f.verdict = m->verdict;
-	if (m->reasons != NULL && *m->reasons != '\0')
-		rules_fire(&f, m->reasons, m->verdict);
-	for (i = 0; i < rs->nrates; i++) {
-		if (ctx->rate[i] >= 0 &&
-		    rate_exceeded(&rs->rates[i], ctx->rate[i]))
-			rules_fire(&f, rs->rates[i].name, rs->rates[i].action);
-	}
-	if (ctx->trust == RULES_TRUST_BANNED)
-		rules_fire(&f, "author-banned", RULES_REJECT);
-	if (ctx->mode == RULES_MODE_CLOSED)
-		rules_fire(&f, "thread-closed", RULES_REJECT);
-	if (ctx->mode == RULES_MODE_PREMOD)
-		rules_fire(&f, "thread-premod", RULES_HOLD);
-	if (ctx->trust == RULES_TRUST_PREMOD)
-		rules_fire(&f, "author-premod", RULES_HOLD);
-	if (ctx->has_author && ctx->trust == RULES_TRUST_NONE &&
-	    a->premod_until_approved > 0 &&
-	    ctx->approved < a->premod_until_approved)
-		rules_fire(&f, "new-author", RULES_HOLD);
-	if (ctx->has_author && ctx->trust == RULES_TRUST_NONE &&
-	    a->hold_if_rejected && ctx->recent_rejected >= a->rejected_min &&
-	    ctx->recent_decided > 0 &&
-	    (double)ctx->recent_rejected >=
-	        a->rejected_ratio * (double)ctx->recent_decided)
-		rules_fire(&f, "rejection-history", RULES_HOLD);
-	if (ctx->trust == RULES_TRUST_TRUSTED && f.verdict == RULES_HOLD) {
-		rules_fire(&f, "author-trusted", RULES_APPROVE);
-		f.verdict = RULES_APPROVE;
-	}
-	d->verdict = f.verdict;
-	d->reasons = f.reasons;
-}
-
-/* Free what a decision holds. */
-void
-rules_decision_free(struct rules_decision *d)
-{
-	free(d->reasons);
-	d->reasons = NULL;
 }
 
 /* Name a verdict as -e prints it. */
@@ -529,5 +656,19 @@ rules_spec_free(struct rules_spec *spec)
 	rules_entries_free(spec->allow, spec->nallow);
 	for (i = 0; i < spec->nrates; i++)
 		free(spec->rates[i].name);
+	for (i = 0; i < spec->nlinks; i++) {
+		free(spec->links[i].name);
+		rules_entries_free(
+		    spec->links[i].domains, spec->links[i].ndomains);
+	}
+	rules_entries_free(spec->link_allow, spec->nlink_allow);
+	for (i = 0; i < spec->nrepeats; i++)
+		free(spec->repeats[i].name);
+	for (i = 0; i < spec->ncampaigns; i++)
+		free(spec->campaigns[i].name);
+	for (i = 0; i < spec->nshouts; i++)
+		free(spec->shouts[i].name);
+	for (i = 0; i < spec->nlengths; i++)
+		free(spec->lengths[i].name);
 	memset(spec, 0, sizeof *spec);
 }

@@ -534,6 +534,31 @@ similar_repeats(const struct similar *s, uint64_t before, long long from,
 	return (n);
 }
 
+/*
+ * The sequence number of the first record of me's comment (its id) with
+ * me's text, or 0 if there is none: a comment judged again is compared
+ * with what came before it the first time.  Every record is on band 0's
+ * chain of its signature, so the walk finds it, unless SIMILAR_VISITS
+ * newer records of that bucket hide it: then the oldest one found.
+ */
+uint64_t
+similar_first(const struct similar *s, const struct similar_rec *me)
+{
+	const struct similar_item *it;
+	const char *id = me->id != NULL ? me->id : "";
+	uint64_t h = similar_hash(id, strlen(id)), first = 0;
+	unsigned chain, visits = 0;
+
+	it = similar_head(s, similar_band_key(&me->print, 0), &chain);
+	for (; it != NULL && visits < SIMILAR_VISITS;
+	     it = similar_next(s, it, &chain), visits++) {
+		if (chain == 0 && it->idh == h &&
+		    strcmp(similar_str(it, 0), id) == 0)
+			first = it->seq;
+	}
+	return (first);
+}
+
 /* The number of equal values of two signatures. */
 static int
 similar_equal(const uint16_t *a, const uint16_t *b)

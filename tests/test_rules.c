@@ -293,6 +293,8 @@ ctx_init(struct rules_ctx *ctx)
 	memset(ctx, 0, sizeof *ctx);
 	for (i = 0; i < RULES_MAX_RATES; i++)
 		ctx->rate[i] = -1;
+	for (i = 0; i < RULES_MAX_CONTENT; i++)
+		ctx->repeat[i] = ctx->campaign[i] = -1;
 }
 
 /* Decide and check the verdict and reasons. */
@@ -2164,7 +2166,7 @@ test_verdict_names(void **state)
 static void
 test_rate_window(void **state)
 {
-	struct rules_rate r = {NULL, RULES_PER_AUTHOR, 1, 15, RULES_HOLD};
+	struct rules_rate r = {NULL, RULES_PER_AUTHOR, 1, 15, RULES_HOLD, 0, 0};
 	long long lo, hi;
 
 	(void)state;
@@ -2184,7 +2186,7 @@ test_rate_window(void **state)
 static void
 test_rate_ttl(void **state)
 {
-	struct rules_rate r = {NULL, RULES_PER_IP, 30, 60, RULES_REJECT};
+	struct rules_rate r = {NULL, RULES_PER_IP, 30, 60, RULES_REJECT, 0, 0};
 
 	(void)state;
 	assert_int_equal(rate_refresh_ms(&r), 15000);
@@ -2200,7 +2202,7 @@ test_rate_ttl(void **state)
 static void
 test_rate_exceeded(void **state)
 {
-	struct rules_rate r = {NULL, RULES_PER_THREAD, 300, 60, RULES_HOLD};
+	struct rules_rate r = {NULL, RULES_PER_THREAD, 300, 60, RULES_HOLD, 0, 0};
 
 	(void)state;
 	assert_false(rate_exceeded(&r, 0));
@@ -2763,6 +2765,200 @@ test_substring_cr_entry(void **state)
 	rules_unref(rs);
 }
 
+/* ---- decide.c: content rules, shadow mode, scores ---- */
+
+/*
+ * The ruleset of the content tests: keyword "meh" (score 3: idiot),
+ * "spy" (hold, shadow: traitor), "bad" (reject: shit); links "links"
+ * (more than 1: hold, score 2) and "first-links" (any link, authors with
+ * fewer than 3 approved: score 1); repeats "rep" per author; campaigns
+ * "camp" (3 authors); shouting "loud" (score 4); length "long" (over 40,
+ * hold, shadow); thresholds hold 5, reject 8.
+ */
+static struct ruleset *
+content_rules(void)
+{
+	static const char *const meh[] = {"idiot", NULL};
+	static const char *const spy[] = {"traitor", NULL};
+	static const char *const bad[] = {"shit", NULL};
+	struct rules_spec spec;
+
+	memset(&spec, 0, sizeof spec);
+	add_list(&spec, "meh", RULES_APPROVE, RULES_MATCH_WORD, meh);
+	spec.lists[0].score = 3;
+	add_list(&spec, "spy", RULES_HOLD, RULES_MATCH_WORD, spy);
+	spec.lists[1].shadow = 1;
+	add_list(&spec, "bad", RULES_REJECT, RULES_MATCH_WORD, bad);
+	spec.links[0] = (struct rules_link){.name = xstrdup("links"),
+	    .action = RULES_HOLD, .score = 2, .max = 1};
+	spec.links[1] = (struct rules_link){.name = xstrdup("first-links"),
+	    .action = RULES_APPROVE, .score = 1, .max = 0,
+	    .approved_below = 3};
+	spec.nlinks = 2;
+	spec.repeats[0] = (struct rules_repeat){.name = xstrdup("rep"),
+	    .action = RULES_HOLD, .per = RULES_PER_AUTHOR, .window = 60};
+	spec.nrepeats = 1;
+	spec.campaigns[0] = (struct rules_campaign){.name = xstrdup("camp"),
+	    .action = RULES_REJECT, .authors = 3, .window = 60,
+	    .similarity = 0.7, .min_words = 6};
+	spec.ncampaigns = 1;
+	spec.shouts[0] = (struct rules_shout){.name = xstrdup("loud"),
+	    .action = RULES_APPROVE, .score = 4, .min_letters = 20,
+	    .ratio = 0.7};
+	spec.nshouts = 1;
+	spec.lengths[0] = (struct rules_length){.name = xstrdup("long"),
+	    .action = RULES_HOLD, .shadow = 1, .max = 40};
+	spec.nlengths = 1;
+	spec.thresholds.hold = 5;
+	spec.thresholds.reject = 8;
+	return (build_spec(&spec));
+}
+
+/* Decide and check verdict, reasons, shadow rules and score. */
+static void
+expect_content(const struct ruleset *rs, const struct rules_match *m,
+    const struct rules_ctx *ctx, enum rules_verdict v, const char *reasons,
+    const char *shadow, long score)
+{
+	struct rules_decision d;
+
+	rules_decide(rs, m, ctx, &d);
+	if (d.verdict != v || strcmp(d.reasons, reasons) != 0 ||
+	    strcmp(d.shadow, shadow) != 0 || d.score != score)
+		fail_msg("decide: got %s [%s] [%s] %ld, wanted %s [%s] [%s] %ld",
+		    rules_verdict_name(d.verdict), d.reasons, d.shadow,
+		    d.score, rules_verdict_name(v), reasons, shadow, score);
+	rules_decision_free(&d);
+}
+
+static void
+test_decide_shadow_score(void **state)
+{
+	struct ruleset *rs = content_rules();
+	struct rules_match m;
+	struct rules_ctx ctx;
+
+	(void)state;
+	ctx_init(&ctx);
+	ctx.has_author = 1;
+	ctx.approved = 10;
+	assert_int_equal(rules_scored(rs), 1);
+	/* a shadow keyword rule is named apart and changes nothing */
+	match(rs, "you traitor", &m);
+	expect_content(rs, &m, &ctx, RULES_APPROVE, "", "spy", 0);
+	rules_match_free(&m);
+	/* action score: named, scored, no verdict of its own */
+	match(rs, "you idiot", &m);
+	expect_content(rs, &m, &ctx, RULES_APPROVE, "meh", "", 3);
+	rules_match_free(&m);
+	/* shouting (4) and meh (3) reach the hold threshold (5) */
+	match(rs, "idiot THIS IS A VERY LOUD COMMENT", &m);
+	assert_int_equal(m.letters, 27);
+	assert_int_equal(m.capitals, 22);
+	expect_content(
+	    rs, &m, &ctx, RULES_HOLD, "meh loud score-hold", "", 7);
+	rules_match_free(&m);
+	/* a trusted author skips the threshold's hold */
+	ctx.trust = RULES_TRUST_TRUSTED;
+	match(rs, "idiot THIS IS A VERY LOUD COMMENT", &m);
+	expect_content(rs, &m, &ctx, RULES_APPROVE,
+	    "meh loud score-hold author-trusted", "", 7);
+	rules_match_free(&m);
+	ctx.trust = RULES_TRUST_NONE;
+	/* the length rule is in shadow mode: over 40 characters */
+	match(rs, "a fine comment that goes on and on and on", &m);
+	assert_int_equal(m.chars, 41);
+	expect_content(rs, &m, &ctx, RULES_APPROVE, "", "long", 0);
+	rules_match_free(&m);
+	/* a keyword reject stands whatever the score */
+	match(rs, "shit", &m);
+	expect_content(rs, &m, &ctx, RULES_REJECT, "bad", "", 0);
+	rules_match_free(&m);
+	rules_unref(rs);
+}
+
+static void
+test_decide_links_repeats_campaigns(void **state)
+{
+	struct ruleset *rs = content_rules();
+	struct rules_match m;
+	struct rules_ctx ctx;
+
+	(void)state;
+	ctx_init(&ctx);
+	ctx.has_author = 1;
+	ctx.approved = 10;
+	match(rs, "fine", &m);
+	/* links: counted by links.c; here the count is set by hand */
+	m.links = 1;
+	expect_content(rs, &m, &ctx, RULES_APPROVE, "", "", 0);
+	ctx.approved = 2; /* a new author: first-links scores 1 */
+	expect_content(rs, &m, &ctx, RULES_APPROVE, "first-links", "", 1);
+	m.links = 2;
+	expect_content(
+	    rs, &m, &ctx, RULES_HOLD, "links first-links", "", 3);
+	m.links = 0;
+	ctx.approved = 10;
+	/* repeats: -1 not counted, 0 none before, 1 one before */
+	ctx.repeat[0] = 0;
+	expect_content(rs, &m, &ctx, RULES_APPROVE, "", "", 0);
+	ctx.repeat[0] = 1;
+	expect_content(rs, &m, &ctx, RULES_HOLD, "rep", "", 0);
+	ctx.repeat[0] = -1;
+	/* campaigns: the comment that makes 3 authors, and later ones */
+	ctx.campaign[0] = 2;
+	expect_content(rs, &m, &ctx, RULES_APPROVE, "", "", 0);
+	ctx.campaign[0] = 3;
+	expect_content(rs, &m, &ctx, RULES_REJECT, "camp", "", 0);
+	ctx.campaign[0] = 50;
+	expect_content(rs, &m, &ctx, RULES_REJECT, "camp", "", 0);
+	rules_match_free(&m);
+	rules_unref(rs);
+}
+
+static void
+test_content_measure(void **state)
+{
+	struct rules_match m;
+
+	(void)state;
+	memset(&m, 0, sizeof m);
+	content_measure(RULES_FORMAT_HTML, "<b>HELLO</b> wörld a < b",
+	    strlen("<b>HELLO</b> wörld a < b"), &m);
+	assert_int_equal(m.chars, 17);
+	assert_int_equal(m.letters, 12);
+	assert_int_equal(m.capitals, 5);
+	memset(&m, 0, sizeof m);
+	content_measure(RULES_FORMAT_TEXT, "<b>HI</b>", 9, &m);
+	assert_int_equal(m.chars, 9);
+	assert_int_equal(m.letters, 4);
+	assert_int_equal(m.capitals, 2);
+	memset(&m, 0, sizeof m);
+	content_measure(RULES_FORMAT_TEXT, "\xff\xfe" "AB", 4, &m);
+	assert_int_equal(m.chars, 4);
+	assert_int_equal(m.capitals, 2);
+}
+
+/* A ruleset without scores writes no score; its stamp is unchanged. */
+static void
+test_stamp_without_content(void **state)
+{
+	static const char *const w[] = {"x", NULL};
+	struct rules_spec spec;
+	struct ruleset *a, *b;
+
+	(void)state;
+	a = build1(w, RULES_HOLD, RULES_MATCH_WORD);
+	memset(&spec, 0, sizeof spec);
+	add_list(&spec, "list", RULES_HOLD, RULES_MATCH_WORD, w);
+	spec.lists[0].shadow = 1;
+	b = build_spec(&spec);
+	assert_int_equal(rules_scored(a), 0);
+	assert_string_not_equal(rules_stamp(a), rules_stamp(b));
+	rules_unref(a);
+	rules_unref(b);
+}
+
 int
 main(void)
 {
@@ -2882,6 +3078,10 @@ main(void)
 	    cmocka_unit_test(test_bug_all_lookalike_word),
 	    cmocka_unit_test(test_bug_list_bom),
 	    cmocka_unit_test(test_bug_list_line_4096),
+	    cmocka_unit_test(test_decide_shadow_score),
+	    cmocka_unit_test(test_decide_links_repeats_campaigns),
+	    cmocka_unit_test(test_content_measure),
+	    cmocka_unit_test(test_stamp_without_content),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));
