@@ -44,9 +44,11 @@ RULES_LDLIBS = $(shell $(PKG_CONFIG) --libs $(RULES_PKGS)) -lm $(LDLIBS)
 RULES_SRCS = rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c \
 	rules/decide.c rules/links.c rules/similar.c \
 	rules/confusables.c rules/entities.c
-COMMON_SRCS = daemon/log.c daemon/xmalloc.c daemon/conf.c daemon/entry.c
+COMMON_SRCS = daemon/log.c daemon/xmalloc.c daemon/conf.c daemon/conf_content.c \
+	daemon/entry.c
 DAEMON_SRCS = daemon/main.c daemon/server.c daemon/redis.c daemon/args.c daemon/clock.c \
-	daemon/intake.c daemon/pipeline.c daemon/context.c daemon/commit.c daemon/expire.c daemon/notify.c daemon/metrics.c
+	daemon/intake.c daemon/pipeline.c daemon/context.c daemon/texts.c daemon/commit.c \
+	daemon/expire.c daemon/notify.c daemon/metrics.c
 TESTS = test_rules test_similar test_links test_conf test_entry test_cases test_log
 
 RULES_OBJS = $(RULES_SRCS:%.c=$(B)/%.o)
@@ -54,7 +56,7 @@ LIBRULES = $(B)/librules.a
 COMMON_OBJS = $(COMMON_SRCS:%.c=$(B)/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(B)/%.o) $(B)/modq_lua.o
 TEST_BINS = $(TESTS:%=$(B)/tests/%)
-HEADERS = $(wildcard include/*.h rules/*.h)
+HEADERS = $(wildcard include/*.h rules/*.h daemon/*.h)
 
 .PHONY: all deps check unit replay integration check-asan run bench fuzz deb \
 	install clean format campaign-bench
@@ -130,7 +132,8 @@ $(B)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h \
 # (redis.c, server.c, metrics.c) is the harness's own fake, and the clock
 # (gettimeofday(), wrapped) the model's.
 BATCH_OBJS = $(B)/daemon/args.o $(B)/daemon/clock.o $(B)/daemon/intake.o \
-	$(B)/daemon/pipeline.o $(B)/daemon/context.o $(B)/daemon/commit.o
+	$(B)/daemon/pipeline.o $(B)/daemon/context.o $(B)/daemon/texts.o \
+	$(B)/daemon/commit.o
 BATCH_SRCS = tests/fuzz/fuzz_batch.c tests/fuzz/batch_model.c \
 	tests/fuzz/fake_redis.c
 $(B)/tests/replay_batch: $(BATCH_SRCS) tests/fuzz/batch.h tests/fuzz/replay.c \
@@ -155,6 +158,7 @@ $(B)/tests/notify-listen: tests/notify-listen.c
 # fault-injection suite (a few minutes) only when FAULTS is set.
 SUITES = tests/integration.sh tests/moderator.sh tests/service.sh \
 	tests/hostile.sh tests/metrics.sh tests/model.sh tests/example.sh \
+	tests/content.sh \
 	$(if $(FAULTS),tests/faults.sh)
 integration: all $(B)/tests/notify-listen
 	@set -e; for t in $(SUITES); do \

@@ -57,6 +57,8 @@ static int commit_sid_older(const char *, const char *);
 static int commit_ckey_cmp(const void *, const void *);
 static void commit_mark_twins(struct batch *);
 static void commit_stat_add(struct commit_stat **, size_t *, const char *);
+static size_t commit_optional_fields(
+    const struct batch *, const struct comment *);
 static void commit_stat_queue(struct batch *, const char *, size_t);
 static void commit_queuel(struct batch *, const char *, ...)
     __attribute__((sentinel));
@@ -75,39 +77,52 @@ static void commit_classify(struct comment *, redisReply **);
 static int commit_watch_reply(struct batch *, const struct req *, redisReply *);
 
 /*
- * Turn the decision's reasons into the stats fields "rule:<name>", then the
- * status: each name of n bytes takes n + 6 ("rule:" and a NUL), so the
- * buffer is sized from the names, not from the reasons string.
+ * Turn the decision's reasons into the stats fields "rule:<name>", its
+ * shadow rules into "shadow:<name>", then the status: each name of n bytes
+ * takes n + 8 at most (the prefix and a NUL), so the buffer is sized from
+ * the names, not from the strings that hold them.
  */
 static void
 commit_stat_names(struct comment *c)
 {
-	const char *p = c->d.reasons, *sp;
-	const char *status = rules_status_name(c->d.verdict);
+	const char *list[2] = {c->d.reasons, c->d.shadow};
+	const char *pre[2] = {"rule:", "shadow:"};
+	const char *p, *status = rules_status_name(c->d.verdict);
 	size_t len = 0, n, size = strlen(status) + 1;
+	int k;
 
-	for (p = c->d.reasons; *p != '\0'; p += n) {
-		while (*p == ' ')
-			p++;
-		n = strcspn(p, " ");
-		size += n > 0 ? n + sizeof "rule:" : 0;
-	}
+	for (k = 0; k < 2; k++)
+		for (p = list[k]; p != NULL && *p != '\0'; p += n) {
+			while (*p == ' ')
+				p++;
+			n = strcspn(p, " ");
+			size += n > 0 ? n + sizeof "shadow:" : 0;
+		}
 	free(c->stats);
 	c->stats = xmalloc(size);
 	c->nstats = 0;
-	for (p = c->d.reasons; *p != '\0'; p += n) {
-		while (*p == ' ')
-			p++;
-		if ((n = strcspn(p, " ")) == 0)
-			continue;
-		sp = p;
-		len += (size_t)snprintf(c->stats + len, size - len, "rule:%.*s",
-		           (int)n, sp) +
-		    1;
-		c->nstats++;
-	}
+	for (k = 0; k < 2; k++)
+		for (p = list[k]; p != NULL && *p != '\0'; p += n) {
+			while (*p == ' ')
+				p++;
+			if ((n = strcspn(p, " ")) == 0)
+				continue;
+			len += (size_t)snprintf(c->stats + len, size - len,
+			           "%s%.*s", pre[k], (int)n, p) +
+			    1;
+			c->nstats++;
+		}
 	memcpy(c->stats + len, status, strlen(status) + 1);
 	c->nstats++;
+}
+
+/* Count the record's optional fields: warnings, shadow, score. */
+static size_t
+commit_optional_fields(const struct batch *b, const struct comment *c)
+{
+	return ((c->warnings != NULL) +
+	    (c->d.shadow != NULL && *c->d.shadow != '\0') +
+	    (rules_scored(b->rules) != 0));
 }
 
 /*
@@ -164,7 +179,7 @@ commit_item(struct batch *b, struct redis_args *a, struct comment *c, char *num)
 	redis_args_add(a, num, n);
 	num += PIPELINE_NUM;
 	n = (size_t)snprintf(num, PIPELINE_NUM, "%zu",
-	    c->nfv / 2 + RECORD_NFIELDS + (c->warnings != NULL));
+	    c->nfv / 2 + RECORD_NFIELDS + commit_optional_fields(b, c));
 	redis_args_add(a, num, n);
 	commit_record_fields(b, a, c, "0"); /* decided_at set in Redis */
 }
@@ -240,6 +255,14 @@ commit_record_fields(struct batch *b, struct redis_args *a,
 	if (c->warnings != NULL) {
 		redis_args_adds(a, "warnings");
 		redis_args_adds(a, c->warnings);
+	}
+	if (c->d.shadow != NULL && *c->d.shadow != '\0') {
+		redis_args_adds(a, "shadow");
+		redis_args_adds(a, c->d.shadow);
+	}
+	if (rules_scored(b->rules)) {
+		redis_args_adds(a, "score");
+		redis_args_addf(a, "%ld", c->d.score);
 	}
 	for (i = 0; i < RECORD_NFIELDS; i++) {
 		redis_args_adds(a, name[i]);

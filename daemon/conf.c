@@ -21,6 +21,7 @@
 #include "log.h"
 #include "modqd.h"
 #include "xmalloc.h"
+#include "conf_int.h"
 
 #define CONF_PASSWORD_MAX 1024 /* bytes in the Redis password */
 #define CONF_NAME_CHARS \
@@ -41,33 +42,6 @@ struct conf_opt {
 	int reload; /* a reload may change it */
 	const char *(*check)(const char *);
 };
-
-/* State of one conf_load() run. */
-struct conf_ctx {
-	const char *path;
-	char *dir; /* owned: directory of the config file */
-	char **files; /* owned: @include names resolved against dir */
-	size_t nfiles;
-	char *errors; /* owned */
-	int nerrors;
-	struct conf *conf;
-};
-
-/* A rule group being read, for conf_rules(): a keyword or a rate rule. */
-struct conf_rule {
-	const char *name; /* borrowed from the libconfig tree; NULL: none */
-	int have; /* bits: the settings given, by kind */
-	struct rules_list list; /* a keyword rule */
-	struct rules_rate rate; /* a rate rule */
-};
-
-/* Read one setting of a group, given its name; see conf_each(). */
-typedef void (*conf_key_cb)(
-    struct conf_ctx *, const config_setting_t *, const char *, void *);
-
-/* Check and keep a rule that conf_rules() read; see conf_keyword(). */
-typedef void (*conf_done_cb)(
-    struct conf_ctx *, const config_setting_t *, struct conf_rule *);
 
 static const char *conf_check_name(const char *);
 static const char *conf_check_listen(const char *);
@@ -128,34 +102,18 @@ static const struct conf_opt conf_opts[] = {
 static const char *const conf_groups[] = {
     "redis", "queue", "decisions", "metrics", "log"};
 
-static void conf_error(struct conf_ctx *, const config_setting_t *,
-    const char *, ...) __attribute__((format(printf, 3, 4)));
-static int conf_line(const config_setting_t *);
-static const char *conf_file(struct conf_ctx *, const config_setting_t *);
 static const char *conf_resolve_name(struct conf_ctx *, const char *);
 static void conf_ctx_free(struct conf_ctx *);
 static void conf_defaults(struct conf *);
 static const struct conf_opt *conf_find(const char *, const char *);
 static void conf_scalar(
     struct conf_ctx *, const struct conf_opt *, const config_setting_t *);
-static void conf_each(
-    struct conf_ctx *, const config_setting_t *, conf_key_cb, void *);
 static void conf_option(
     struct conf_ctx *, const config_setting_t *, const char *, void *);
-static int conf_get_long(
-    struct conf_ctx *, const config_setting_t *, long, long, long *);
-static const char *conf_get_string(struct conf_ctx *, const config_setting_t *);
-static int conf_verdict(
-    struct conf_ctx *, const config_setting_t *, enum rules_verdict *);
-static void conf_entries(struct conf_ctx *, const config_setting_t *,
-    struct rules_entry **, size_t *);
-static char *conf_resolve(struct conf_ctx *, const char *);
 static void conf_keyword_key(
     struct conf_ctx *, const config_setting_t *, const char *, void *);
 static void conf_keyword(
     struct conf_ctx *, const config_setting_t *, struct conf_rule *);
-static void conf_rules(
-    struct conf_ctx *, const config_setting_t *, conf_key_cb, conf_done_cb);
 static void conf_rate_key(
     struct conf_ctx *, const config_setting_t *, const char *, void *);
 static void conf_rate(
@@ -165,7 +123,6 @@ static void conf_authors_key(
 static void conf_hold_if_rejected(struct conf_ctx *, const config_setting_t *);
 static void conf_hold_key(
     struct conf_ctx *, const config_setting_t *, const char *, void *);
-static const char *conf_rule_name(struct conf_ctx *, const config_setting_t *);
 static void conf_finish(struct conf_ctx *, config_setting_t *);
 static void conf_password_mode(struct conf_ctx *, const config_setting_t *,
     const char *, const struct stat *);
@@ -236,14 +193,14 @@ conf_check_log_target(const char *s)
 }
 
 /* Give the line of a setting (0 when unknown). */
-static int
+int
 conf_line(const config_setting_t *s)
 {
 	return (s != NULL ? (int)config_setting_source_line(s) : 0);
 }
 
 /* Give the file a setting comes from (the config, or an @include). */
-static const char *
+const char *
 conf_file(struct conf_ctx *cx, const config_setting_t *s)
 {
 	const char *f = s != NULL ? config_setting_source_file(s) : NULL;
@@ -279,7 +236,7 @@ conf_resolve_name(struct conf_ctx *cx, const char *f)
 }
 
 /* Record one error at a setting's file:line. */
-static void
+void
 conf_error(struct conf_ctx *cx, const config_setting_t *s, const char *fmt, ...)
 {
 	va_list ap;
@@ -321,7 +278,7 @@ conf_find(const char *group, const char *name)
 }
 
 /* Read an integer setting and check its range. */
-static int
+int
 conf_get_long(struct conf_ctx *cx, const config_setting_t *s, long min,
     long max, long *out)
 {
@@ -348,8 +305,31 @@ conf_get_long(struct conf_ctx *cx, const config_setting_t *s, long min,
 	return (0);
 }
 
+/* Read a number from 0 to 1 (an integer 0 or 1 too). */
+int
+conf_get_fraction(struct conf_ctx *cx, const config_setting_t *s, double *out)
+{
+	double v;
+
+	if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+		v = config_setting_get_float(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT)
+		v = config_setting_get_int(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT64)
+		v = (double)config_setting_get_int64(s);
+	else
+		v = -1;
+	if (!(v >= 0 && v <= 1)) {
+		conf_error(cx, s, "%s: must be a number from 0 to 1",
+		    config_setting_name(s));
+		return (-1);
+	}
+	*out = v;
+	return (0);
+}
+
 /* Read a string setting. */
-static const char *
+const char *
 conf_get_string(struct conf_ctx *cx, const config_setting_t *s)
 {
 	const char *v;
@@ -402,7 +382,7 @@ conf_scalar(
  * group of the file is read this way.  A g that is not a group is an error
  * of its own.
  */
-static void
+void
 conf_each(
     struct conf_ctx *cx, const config_setting_t *g, conf_key_cb key, void *arg)
 {
@@ -433,8 +413,8 @@ conf_option(struct conf_ctx *cx, const config_setting_t *s, const char *k,
 	conf_scalar(cx, o, s);
 }
 
-/* Read an action: "reject" or "hold". */
-static int
+/* Read an action: "reject", "hold", or "score" (never a verdict). */
+int
 conf_verdict(
     struct conf_ctx *cx, const config_setting_t *s, enum rules_verdict *v)
 {
@@ -446,15 +426,18 @@ conf_verdict(
 		*v = RULES_REJECT;
 	else if (strcmp(a, "hold") == 0)
 		*v = RULES_HOLD;
+	else if (strcmp(a, "score") == 0)
+		*v = RULES_APPROVE;
 	else {
-		conf_error(cx, s, "action: \"%s\" is not reject or hold", a);
+		conf_error(
+		    cx, s, "action: \"%s\" is not reject, hold or score", a);
 		return (-1);
 	}
 	return (0);
 }
 
 /* Read an array of strings into entries, each with its file:line. */
-static void
+void
 conf_entries(struct conf_ctx *cx, const config_setting_t *arr,
     struct rules_entry **e, size_t *n)
 {
@@ -481,7 +464,7 @@ conf_entries(struct conf_ctx *cx, const config_setting_t *arr,
 }
 
 /* Resolve a word-list path relative to the config file's directory. */
-static char *
+char *
 conf_resolve(struct conf_ctx *cx, const char *file)
 {
 	char *p;
@@ -496,12 +479,11 @@ conf_resolve(struct conf_ctx *cx, const char *file)
  * Read a rule's name and check it: valid, not built in, not used twice.
  * Returns it (a bad name too, once reported), or NULL if it is no string.
  */
-static const char *
+const char *
 conf_rule_name(struct conf_ctx *cx, const config_setting_t *s)
 {
 	struct rules_spec *r = &cx->conf->rules;
 	const char *name;
-	size_t i;
 
 	if ((name = conf_get_string(cx, s)) == NULL)
 		return (NULL);
@@ -515,16 +497,8 @@ conf_rule_name(struct conf_ctx *cx, const config_setting_t *s)
 	if (rules_name_reserved(name))
 		conf_error(
 		    cx, s, "rule name \"%s\" is a built-in reason", name);
-	for (i = 0; i < r->nlists; i++) {
-		if (strcmp(r->lists[i].name, name) == 0)
-			conf_error(
-			    cx, s, "rule name \"%s\" is used twice", name);
-	}
-	for (i = 0; i < r->nrates; i++) {
-		if (strcmp(r->rates[i].name, name) == 0)
-			conf_error(
-			    cx, s, "rule name \"%s\" is used twice", name);
-	}
+	if (conf_name_taken(r, name))
+		conf_error(cx, s, "rule name \"%s\" is used twice", name);
 	return (name);
 }
 
@@ -567,7 +541,7 @@ conf_keyword_key(
 		else
 			conf_error(
 			    cx, s, "match: \"%s\" is not word or substring", v);
-	} else
+	} else if (!conf_common_key(cx, s, k, cr))
 		conf_error(cx, s, "unknown option %s in a keyword rule", k);
 }
 
@@ -587,6 +561,8 @@ conf_keyword(
 		conf_error(
 		    cx, g, "keyword rule %s: needs words, file or both", name);
 	cr->list.name = xstrdup(name);
+	cr->list.shadow = cr->shadow;
+	cr->list.score = cr->score;
 	cr->list.file = xstrdup(conf_file(cx, g));
 	cr->list.line = conf_line(g);
 	r->lists = xreallocarray(r->lists, r->nlists + 1, sizeof *r->lists);
@@ -598,7 +574,7 @@ conf_keyword(
  * rates: each setting of a group goes to key(), then the whole rule to
  * done().
  */
-static void
+void
 conf_rules(struct conf_ctx *cx, const config_setting_t *list, conf_key_cb key,
     conf_done_cb done)
 {
@@ -653,7 +629,7 @@ conf_rate_key(
 	} else if (strcmp(k, "action") == 0) {
 		conf_verdict(cx, s, &cr->rate.action);
 		cr->have |= 16;
-	} else
+	} else if (!conf_common_key(cx, s, k, cr))
 		conf_error(cx, s, "unknown option %s in a rate rule", k);
 }
 
@@ -678,6 +654,8 @@ conf_rate(struct conf_ctx *cx, const config_setting_t *g, struct conf_rule *cr)
 		return;
 	}
 	cr->rate.name = xstrdup(cr->name);
+	cr->rate.shadow = cr->shadow;
+	cr->rate.score = cr->score;
 	r->rates[r->nrates++] = cr->rate;
 }
 
@@ -700,23 +678,10 @@ conf_hold_key(struct conf_ctx *cx, const config_setting_t *s, const char *k,
     UNUSED void *arg)
 {
 	struct rules_authors *a = &cx->conf->rules.authors;
-	double v;
 
-	if (strcmp(k, "ratio") == 0) {
-		if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
-			v = config_setting_get_float(s);
-		else if (config_setting_type(s) == CONFIG_TYPE_INT)
-			v = config_setting_get_int(s);
-		else if (config_setting_type(s) == CONFIG_TYPE_INT64)
-			v = (double)config_setting_get_int64(s);
-		else
-			v = -1;
-		if (v < 0 || v > 1)
-			conf_error(
-			    cx, s, "ratio: must be a number from 0 to 1");
-		else
-			a->rejected_ratio = v;
-	} else if (strcmp(k, "min") == 0)
+	if (strcmp(k, "ratio") == 0)
+		conf_get_fraction(cx, s, &a->rejected_ratio);
+	else if (strcmp(k, "min") == 0)
 		conf_get_long(cx, s, 1, 1000000, &a->rejected_min);
 	else if (strcmp(k, "days") == 0)
 		conf_get_long(cx, s, 1, 90, &a->rejected_days);
@@ -881,6 +846,7 @@ conf_finish(struct conf_ctx *cx, config_setting_t *root)
 		    c->batch, c->max_inflight);
 	}
 	conf_password(cx, root);
+	conf_content_finish(cx, root);
 }
 
 /* Free what one conf_load() run kept. */
@@ -945,6 +911,8 @@ conf_load(const char *path, struct conf *c, char **cause)
 			conf_rules(&cx, s, conf_rate_key, conf_rate);
 		else if (strcmp(k, "authors") == 0)
 			conf_each(&cx, s, conf_authors_key, NULL);
+		else if (conf_content(&cx, s, k))
+			;
 		else
 			conf_error(&cx, s, "unknown option %s", k);
 	}
@@ -1037,9 +1005,9 @@ void
 conf_keys(const struct conf *c, struct keys *k)
 {
 	static const char *const suffix[] = {
-	    NULL, "held", "decisions", "stats", "dead"};
-	char **dst[] = {
-	    &k->stream, &k->held, &k->decisions, &k->stats, &k->dead};
+	    NULL, "held", "decisions", "stats", "dead", "texts"};
+	char **dst[] = {&k->stream, &k->held, &k->decisions, &k->stats,
+	    &k->dead, &k->texts};
 	size_t i, n = 0, len = strlen(c->prefix) + 1;
 	char *p;
 

@@ -1,8 +1,8 @@
 /*
  * context.c -- the context round of a batch: what modqd reads from Redis
  * before it decides (author trust and approved count, reputation history,
- * thread mode) and the rate windows it records and counts, as plain
- * pipelined commands on the command connection.  The replies fill each
+ * thread mode), the rate windows it records and counts, and the records
+ * of repeats and campaigns (texts.c), as plain pipelined commands on the command connection.  The replies fill each
  * comment's struct rules_ctx.
  */
 #include <sys/time.h>
@@ -204,7 +204,7 @@ context_send(struct batch *b)
 	struct comment *c;
 
 	free(b->reqs);
-	b->reqs = xcalloc(b->n * (3 + 4 * nr) + 1, sizeof *b->reqs);
+	b->reqs = xcalloc(b->n * (4 + 4 * nr) + 2, sizeof *b->reqs);
 	b->nreqs = 0;
 	free(b->nums);
 	b->nums = xmalloc((b->n * (2 + 2 * nr) + 2 * 90 + 1) * PIPELINE_NUM);
@@ -226,9 +226,13 @@ context_send(struct batch *b)
 		c->ctx.has_author = *c->author != '\0';
 		for (k = 0; k < nr; k++)
 			c->ctx.rate[k] = -1;
+		for (k = 0; k < RULES_MAX_CONTENT; k++)
+			c->ctx.repeat[k] = c->ctx.campaign[k] = -1;
 		context_reads(b, (uint32_t)i, hist, nhist);
 		context_rates(b, (uint32_t)i, &num);
 	}
+	if (texts_wanted(b->rules))
+		texts_send(b);
 	if (!b->failed && commit_take(b) == 0) {
 		b->beside = 1;
 		commit_watch(b);
@@ -312,6 +316,9 @@ context_copy(struct comment *c, const struct req *q, const redisReply *r)
 	case Q_RATE:
 		if (r->type == REDIS_REPLY_INTEGER)
 			c->ctx.rate[q->rule] = r->integer;
+		break;
+	case Q_TEXTS:
+		texts_take(q->b, r);
 		break;
 	default:
 		break;

@@ -57,21 +57,33 @@ main_load(const char *path, struct conf *conf, struct ruleset **rs)
 }
 
 /*
- * Judge one text against the keyword rules and print
- * verdict<TAB>rules<TAB>matched.
+ * Judge one text as an anonymous comment with no history would be judged,
+ * and print verdict<TAB>rules<TAB>matched<TAB>shadow rules.  Rate, repeats
+ * and campaigns rules need Redis and are not judged here.
  */
 static int
 main_judge(struct ruleset *rs, const char *text, size_t len)
 {
 	struct rules_match m;
+	struct rules_ctx ctx;
+	struct rules_decision d;
+	size_t i;
 
 	if (rules_match_text(rs, text, len, &m) == -1) {
 		fprintf(stderr, "modqd: matcher failed\n");
 		return (-1);
 	}
-	printf("%s\t%s\t%s\n", rules_verdict_name(m.verdict),
-	    *m.reasons != '\0' ? m.reasons : "-",
-	    *m.matched != '\0' ? m.matched : "-");
+	memset(&ctx, 0, sizeof ctx);
+	for (i = 0; i < RULES_MAX_RATES; i++)
+		ctx.rate[i] = -1;
+	for (i = 0; i < RULES_MAX_CONTENT; i++)
+		ctx.repeat[i] = ctx.campaign[i] = -1;
+	rules_decide(rs, &m, &ctx, &d);
+	printf("%s\t%s\t%s\t%s\n", rules_verdict_name(d.verdict),
+	    *d.reasons != '\0' ? d.reasons : "-",
+	    *m.matched != '\0' ? m.matched : "-",
+	    *d.shadow != '\0' ? d.shadow : "-");
+	rules_decision_free(&d);
 	rules_match_free(&m);
 	return (0);
 }
@@ -93,7 +105,7 @@ main_evaluate(struct ruleset *rs, int argc, char **argv)
  * its line of output at once, so that another program can ask line by
  * line.  A line longer than max bytes (queue.max_body: the daemon would
  * make it a dead letter) is read to its end but not kept nor judged: its
- * output line is "dead - -", standard error says why, and the exit status
+ * output line is "dead - - -", standard error says why, and the exit status
  * is 1.  So memory stays bounded and output lines match input lines.
  */
 static int
@@ -118,7 +130,7 @@ main_evaluate_lines(struct ruleset *rs, size_t max)
 			    "modqd: line %zu: body too large: %zu "
 			    "bytes (queue.max_body is %zu)\n",
 			    line, total, max);
-			printf("dead\t-\t-\n");
+			printf("dead\t-\t-\t-\n");
 			rc = 1;
 		} else if (main_judge(rs, buf, len) == -1) {
 			rc = 1;

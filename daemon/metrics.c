@@ -84,6 +84,8 @@ static struct {
 	unsigned long long decisions[3];
 	struct metrics_label rules[METRICS_MAX_LABELS];
 	size_t nrules;
+	struct metrics_label shadow[METRICS_MAX_LABELS];
+	size_t nshadow;
 	unsigned long long dead[ENTRY_KINDS]; /* by entry_error_kind() */
 	unsigned long long buckets[METRICS_NBOUNDS + 1];
 	double latency_sum;
@@ -114,6 +116,7 @@ static struct evconnlistener *metrics_bind(
 static void metrics_count(
     struct metrics_label *, size_t *, const char *, size_t);
 static void metrics_gauge_cb(void *, void *);
+static void metrics_count_names(struct metrics_label *, size_t *, const char *);
 static void metrics_write_labels(struct evbuffer *, const char *, const char *,
     const char *, const struct metrics_label *, size_t);
 static void metrics_write_dead(struct evbuffer *);
@@ -220,6 +223,9 @@ metrics_close(void)
 	for (i = 0; i < mt.nrules; i++)
 		free(mt.rules[i].name);
 	mt.nrules = 0;
+	for (i = 0; i < mt.nshadow; i++)
+		free(mt.shadow[i].name);
+	mt.nshadow = 0;
 }
 
 /* Count one occurrence of a label value (the first len bytes of name). */
@@ -242,24 +248,37 @@ metrics_count(struct metrics_label *l, size_t *n, const char *name, size_t len)
 	(*n)++;
 }
 
-/* Count a decision: its verdict, every reason, and its latency in ms. */
-void
-metrics_decision(enum rules_verdict v, const char *reasons, long long ms)
+/* Count each name of a space-separated list (rule names: no stream data). */
+static void
+metrics_count_names(struct metrics_label *l, size_t *nl, const char *names)
 {
-	const char *p = reasons, *sp;
-	double s = ms > 0 ? (double)ms / 1000.0 : 0;
-	size_t i, n;
+	const char *p = names;
+	size_t n;
 
-	mt.decisions[v]++;
-	while (*p != '\0') {
-		sp = strchr(p, ' ');
-		n = sp != NULL ? (size_t)(sp - p) : strlen(p);
+	while (p != NULL && *p != '\0') {
+		n = strcspn(p, " ");
 		if (n > 0)
-			metrics_count(mt.rules, &mt.nrules, p, n);
+			metrics_count(l, nl, p, n);
 		p += n;
 		while (*p == ' ')
 			p++;
 	}
+}
+
+/*
+ * Count a decision: its verdict, every reason, every shadow rule that
+ * fired, and its latency in ms.
+ */
+void
+metrics_decision(
+    enum rules_verdict v, const char *reasons, const char *shadow, long long ms)
+{
+	double s = ms > 0 ? (double)ms / 1000.0 : 0;
+	size_t i;
+
+	mt.decisions[v]++;
+	metrics_count_names(mt.rules, &mt.nrules, reasons);
+	metrics_count_names(mt.shadow, &mt.nshadow, shadow);
 	for (i = 0; i < METRICS_NBOUNDS && s > metrics_bounds[i]; i++)
 		;
 	mt.buckets[i]++;
@@ -384,6 +403,9 @@ metrics_write(struct evbuffer *b)
 	metrics_write_labels(b, "modq_rule_hits_total",
 	    "Decisions each rule or built-in reason took part in.", "rule",
 	    mt.rules, mt.nrules);
+	metrics_write_labels(b, "modq_shadow_hits_total",
+	    "Decisions each shadow rule fired in, changing nothing.", "rule",
+	    mt.shadow, mt.nshadow);
 	metrics_write_dead(b);
 	evbuffer_add_printf(b,
 	    "# HELP modq_redeliveries_total Entries taken "

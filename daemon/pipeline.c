@@ -620,7 +620,8 @@ pipeline_done(struct batch *b)
 			continue;
 		}
 		pl.counts[c->d.verdict]++;
-		metrics_decision(c->d.verdict, c->d.reasons, now_ms - c->ts);
+		metrics_decision(
+		    c->d.verdict, c->d.reasons, c->d.shadow, now_ms - c->ts);
 		if (conf->log_decisions)
 			log_info("comment %s (%s): %s [%s]", c->id, c->sid,
 			    rules_status_name(c->d.verdict), c->d.reasons);

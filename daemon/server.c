@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "modqd.h"
+#include "pipeline.h"
 #include "xmalloc.h"
 
 #define SERVER_TICK_MS 100
@@ -113,6 +114,7 @@ server_loop(void)
 	event_free(sv.finish);
 	event_free(sv.drain);
 	rules_unref(sv.rules);
+	texts_free();
 	conf_free(&sv.conf);
 	event_base_free(sv.base);
 	log_info("modqd stopped");

@@ -32,6 +32,7 @@ struct keys {
 	char *decisions; /* <prefix>:decisions */
 	char *stats; /* <prefix>:stats */
 	char *dead; /* <prefix>:dead */
+	char *texts; /* <prefix>:texts: prints for repeats and campaigns */
 	char *buf; /* owned: the strings above, in one block */
 };
 #define KEY_COMMENT "%s:c:%s" /* prefix, comment id */
@@ -205,7 +206,8 @@ void expire_tick(void);
 /* metrics.c */
 void metrics_init(struct event_base *, const char *);
 void metrics_close(void);
-void metrics_decision(enum rules_verdict, const char *, long long);
+void metrics_decision(
+    enum rules_verdict, const char *, const char *, long long);
 void metrics_dead(const char *);
 void metrics_tick(void);
 

@@ -1135,29 +1135,29 @@ allow = [ "scunthorpe" ];
 EOF
 	OUT=$("$MODQD" -c "$TMP/eval.conf" -e "fine words" "traitor and sh1t" "Scunthorpe class" "you t.r.a.i.t.o.r" 2>&1)
 	check_eq "modqd -e exit 0" "$?" 0
-	check_eq "modqd -e output" "$OUT" "approve	-	-
-reject	slurs watch	slurs:\"sh1t\" watch:\"traitor\"
-approve	-	-
-hold	watch	watch:\"t.r.a.i.t.o.r\""
+	check_eq "modqd -e output" "$OUT" "approve	-	-	-
+reject	slurs watch	slurs:\"sh1t\" watch:\"traitor\"	-
+approve	-	-	-
+hold	watch	watch:\"t.r.a.i.t.o.r\"	-"
 	"$MODQD" -c "$TMP/eval.conf" -e >/dev/null 2>&1
 	check_eq "modqd -e without text: usage, exit 2" "$?" 2
 	# -e ends the options: what follows is text, dashes and all.
 	OUT=$("$MODQD" -c "$TMP/eval.conf" -e "------> RT traitor" -n -- -c "-e" 2>&1)
 	check_eq "modqd -e: texts that start with a dash: exit 0" "$?" 0
-	check_eq "modqd -e: texts that start with a dash" "$OUT" "hold	watch	watch:\"traitor\"
-approve	-	-
-approve	-	-
-approve	-	-
-approve	-	-"
+	check_eq "modqd -e: texts that start with a dash" "$OUT" "hold	watch	watch:\"traitor\"	-
+approve	-	-	-
+approve	-	-	-
+approve	-	-	-
+approve	-	-	-"
 	OUT=$("$MODQD" -c "$TMP/eval.conf" -e -- -n -- 2>&1)
 	check_eq "modqd -e -- TEXT: the -- right after -e ends the options" "$OUT" \
-	    "approve	-	-
-approve	-	-"
+	    "approve	-	-	-
+approve	-	-	-"
 	"$MODQD" -c "$TMP/eval.conf" -ex >/dev/null 2>&1
 	check_eq "modqd -ex: -e must end its word: usage, exit 2" "$?" 2
 	OUT=$("$MODQD" -c "$TMP/eval.conf" -e - traitor 2>&1)
-	check_eq "modqd -e - TEXT: '-' among texts is a text" "$OUT" "approve	-	-
-hold	watch	watch:\"traitor\""
+	check_eq "modqd -e - TEXT: '-' among texts is a text" "$OUT" "approve	-	-	-
+hold	watch	watch:\"traitor\"	-"
 	# -e -: one text per line of standard input; a line longer than
 	# queue.max_body is read past, not judged, and reported.
 	write_conf "$TMP/eval16.conf" <<EOF
@@ -1171,16 +1171,16 @@ EOF
 	"$MODQD" -c "$TMP/eval16.conf" -e - <"$TMP/lines.txt" >"$TMP/lines.out" 2>"$TMP/lines.err"
 	check_eq "modqd -e -: a line too long: exit 1" "$?" 1
 	check_eq "modqd -e -: one line of output per line of input" "$(cat "$TMP/lines.out")" \
-	    "hold	watch	watch:\"traitor\"
-approve	-	-
-dead	-	-
-approve	-	-
-reject	slurs	slurs:\"sh1t\"
-hold	watch	watch:\"traitor\""
+	    "hold	watch	watch:\"traitor\"	-
+approve	-	-	-
+dead	-	-	-
+approve	-	-	-
+reject	slurs	slurs:\"sh1t\"	-
+hold	watch	watch:\"traitor\"	-"
 	check_eq "modqd -e -: the line too long on standard error" "$(cat "$TMP/lines.err")" \
 	    "modqd: line 3: body too large: 17 bytes (queue.max_body is 16)"
 	OUT=$(printf 'fine\n' | "$MODQD" -c "$TMP/eval16.conf" -e - 2>&1)
-	check_eq "modqd -e -: every line judged: exit 0" "$?:$OUT" "0:approve	-	-"
+	check_eq "modqd -e -: every line judged: exit 0" "$?:$OUT" "0:approve	-	-	-"
 	# -V, and the usage that -h prints: the forms of modqd(8)'s SYNOPSIS.
 	OUT=$("$MODQD" -V 2>&1)
 	check_eq "modqd -V: exit 0" "$?" 0
@@ -1202,8 +1202,8 @@ EOF
 	    "hold	urls"
 	# regression (fixed): substring rule "bit.ly/" drops its dot and slash: it holds ordinary prose (rules/ normalisation)
 	check_eq "substring rule ignores prose" "$("$MODQD" -c "$TMP/sub.conf" -e "a bit. lyrical" "bit.lyrics" 2>&1)" \
-	    "approve	-	-
-approve	-	-"
+	    "approve	-	-	-
+approve	-	-	-"
 	readme_examples
 }
 

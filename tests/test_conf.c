@@ -735,11 +735,11 @@ test_keyword_bad_action(void **state)
 	(void)state;
 	conf_fails("keywords: (\n  { name = \"k\"; words = [ \"x\" ];\n"
 	           "    action = \"drop\"; }\n);\n",
-	    "@:3: action: \"drop\" is not reject or hold\n"
+	    "@:3: action: \"drop\" is not reject, hold or score\n"
 	    "@:2: keyword rule k: no valid action");
 	conf_fails("keywords: (\n  { name = \"k\"; words = [ \"x\" ];\n"
 	           "    action = \"approve\"; }\n);\n",
-	    "@:3: action: \"approve\" is not reject or hold\n"
+	    "@:3: action: \"approve\" is not reject, hold or score\n"
 	    "@:2: keyword rule k: no valid action");
 	conf_fails("keywords: ( { name = \"k\"; words = [ \"x\" ]; action = 2; "
 	           "} );\n",
@@ -747,7 +747,7 @@ test_keyword_bad_action(void **state)
 	    "action");
 	conf_fails("keywords: ( { name = \"k\"; words = [ \"x\" ]; action = "
 	           "\"Reject\"; } );\n",
-	    "@:1: action: \"Reject\" is not reject or hold\n"
+	    "@:1: action: \"Reject\" is not reject, hold or score\n"
 	    "@:1: keyword rule k: no valid action");
 }
 
@@ -1015,8 +1015,8 @@ test_keyword_unknown_option(void **state)
 {
 	(void)state;
 	conf_fails("keywords: (\n  { name = \"k\"; action = \"hold\"; "
-	           "words = [ \"x\" ];\n    mode = \"word\"; }\n);\n",
-	    "@:3: unknown option mode in a keyword rule");
+	           "words = [ \"x\" ];\n    kind = \"word\"; }\n);\n",
+	    "@:3: unknown option kind in a keyword rule");
 	conf_fails("keywords: ( { name = \"k\"; action = \"hold\"; "
 	           "words = [ \"x\" ]; allow = [ \"y\" ]; } );\n",
 	    "@:1: unknown option allow in a keyword rule");
@@ -1193,6 +1193,120 @@ test_rate_bad_per(void **state)
 	    "@:1: rate rule r: needs name, per, limit, window and action");
 }
 
+/* Every content kind, mode, score and thresholds, read into the spec. */
+static void
+test_content_rules(void **state)
+{
+	struct conf c;
+	const struct rules_spec *r;
+
+	(void)state;
+	write_conf("domains.txt", "# spam\nbad.example\nworse.example\n");
+	conf_ok("keywords: ( { name = \"k\"; action = \"score\"; score = 3; "
+	        "words = [ \"x\" ]; mode = \"shadow\"; } );\n"
+	        "rates: ( { name = \"r\"; per = \"ip\"; limit = 1; window = 1; "
+	        "action = \"hold\"; score = -2; } );\n"
+	        "links: ( { name = \"l\"; max = 2; action = \"hold\"; },\n"
+	        "  { name = \"fl\"; max = 0; approved_below = 3; "
+	        "action = \"score\"; score = 1; },\n"
+	        "  { name = \"bd\"; domains = [ \"spam.example\" ]; "
+	        "file = \"domains.txt\"; action = \"reject\"; } );\n"
+	        "link_allow = [ \"example.org\" ];\n"
+	        "repeats: ( { name = \"rp\"; per = \"thread\"; window = 300; "
+	        "action = \"hold\"; mode = \"enforce\"; } );\n"
+	        "campaigns: ( { name = \"cp\"; authors = 3; window = 3600; "
+	        "action = \"hold\"; },\n"
+	        "  { name = \"cp2\"; authors = 2; window = 60; similarity = 0.9; "
+	        "min_words = 10; action = \"reject\"; } );\n"
+	        "shouting: ( { name = \"sh\"; action = \"score\"; score = 4; } );\n"
+	        "length: ( { name = \"ln\"; max = 5000; action = \"hold\"; } );\n"
+	        "thresholds: { hold = 5; reject = 10; };\n",
+	    &c);
+	r = &c.rules;
+	assert_int_equal(r->lists[0].action, RULES_APPROVE);
+	assert_int_equal(r->lists[0].shadow, 1);
+	assert_int_equal(r->lists[0].score, 3);
+	assert_int_equal(r->rates[0].score, -2);
+	assert_int_equal(r->rates[0].shadow, 0);
+	assert_int_equal(r->nlinks, 3);
+	assert_string_equal(r->links[0].name, "l");
+	assert_int_equal(r->links[0].max, 2);
+	assert_int_equal(r->links[0].approved_below, 0);
+	assert_int_equal(r->links[1].max, 0);
+	assert_int_equal(r->links[1].approved_below, 3);
+	assert_int_equal(r->links[1].score, 1);
+	assert_int_equal(r->links[2].max, -1);
+	assert_int_equal(r->links[2].action, RULES_REJECT);
+	assert_int_equal(r->links[2].ndomains, 3);
+	assert_string_equal(r->links[2].domains[0].text, "spam.example");
+	assert_string_equal(r->links[2].domains[2].text, "worse.example");
+	assert_int_equal(r->links[2].domains[2].line, 3);
+	assert_int_equal(r->nlink_allow, 1);
+	assert_string_equal(r->link_allow[0].text, "example.org");
+	assert_int_equal(r->nrepeats, 1);
+	assert_int_equal(r->repeats[0].per, RULES_PER_THREAD);
+	assert_int_equal(r->repeats[0].window, 300);
+	assert_int_equal(r->ncampaigns, 2);
+	assert_int_equal(r->campaigns[0].authors, 3);
+	assert_true(r->campaigns[0].similarity == 0.5);
+	assert_int_equal(r->campaigns[0].min_words, 5);
+	assert_true(r->campaigns[1].similarity == 0.9);
+	assert_int_equal(r->campaigns[1].min_words, 10);
+	assert_int_equal(r->nshouts, 1);
+	assert_int_equal(r->shouts[0].min_letters, 20);
+	assert_true(r->shouts[0].ratio == 0.7);
+	assert_int_equal(r->shouts[0].score, 4);
+	assert_int_equal(r->nlengths, 1);
+	assert_int_equal(r->lengths[0].max, 5000);
+	assert_int_equal(r->thresholds.hold, 5);
+	assert_int_equal(r->thresholds.reject, 10);
+	conf_free(&c);
+}
+
+/* The content rules' errors: all of them, each at its file:line. */
+static void
+test_content_errors(void **state)
+{
+	(void)state;
+	conf_fails("links: ( { name = \"x\"; approved_below = 3; "
+	           "action = \"hold\"; } );\n"
+	           "campaigns: ( { name = \"c\"; action = \"score\"; "
+	           "window = 5;\n authors = 1; } );\n"
+	           "thresholds: { hold = 5; reject = 5; };\n"
+	           "shouting: ( { name = \"s\"; action = \"hold\"; ratio = 2; "
+	           "mode = \"loud\"; }, {} );\n"
+	           "length: ( { name = \"ln\"; max = 0; action = \"hold\"; "
+	           "score = 1000001; } );\n"
+	           "repeats: ( { name = \"ln\"; per = \"site\"; window = 1; "
+	           "action = \"hold\"; bogus = 1; } );\n",
+	    "@:1: links rule x: needs max, domains or file\n"
+	    "@:3: authors: 1 is out of range (2 to 256)\n"
+	    "@:2: campaigns rule c: action \"score\" needs a score\n"
+	    "@:5: ratio: must be a number from 0 to 1\n"
+	    "@:5: mode: \"loud\" is not enforce or shadow\n"
+	    "@:5: shouting rule without a name\n"
+	    "@:6: max: 0 is out of range (1 to 100000000)\n"
+	    "@:6: score: 1000001 is out of range (-1000000 to 1000000)\n"
+	    "@:7: rule name \"ln\" is used twice\n"
+	    "@:7: per: \"site\" is not author, ip or thread\n"
+	    "@:7: unknown option bogus in a repeats rule\n"
+	    "@:4: thresholds: hold (5) must be below reject (5)\n"
+	    "@:4: thresholds: no rule has a score");
+	conf_fails("length: ( { name = \"a\"; max = 1; action = \"hold\"; } );\n"
+	           "shouting: ( { name = \"a\"; action = \"hold\"; } );\n",
+	    "@:2: rule name \"a\" is used twice");
+	conf_fails("links: ( { name = \"score-hold\"; max = 1; "
+	           "action = \"hold\"; } );\n",
+	    "@:1: rule name \"score-hold\" is a built-in reason");
+	conf_fails("links: ( { name = \"x\"; domains = [ \"a.example\" ]; "
+	           "approved_below = 3; action = \"hold\"; } );\n",
+	    "@:1: links rule x: approved_below needs max");
+	conf_fails("thresholds = 5;\n",
+	    "@:1: thresholds: must be a group { hold = N; reject = N; }");
+	conf_fails("link_allow = \"example.org\";\n",
+	    "@:1: link_allow: must be an array [ \"...\", ... ]");
+}
+
 static void
 test_rate_ranges(void **state)
 {
@@ -1214,7 +1328,7 @@ test_rate_ranges(void **state)
 	    "@:1: limit: must be an integer");
 	conf_fails("rates: ( { name = \"r\"; per = \"ip\"; limit = 5; "
 	           "action = \"block\"; window = 5; } );\n",
-	    "@:1: action: \"block\" is not reject or hold");
+	    "@:1: action: \"block\" is not reject, hold or score");
 }
 
 static void
@@ -1567,7 +1681,7 @@ test_many_errors(void **state)
 	           "@:7: max_deliveries: must be an integer\n"
 	           "@:9: maxlen: 10 is out of range (1000 to 1000000000)\n"
 	           "@:11: rule name \"author-banned\" is a built-in reason\n"
-	           "@:11: action: \"drop\" is not reject or hold\n"
+	           "@:11: action: \"drop\" is not reject, hold or score\n"
 	           "@:11: keyword rule author-banned: no valid action\n"
 	           "@:15: per: \"user\" is not author, ip or thread\n"
 	           "@:15: limit: 0 is out of range (1 to 1000000)\n"
@@ -2226,6 +2340,8 @@ main(void)
 	    cmocka_unit_test(test_rate_missing_fields),
 	    cmocka_unit_test(test_rate_bad_per),
 	    cmocka_unit_test(test_rate_ranges),
+	    cmocka_unit_test(test_content_rules),
+	    cmocka_unit_test(test_content_errors),
 	    cmocka_unit_test(test_rate_bounds),
 	    cmocka_unit_test(test_rate_too_many),
 	    cmocka_unit_test(test_rate_unknown_option),

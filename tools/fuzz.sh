@@ -22,11 +22,11 @@ FUZZ_ARGS=${FUZZ_ARGS:-}
 ALL_TARGETS="entry conf wordlist batch"
 SRCS="rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c
 rules/confusables.c rules/entities.c daemon/log.c daemon/xmalloc.c
-daemon/conf.c daemon/entry.c"
+daemon/conf.c daemon/conf_content.c daemon/entry.c"
 # batch links the daemon's pipeline too, and two files of its own: the
 # model of Redis and the fake I/O edge (redis.c, server.c, metrics.c).
 BATCH_SRCS="daemon/args.c daemon/clock.c daemon/intake.c daemon/pipeline.c daemon/context.c
-daemon/commit.c"
+daemon/texts.c daemon/commit.c"
 BATCH_HARNESS="tests/fuzz/batch_model.c tests/fuzz/fake_redis.c"
 CFLAGS="-std=gnu11 -g -O1 -Wall -Wextra -fno-omit-frame-pointer -D_GNU_SOURCE
 -Iinclude -Irules -Idaemon -fno-sanitize-recover=undefined"

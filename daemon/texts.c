@@ -1,0 +1,277 @@
+/*
+ * texts.c -- owns the index of recent texts behind the repeats and
+ * campaigns rules, and its mirror in Redis, the stream <prefix>:texts.
+ * Every daemon on one Redis adds a record of each comment it judges (a
+ * print of its normalised text: a hash and a MinHash signature, and
+ * hashes of its id, author, ip and thread: no text, no name in clear) and
+ * reads every daemon's records back in the order Redis took them.  A
+ * comment is compared with the records before its own first one, so a
+ * redelivered comment sees what it saw the first time, plus nothing it
+ * did not precede; counts are of distinct comment ids (repeats) and
+ * distinct authors (campaigns), so a record added twice counts once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+
+#include "log.h"
+#include "modqd.h"
+#include "pipeline.h"
+#include "xmalloc.h"
+#include "../rules/rules_int.h"
+
+#define TEXTS_MAX 100000 /* records the index keeps: a bound on memory */
+#define TEXTS_READ 10000 /* records one batch reads at most */
+#define TEXTS_HASH 17 /* a hex hash and its NUL */
+#define TEXTS_PACK 512 /* bytes of one packed record at most */
+
+/* What a comment brings to the index: hashes of who it is and where. */
+struct texts_who {
+	char id[TEXTS_HASH];
+	char who[TEXTS_HASH + 1];
+	char per[3][TEXTS_HASH];
+};
+
+static struct {
+	struct similar *idx; /* owned */
+	char last[48]; /* the last stream id read: "" none yet */
+	int warned; /* a bad record was logged */
+} tx;
+
+static void texts_hash(char *, char, const char *);
+static void texts_rec(
+    const struct comment *, struct texts_who *, struct similar_rec *);
+static long long texts_window(const struct ruleset *);
+static int texts_newer(const char *, const char *);
+static void texts_add(const redisReply *);
+
+/* Tell whether the ruleset has rules that need the index. */
+int
+texts_wanted(const struct ruleset *rs)
+{
+	return (rules_nrepeats(rs) > 0 || rules_ncampaigns(rs) > 0);
+}
+
+/* Free the index (at exit). */
+void
+texts_free(void)
+{
+	similar_free(tx.idx);
+	memset(&tx, 0, sizeof tx);
+}
+
+/*
+ * Write a hex hash of s (tagged, so an author and an ip never share one)
+ * into out; "" stays "".
+ */
+static void
+texts_hash(char *out, char tag, const char *s)
+{
+	unsigned long long h = 0xcbf29ce484222325ULL;
+
+	if (*s == '\0') {
+		*out = '\0';
+		return;
+	}
+	h = (h ^ (unsigned char)tag) * 0x100000001b3ULL;
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 32;
+	snprintf(out, TEXTS_HASH, "%016llx", h);
+}
+
+/*
+ * Fill a comment's record: who is its author, else its ip, else the
+ * comment itself (an anonymous comment is one more person).
+ */
+static void
+texts_rec(const struct comment *c, struct texts_who *w, struct similar_rec *r)
+{
+	texts_hash(w->id, 'c', c->id);
+	texts_hash(w->per[RULES_PER_AUTHOR], 'a', c->author);
+	texts_hash(w->per[RULES_PER_IP], 'i', c->ip);
+	texts_hash(w->per[RULES_PER_THREAD], 't', c->thread);
+	if (*c->author != '\0')
+		snprintf(
+		    w->who, sizeof w->who, "a%s", w->per[RULES_PER_AUTHOR]);
+	else if (*c->ip != '\0')
+		snprintf(w->who, sizeof w->who, "i%s", w->per[RULES_PER_IP]);
+	else
+		snprintf(w->who, sizeof w->who, "c%s", w->id);
+	memset(r, 0, sizeof *r);
+	r->ts = c->ts;
+	r->id = w->id;
+	r->who = w->who;
+	r->per[0] = w->per[0];
+	r->per[1] = w->per[1];
+	r->per[2] = w->per[2];
+	r->print = c->match.print;
+}
+
+/* The longest window of the rules, in ms: what the stream keeps. */
+static long long
+texts_window(const struct ruleset *rs)
+{
+	long long w = 0;
+	size_t i;
+
+	for (i = 0; i < rules_nrepeats(rs); i++)
+		if (rules_repeat(rs, i)->window > w)
+			w = rules_repeat(rs, i)->window;
+	for (i = 0; i < rules_ncampaigns(rs); i++)
+		if (rules_campaign(rs, i)->window > w)
+			w = rules_campaign(rs, i)->window;
+	return (w * 1000);
+}
+
+/*
+ * Queue the batch's part of the context round: an XADD of each comment's
+ * record (the stream trimmed to the longest window), then one XRANGE of
+ * every record after the last one read.  reqs needs n + 1 more slots.
+ */
+void
+texts_send(struct batch *b)
+{
+	struct texts_who w;
+	struct similar_rec r;
+	struct redis_args a;
+	char pack[TEXTS_PACK];
+	size_t i, n;
+
+	for (i = 0; i < b->n; i++) {
+		if (b->c[i].error != NULL)
+			continue;
+		texts_rec(&b->c[i], &w, &r);
+		n = similar_pack(&r, pack, sizeof pack);
+		if (n == 0 || n > sizeof pack)
+			continue; /* cannot be: its strings are short hashes */
+		redis_args_init(&a);
+		redis_args_adds(&a, "XADD");
+		redis_args_adds(&a, b->keys.texts);
+		redis_args_adds(&a, "MINID");
+		redis_args_adds(&a, "~");
+		redis_args_addf(
+		    &a, "%lld", b->c[i].ts - texts_window(b->rules));
+		redis_args_adds(&a, "*");
+		redis_args_adds(&a, "r");
+		redis_args_add(&a, pack, n);
+		pipeline_req(b, &a, (uint32_t)i, Q_IGNORE, 0);
+	}
+	redis_args_init(&a);
+	redis_args_adds(&a, "XRANGE");
+	redis_args_adds(&a, b->keys.texts);
+	if (*tx.last == '\0')
+		redis_args_addf(&a, "%lld",
+		    b->c[0].ts - texts_window(b->rules) > 0
+		        ? b->c[0].ts - texts_window(b->rules)
+		        : 0);
+	else
+		redis_args_addf(&a, "(%s", tx.last);
+	redis_args_adds(&a, "+");
+	redis_args_adds(&a, "COUNT");
+	redis_args_addf(&a, "%d", TEXTS_READ);
+	pipeline_req(b, &a, 0, Q_TEXTS, 0);
+}
+
+/* Tell whether stream id a comes after b ("ms-seq" each). */
+static int
+texts_newer(const char *a, const char *b)
+{
+	unsigned long long am, as = 0, bm, bs = 0;
+	const char *d;
+
+	am = strtoull(a, NULL, 10);
+	if ((d = strchr(a, '-')) != NULL)
+		as = strtoull(d + 1, NULL, 10);
+	bm = strtoull(b, NULL, 10);
+	if ((d = strchr(b, '-')) != NULL)
+		bs = strtoull(d + 1, NULL, 10);
+	return (am > bm || (am == bm && as > bs));
+}
+
+/*
+ * Add one stream entry [id, [field, value...]] to the index, unless an
+ * earlier reply brought it (two batches in flight read the same records).
+ * A record another program wrote, or a damaged one, is skipped.
+ */
+static void
+texts_add(const redisReply *e)
+{
+	const redisReply *id, *fv;
+	struct similar_rec r;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
+		return;
+	id = e->element[0];
+	fv = e->element[1];
+	if (id->type != REDIS_REPLY_STRING || id->len >= sizeof tx.last)
+		return;
+	if (*tx.last != '\0' && !texts_newer(id->str, tx.last))
+		return;
+	memcpy(tx.last, id->str, id->len + 1);
+	if (fv->type != REDIS_REPLY_ARRAY || fv->elements != 2 ||
+	    fv->element[1]->type != REDIS_REPLY_STRING ||
+	    similar_unpack(fv->element[1]->str, fv->element[1]->len, &r) ==
+	        -1) {
+		if (!tx.warned)
+			log_warnx("texts: record %s is not modqd's; skipped "
+			          "(and any others, silently)",
+			    tx.last);
+		tx.warned = 1;
+		return;
+	}
+	similar_add(tx.idx, &r);
+}
+
+/*
+ * Take in the XRANGE reply, then count each comment's repeats and
+ * campaigns among the records before its own first one (all of them if
+ * its own is not read yet: the reply was cut at TEXTS_READ).
+ */
+void
+texts_take(struct batch *b, const redisReply *reply)
+{
+	const struct rules_repeat *rp;
+	const struct rules_campaign *cp;
+	struct texts_who w;
+	struct similar_rec r;
+	struct comment *c;
+	uint64_t before;
+	size_t i, k;
+
+	if (tx.idx == NULL)
+		tx.idx = similar_new(TEXTS_MAX);
+	for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
+	     i++)
+		texts_add(reply->element[i]);
+	similar_expire(tx.idx, b->c[0].ts - texts_window(b->rules));
+	for (i = 0; i < b->n; i++) {
+		c = &b->c[i];
+		if (c->error != NULL)
+			continue;
+		texts_rec(c, &w, &r);
+		before = similar_first(tx.idx, &r);
+		if (before == 0)
+			before = UINT64_MAX;
+		for (k = 0; k < rules_nrepeats(b->rules); k++) {
+			rp = rules_repeat(b->rules, k);
+			c->ctx.repeat[k] = r.print.hash == 0
+			    ? 0
+			    : similar_repeats(tx.idx, before,
+			          c->ts - rp->window * 1000, &r, rp->per);
+		}
+		for (k = 0; k < rules_ncampaigns(b->rules); k++) {
+			cp = rules_campaign(b->rules, k);
+			c->ctx.campaign[k] = (long)r.print.words < cp->min_words
+			    ? -1
+			    : similar_authors(tx.idx, before,
+			          c->ts - cp->window * 1000, &r, cp->similarity,
+			          cp->authors);
+		}
+	}
+}
