@@ -36,6 +36,9 @@
 #                   edits of every tenth, deletes of every tenth (half of
 #                   them racing the first decision), four SIGKILLs and a
 #                   Redis restart
+#   8 content       repeats and campaigns shared by two daemons through
+#                   modq:texts, four SIGKILLs: exactly one repeat a pair,
+#                   exactly K - 2 of K copies a campaign
 #
 # After every section check_once asserts, from Redis itself: each stream
 # entry has one comment hash carrying its stream id, one decisions entry per
@@ -1131,6 +1134,123 @@ scenario_lifecycle() {
 	check_range "s7: resent counted" "$(rcli --raw HGET modq:stats resent)" 1 300
 }
 
+# --- 8. repeats and campaigns under SIGKILLs ------------------------------------
+
+# Write DIR/feed.* (CHUNK entries a file): G campaign groups (one text of
+# 12 made-up words pasted by K authors, ids gG-k), P repeat pairs (author
+# ra-I posts one text twice, ids pI-1 and pI-2) and N ordinary comments,
+# in a shuffled order.  Made-up words: no keyword rule fires and no two
+# texts are alike by chance.
+gen_content() {
+	local dir=$1 g=$2 k=$3 p=$4 n=$5 chunk=$6
+	mkdir -p "$dir"
+	LC_ALL=C awk -v g="$g" -v k="$k" -v p="$p" -v n="$n" -v chunk="$chunk" \
+	    -v dir="$dir" -v seed="$SEED" '
+	function arg(s) { return "$" length(s) "\r\n" s "\r\n" }
+	function word(  w, j) {
+		w = ""
+		for (j = 0; j < 4; j++)
+			w = w substr("bcdfghklmnprstvz", int(rand() * 16) + 1, 1) \
+			    substr("aeiou", int(rand() * 5) + 1, 1)
+		return w
+	}
+	function text(  t, j) {
+		t = word()
+		for (j = 1; j < 12; j++) t = t " " word()
+		return t
+	}
+	function add(i, a, b) { m++; id[m] = i; au[m] = a; bo[m] = b }
+	BEGIN {
+		srand(seed + 8)
+		for (i = 1; i <= g; i++) {
+			t = text()
+			for (j = 1; j <= k; j++) add("g" i "-" j, "ga-" i "-" j, t)
+		}
+		for (i = 1; i <= p; i++) {
+			t = text()
+			for (j = 1; j <= 2; j++) add("p" i "-" j, "ra-" i, t)
+		}
+		for (i = 1; i <= n; i++) add("o" i "-1", "oa-" i, text())
+		for (i = m; i > 1; i--) {
+			j = int(rand() * i) + 1
+			x = id[i]; id[i] = id[j]; id[j] = x
+			x = au[i]; au[i] = au[j]; au[j] = x
+			x = bo[i]; bo[i] = bo[j]; bo[j] = x
+		}
+		for (i = 1; i <= m; i++) {
+			f = sprintf("%s/feed.%04d", dir, int((i - 1) / chunk) + 1)
+			if (f != last) { if (last != "") close(last); last = f }
+			printf "*11\r\n%s%s%s%s%s%s%s%s%s%s%s", arg("XADD"),
+			    arg("modq:incoming"), arg("*"), arg("id"), arg(id[i]),
+			    arg("author"), arg(au[i]), arg("thread"), arg("ft-" i % 7),
+			    arg("body"), arg(bo[i]) > f
+		}
+	}'
+}
+
+# Lua: group the comments whose ids start with ARGV[1] by the id before
+# its last "-", count in each group those whose reasons name the rule
+# ARGV[2], and print "fired:groups" pairs, sorted: "3:60" is 60 groups
+# with 3 each.
+LUA_FIRED='
+local by = {}
+for _, k in ipairs(redis.call("KEYS", "modq:c:" .. ARGV[1] .. "*")) do
+	local grp = string.match(string.sub(k, 8), "^(.*)-%d+$")
+	local r = " " .. (redis.call("HGET", k, "reasons") or "") .. " "
+	by[grp] = (by[grp] or 0) +
+	    (r:find(" " .. ARGV[2] .. " ", 1, true) and 1 or 0)
+end
+local n = {}
+for _, c in pairs(by) do n[c] = (n[c] or 0) + 1 end
+local out = {}
+for c, m in pairs(n) do out[#out + 1] = c .. ":" .. m end
+table.sort(out)
+return table.concat(out, " ")'
+
+# Repeats and campaigns shared by two daemons through modq:texts while
+# each is SIGKILLed twice: comments in flight are judged again by the
+# other, and each judgement records them in modq:texts again.  Exact: of
+# each repeat pair exactly one is a repeat (the one whose first record
+# came second), and of each group of K copies exactly K - 2 are a
+# campaign (authors = 3: the third copy on).
+scenario_content() {
+	local d8=$TMP/s8 g=60 k=5 p=150 n=600 total j
+	section "8. repeats and campaigns, two daemons, SIGKILLs"
+	fresh
+	total=$((g * k + 2 * p + n))
+	gen_content "$d8" "$g" "$k" "$p" "$n" 100
+	for j in 1 2; do
+		daemon_conf "$j" 1000
+		cat >>"${DCONF[$j]}" <<EOF
+repeats: ( { name = "rep"; per = "author"; window = 86400; action = "hold"; } );
+campaigns: ( { name = "camp"; authors = 3; window = 86400; action = "reject"; } );
+EOF
+	done
+	dstart_both s8
+	feed_bg "$d8" 150
+	for j in 1 2 1 2; do
+		rsleep 300 900
+		dkill "$j"
+		info "s8: SIGKILL daemon $j ($(rcli XLEN modq:incoming) added, $(pending) pending)"
+		rsleep 300 1000
+		dstart "$j"
+	done
+	feed_wait 60000
+	wait_all "$total" 60000 || not_ok "s8: not everything processed in time"
+	dstop_both
+	check_eq "s8: entries, undecided, other stream id, bad status" \
+	    "$(rcli --raw EVAL "$LUA_ONCE" 1 modq:incoming modq:c:)" "$total 0 0 0"
+	check_range "s8: records in modq:texts (one a judgement)" \
+	    "$(rcli XLEN modq:texts)" "$total" $((3 * total))
+	check_eq "s8: repeat pairs with exactly one repeat" \
+	    "$(rcli --raw EVAL "$LUA_FIRED" 0 p rep)" "1:$p"
+	check_eq "s8: groups of K copies with exactly K - 2 caught" \
+	    "$(rcli --raw EVAL "$LUA_FIRED" 0 g camp)" "$((k - 2)):$g"
+	check_eq "s8: ordinary comments caught: repeats, campaigns" \
+	    "$(rcli --raw EVAL "$LUA_FIRED" 0 o rep) $(rcli --raw EVAL "$LUA_FIRED" 0 o camp)" \
+	    "0:$n 0:$n"
+}
+
 # ---------------------------------------------------------------------------
 
 want 1 kills && scenario_kills
@@ -1141,5 +1261,6 @@ want 5 busy && scenario_busy
 want 5 loading && scenario_loading
 want 6 stalled && scenario_stalled
 want 7 lifecycle && scenario_lifecycle
+want 8 content && scenario_content
 
 summary
