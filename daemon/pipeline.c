@@ -88,6 +88,8 @@ static const struct pipeline_outcome {
 static enum batch_state pipeline_next(const struct batch *);
 static void pipeline_move(struct batch *, enum batch_state);
 static int pipeline_enter(struct batch *);
+static void pipeline_move_comments(
+    struct comment *, const struct comment *, size_t);
 static void pipeline_fields(struct comment *);
 static void pipeline_digest(struct comment *);
 static void pipeline_keys(struct batch *, struct comment *);
@@ -254,6 +256,22 @@ pipeline_batch_new(struct ruleset *rules, size_t cap)
 }
 
 /*
+ * Move n comments to another array (from stays allocated until the caller
+ * frees it): a comment's canonical ip lives in the comment itself, so
+ * its pointer must follow it.
+ */
+static void
+pipeline_move_comments(struct comment *to, const struct comment *from, size_t n)
+{
+	size_t i;
+
+	memcpy(to, from, n * sizeof *to);
+	for (i = 0; i < n; i++)
+		if (from[i].ip == from[i].ipbuf)
+			to[i].ip = to[i].ipbuf;
+}
+
+/*
  * Copy one stream entry into the batch: its stream id and its nfv field and
  * value strings fv (the reply they come from dies on return).  olen, when
  * not NULL, gives the sizes the strings had before modq_read cut them, and
@@ -264,14 +282,16 @@ void
 pipeline_add(struct batch *b, const char *sid, size_t sidlen, char **fv,
     size_t *fvlen, size_t nfv, const size_t *olen, size_t ntotal)
 {
-	struct comment *c;
+	struct comment *c, *moved;
 	size_t i, total = 0;
 	char *p;
 
 	if (b->n == b->cap) {
+		moved = xcalloc(b->cap * 2, sizeof *b->c);
+		pipeline_move_comments(moved, b->c, b->n);
+		free(b->c);
+		b->c = moved;
 		b->cap *= 2;
-		b->c = xreallocarray(b->c, b->cap, sizeof *b->c);
-		memset(b->c + b->n, 0, (b->cap - b->n) * sizeof *b->c);
 	}
 	c = &b->c[b->n++];
 	c->sid = xstrndup(sid, sidlen);
@@ -391,8 +411,8 @@ pipeline_start(struct batch *b)
 	 */
 	if (b->n > PIPELINE_TX_MAX) {
 		rest = pipeline_batch_new(b->rules, b->n - PIPELINE_TX_MAX);
-		memcpy(rest->c, b->c + PIPELINE_TX_MAX,
-		    (b->n - PIPELINE_TX_MAX) * sizeof *b->c);
+		pipeline_move_comments(rest->c, b->c + PIPELINE_TX_MAX,
+		    b->n - PIPELINE_TX_MAX);
 		rest->n = b->n - PIPELINE_TX_MAX;
 		b->n = PIPELINE_TX_MAX;
 		pipeline_start(b);

@@ -13,6 +13,8 @@
 #   2 repeats   the same text again per author, an edit, another author
 #   3 campaigns near-identical texts from three authors, across a restart
 #   4 exact     a comment judged four times counts once
+#   5 big       one read of 300 comments split into batches: each keeps
+#               its ip (a comment's canonical ip lives in the comment)
 #
 set -u
 
@@ -179,7 +181,7 @@ EOF
 	check_decision c6 held copypaste
 	xadd id c7 author a5 body "$(paragraph d)"
 	check_decision c7 held copypaste
-	# short texts are never grouped (min_words 6)
+	# short texts are never grouped (min_words 5)
 	xadd id c8 author a6 body "lol so true"
 	xadd id c9 author a7 body "lol so true"
 	check_decision c8 approved ""
@@ -214,10 +216,35 @@ EOF
 	stop_modqd
 }
 
+# --- 5 big -----------------------------------------------------------------------
+
+sec_big() {
+	section "5 big: one read of 300 comments, split into batches"
+	fresh
+	write_conf "$TMP/big.conf" <<EOF
+redis: { unix = "$SOCK"; };
+queue: { batch = 512; };
+repeats: ( { name = "ip-repeat"; per = "ip"; window = 300; action = "hold"; } );
+EOF
+	# Added before the daemon starts: its first read takes all 300, and
+	# the batches it splits them into keep each comment's ip.
+	for i in $(seq 1 300); do
+		echo "XADD modq:incoming * id b$i author ba-$i ip 2001:db8::$((i % 150)) body \"the same words from address $((i % 150)) again\""
+	done | rcli >/dev/null
+	start_modqd "$TMP/big.conf" "$TMP/big.log" || exit 1
+	wait_decided b300
+	check_eq "b1..b150 approved, b151..b300 held as ip repeats" \
+	    "$(for i in $(seq 1 300); do rcli --raw HGET "modq:c:b$i" reasons; done | sort | uniq -c | awk '{ print $1, $2 }' | paste -sd' ' -)" \
+	    "150  150 ip-repeat"
+	check_eq "approved" "$(rcli --raw HGET modq:stats approved)" 150
+	stop_modqd
+}
+
 want 1 signals && sec_signals
 want 2 repeats && sec_repeats
 want 3 campaigns && sec_campaigns
 want 4 exact && sec_exact
+want 5 big && sec_big
 
 echo "content: $(($(date +%s) - STARTED)) s"
 summary

@@ -31,6 +31,8 @@
 #   BENCH_N [200000] BENCH_RUNS [3] BENCH_RATE [10000] BENCH_LAT_N [50000]
 #   BENCH_AUTHORS [20000] BENCH_THREADS [200]
 #   BENCH_RATES [1] 0 leaves the three rate rules out (what they cost)
+#   BENCH_CONTENT [0] 1 adds a rule of every content kind (links, repeats,
+#                 campaigns, shouting, length; what they cost)
 #   BENCH_FLOOR [1] 0 skips the floor rounds
 #   BENCH_BATCH [256] queue.batch of modqd, and the floor's batch
 #   BENCH_TIMEOUT [600] seconds a throughput run may take
@@ -57,6 +59,7 @@ LAT_TIMEOUT=${BENCH_LAT_TIMEOUT:-60}
 MODQD_FLAGS=${BENCH_MODQD_FLAGS:-}
 KEEP=${BENCH_KEEP:-0}
 RATES=${BENCH_RATES:-1}
+CONTENT=${BENCH_CONTENT:-0}
 FLOOR=${BENCH_FLOOR:-1}
 BATCH=${BENCH_BATCH:-256}
 # modqd's defaults, written into its config and given to the floor alike.
@@ -277,6 +280,14 @@ EOF
 		done
 		printf '\n);\n'
 	} >>"$tmp/modqd.conf"
+	[ "$CONTENT" = 0 ] || cat >>"$tmp/modqd.conf" <<EOF
+links: ( { name = "links"; max = 2; action = "hold"; },
+	 { name = "first-links"; max = 0; approved_below = 3; action = "hold"; } );
+repeats: ( { name = "repeat"; per = "author"; window = 300; action = "hold"; } );
+campaigns: ( { name = "copypaste"; authors = 3; window = 3600; action = "hold"; } );
+shouting: ( { name = "shouting"; action = "hold"; } );
+length: ( { name = "too-long"; max = 5000; action = "hold"; } );
+EOF
 	if [ "$fake" = 0 ]; then
 		"$MODQD" -n -c "$tmp/modqd.conf" >"$tmp/check.log" 2>&1 ||
 		    fail "modqd -n rejects the config: $(cat "$tmp/check.log")"
@@ -555,7 +566,8 @@ summary() {
 	echo "=== modq bench: $what ==="
 	echo "n=$N runs=$RUNS authors=$AUTHORS threads=$THREADS" \
 	    "corpus=$(basename "$CSV") words=$(basename "$WORDS")" \
-	    "rate_rules=${#rate_rules[@]} batch=$BATCH floor=$FLOOR"
+	    "rate_rules=${#rate_rules[@]} content=$CONTENT batch=$BATCH" \
+	    "floor=$FLOOR"
 	for r in "${!results[@]}"; do
 		echo "${rounds[$r]} ${results[$r]}"
 		echo "  redis_us_per_comment_by_command ${cmds[$r]}"
