@@ -431,6 +431,9 @@ conf_content_finish(struct conf_ctx *cx, config_setting_t *root)
 	const struct rules_thresholds *t = &cx->conf->rules.thresholds;
 	const config_setting_t *s = config_setting_lookup(root, "thresholds");
 
+	if (cx->conf->rules.nlink_allow > 0 && cx->conf->rules.nlinks == 0)
+		conf_error(cx, config_setting_lookup(root, "link_allow"),
+		    "link_allow: no links rule counts links");
 	if (s == NULL)
 		return;
 	if (t->hold != 0 && t->reject != 0 && t->hold >= t->reject)

@@ -204,7 +204,7 @@ context_send(struct batch *b)
 	struct comment *c;
 
 	free(b->reqs);
-	b->reqs = xcalloc(b->n * (4 + 4 * nr) + 2, sizeof *b->reqs);
+	b->reqs = xcalloc(b->n * (4 + 4 * nr) + 3, sizeof *b->reqs);
 	b->nreqs = 0;
 	free(b->nums);
 	b->nums = xmalloc((b->n * (2 + 2 * nr) + 2 * 90 + 1) * PIPELINE_NUM);

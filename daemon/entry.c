@@ -29,7 +29,7 @@
 
 /* Fields the decision writes; an entry may not bring its own. */
 static const char *const entry_reserved[] = {
-    RECORD_FIELDS, RECORD_EDIT_FIELDS, RECORD_MOD_FIELDS};
+    RECORD_FIELDS, RECORD_EDIT_FIELDS, RECORD_MOD_FIELDS, RECORD_RULE_FIELDS};
 
 /*
  * Every dead-letter reason as a pattern of its text, and the fixed kind it

@@ -747,6 +747,7 @@ local DELETE_KEEP = {
 	id = 1, author = 1, ip = 1, thread = 1, status = 1, reasons = 1,
 	decided_by = 1, ruleset = 1, stream_id = 1, digest = 1, decided_at = 1,
 	revision = 1, edited_at = 1, note = 1, judged_at = 1, warnings = 1,
+	shadow = 1, score = 1,
 }
 
 --

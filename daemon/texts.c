@@ -25,6 +25,7 @@
 
 #define TEXTS_MAX 100000 /* records the index keeps: a bound on memory */
 #define TEXTS_READ 10000 /* records one batch reads at most */
+#define TEXTS_KEEP 200000 /* records the stream keeps at most */
 #define TEXTS_HASH 17 /* a hex hash and its NUL */
 #define TEXTS_PACK 512 /* bytes of one packed record at most */
 
@@ -131,8 +132,9 @@ texts_window(const struct ruleset *rs)
 
 /*
  * Queue the batch's part of the context round: an XADD of each comment's
- * record (the stream trimmed to the longest window), then one XRANGE of
- * every record after the last one read.  reqs needs n + 1 more slots.
+ * record (the stream capped at TEXTS_KEEP records), one XTRIM to the
+ * longest window, then one XRANGE of every record after the last one
+ * read.  reqs needs n + 2 more slots.
  */
 void
 texts_send(struct batch *b)
@@ -153,15 +155,21 @@ texts_send(struct batch *b)
 		redis_args_init(&a);
 		redis_args_adds(&a, "XADD");
 		redis_args_adds(&a, b->keys.texts);
-		redis_args_adds(&a, "MINID");
+		redis_args_adds(&a, "MAXLEN");
 		redis_args_adds(&a, "~");
-		redis_args_addf(
-		    &a, "%lld", b->c[i].ts - texts_window(b->rules));
+		redis_args_addf(&a, "%d", TEXTS_KEEP);
 		redis_args_adds(&a, "*");
 		redis_args_adds(&a, "r");
 		redis_args_add(&a, pack, n);
 		pipeline_req(b, &a, (uint32_t)i, Q_IGNORE, 0);
 	}
+	redis_args_init(&a);
+	redis_args_adds(&a, "XTRIM");
+	redis_args_adds(&a, b->keys.texts);
+	redis_args_adds(&a, "MINID");
+	redis_args_adds(&a, "~");
+	redis_args_addf(&a, "%lld", b->c[0].ts - texts_window(b->rules));
+	pipeline_req(b, &a, 0, Q_IGNORE, 0);
 	redis_args_init(&a);
 	redis_args_adds(&a, "XRANGE");
 	redis_args_adds(&a, b->keys.texts);

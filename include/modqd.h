@@ -50,6 +50,7 @@ struct keys {
 #define RECORD_NFIELDS 8
 #define RECORD_EDIT_FIELDS "revision", "edited_at", "warnings"
 #define RECORD_MOD_FIELDS "note", "judged_at"
+#define RECORD_RULE_FIELDS "shadow", "score" /* when rules have them */
 #define KEY_AUTHOR "%s:author:%s" /* prefix, author */
 #define KEY_THREAD "%s:thread:%s" /* prefix, thread */
 #define KEY_HISTORY "%s:rate:@hist:%s" /* prefix, author */

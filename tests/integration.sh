@@ -1362,12 +1362,13 @@ EOF
 	    +xreadgroup +xpending +xclaim +xack +xadd +xlen +hget +hmget +hset \
 	    +hincrby +expire +pexpire +zadd +zcount +zcard +zremrangebyscore \
 	    +watch +unwatch +multi +exec +del +hdel +zrem +type +xautoclaim \
-	    '+xinfo|groups' +xtrim >/dev/null
+	    '+xinfo|groups' +xtrim +xrange >/dev/null
 	write_conf "$TMP/aclmin.conf" <<EOF
 redis: { unix = "$SOCK"; user = "modqd-min"; password_file = "pass.txt"; timeout_ms = 1000; };
 keywords: ( { name = "watch"; action = "hold"; words = [ "traitor" ]; },
             { name = "slurs"; action = "reject"; words = [ "shit" ]; } );
 rates: ( { name = "author-flood"; per = "author"; limit = 1; window = 3600; action = "hold"; } );
+repeats: ( { name = "repeat"; per = "ip"; window = 3600; action = "hold"; mode = "shadow"; } );
 EOF
 	start_modqd "$TMP/aclmin.conf" "$TMP/aclmin.log" || exit 1
 	xadd id am1 author u-am body hello
@@ -1385,6 +1386,7 @@ EOF
 	check_no_pending
 	sleep 1.2 # a trim
 	check_nolog "$TMP/aclmin.log" "NOPERM"
+	check_range "the least privileges: modq:texts written" "$(rcli XLEN modq:texts)" 5 5
 	stop_modqd
 	check_eq "exit status" "$MODQD_RC" 0
 	rcli ACL DELUSER modqd-min >/dev/null

@@ -1303,6 +1303,8 @@ test_content_errors(void **state)
 	    "@:1: links rule x: approved_below needs max");
 	conf_fails("thresholds = 5;\n",
 	    "@:1: thresholds: must be a group { hold = N; reject = N; }");
+	conf_fails("link_allow = [ \"example.org\" ];\n",
+	    "@:1: link_allow: no links rule counts links");
 	conf_fails("link_allow = \"example.org\";\n",
 	    "@:1: link_allow: must be an array [ \"...\", ... ]");
 }
