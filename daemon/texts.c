@@ -144,6 +144,11 @@ texts_send(struct batch *b)
 	struct redis_args a;
 	char pack[TEXTS_PACK];
 	size_t i, n;
+	long long from = b->c[0].ts - texts_window(b->rules);
+
+	/* a stream id the site chose may be small: ids are never negative */
+	if (from < 0)
+		from = 0;
 
 	for (i = 0; i < b->n; i++) {
 		if (b->c[i].error != NULL)
@@ -168,16 +173,13 @@ texts_send(struct batch *b)
 	redis_args_adds(&a, b->keys.texts);
 	redis_args_adds(&a, "MINID");
 	redis_args_adds(&a, "~");
-	redis_args_addf(&a, "%lld", b->c[0].ts - texts_window(b->rules));
+	redis_args_addf(&a, "%lld", from);
 	pipeline_req(b, &a, 0, Q_IGNORE, 0);
 	redis_args_init(&a);
 	redis_args_adds(&a, "XRANGE");
 	redis_args_adds(&a, b->keys.texts);
 	if (*tx.last == '\0')
-		redis_args_addf(&a, "%lld",
-		    b->c[0].ts - texts_window(b->rules) > 0
-		        ? b->c[0].ts - texts_window(b->rules)
-		        : 0);
+		redis_args_addf(&a, "%lld", from);
 	else
 		redis_args_addf(&a, "(%s", tx.last);
 	redis_args_adds(&a, "+");

@@ -74,8 +74,11 @@ redis: { unix = "$SOCK"; prefix = "$1"; };
 queue: { trim = false; };
 keywords: (
   { name = "slurs"; action = "reject"; words = [ "ass" ]; },
-  { name = "watch"; action = "hold"; words = [ "traitor" ]; }
+  { name = "watch"; action = "hold"; words = [ "traitor" ]; score = 2; },
+  { name = "spy"; action = "hold"; words = [ "number" ]; mode = "shadow"; }
 );
+length: ( { name = "long"; max = 26; action = "score"; score = 1; } );
+repeats: ( { name = "repeat"; per = "thread"; window = 3600; action = "hold"; mode = "shadow"; } );
 rates: (
   { name = "author-flood"; per = "author"; limit = 5; window = 3600; action = "hold"; },
   { name = "ip-flood"; per = "ip"; limit = 12; window = 3600; action = "reject"; }
@@ -119,6 +122,8 @@ check_range "run 2 went through modq_decide" "$(calls fcall)" $((FCALL0 + 1)) 99
 rcli --raw EVAL "$LUA_DUMP" 0 tx >"$TMP/tx.dump"
 rcli --raw EVAL "$LUA_DUMP" 0 lua >"$TMP/lua.dump"
 check_range "run 1 wrote records, counters, windows, history" "$(wc -l <"$TMP/tx.dump")" 60 9999
+check_eq "run 1 wrote shadow and score fields: shadow=spy score=2 score=1" \
+    "$(grep -c 'shadow=spy' "$TMP/tx.dump") $(grep -c 'score=2' "$TMP/tx.dump") $(grep -c 'score=1|' "$TMP/tx.dump")" "7 7 21"
 check_eq "both runs decided the same: held, rejected" \
     "$(rcli --raw ZCARD tx:held) $(rcli --raw HGET tx:stats rejected)" \
     "$(rcli --raw ZCARD lua:held) $(rcli --raw HGET lua:stats rejected)"
