@@ -15,16 +15,18 @@
  *   exact_caught      the same without LSH: each copy compared with every
  *                     earlier comment
  *   ordinary_grouped  ordinary comments that reach 3 authors although
- *                     fewer than 2 of the earlier texts alike share a run
- *                     of BENCH_RUN words with them (wrongly grouped)
+ *                     fewer than 2 of the earlier texts alike are copies
+ *                     of them (wrongly grouped); a copy shares a run of
+ *                     BENCH_RUN words with it, or is at most BENCH_EDITS
+ *                     word edits from it, the edits a campaign copy gets
  *   ordinary_copied   ordinary comments that reach 3 authors with 2 such
  *                     texts: the corpus's own copies (retweets, memes,
  *                     spam), which the rule is right to group
  *   queries_per_s     similar_add() and similar_authors() per second
  * Everything comes from a fixed seed.
  *
- * usage: campaign-bench [-c campaigns] [-n copies] [-o ordinary]
- *            [-S similarity,...] [-s seed] [-v] corpus.txt
+ * usage: campaign-bench [-c campaigns] [-M min_words,...] [-n copies]
+ *            [-o ordinary] [-S similarity,...] [-s seed] [-v] corpus.txt
  *   -v  also print each wrongly grouped ordinary comment and the earlier
  *       comments alike
  */
@@ -44,6 +46,7 @@
 #define BENCH_MAX_RECORDS 100000
 #define BENCH_WORDS_MAX 512 /* words of a line that a copy edits */
 #define BENCH_RUN 4 /* words in a row that make two texts one copied */
+#define BENCH_EDITS 3 /* word edits that keep a text a copy, as mutate() */
 
 struct lines {
 	char **s;
@@ -60,7 +63,7 @@ struct comment {
 	struct rules_print print;
 	long long authors; /* similar_authors() */
 	long long exact; /* the same without LSH (campaign copies only) */
-	int copied; /* grouped with 2+ texts sharing BENCH_RUN words with it */
+	int copied; /* grouped with 2+ texts that are copies of it */
 };
 
 struct bench {
@@ -72,15 +75,21 @@ struct bench {
 #define BENCH_SIMS_MAX 16
 static double sims[BENCH_SIMS_MAX] = {0.4, 0.45, 0.5, 0.55, 0.6};
 static size_t nsims = 5;
-static const long minwords[] = {1, 3, 5, 8};
+static long minwords[BENCH_SIMS_MAX] = {1, 3, 5, 8};
+static size_t nminwords = 4;
 
 static void usage(void) __attribute__((noreturn));
 static void parse_sims(const char *);
+static void parse_minwords(const char *);
 static uint64_t bench_rand(struct bench *);
 static void read_lines(const char *, struct lines *);
 static void print_text(struct norm *, const char *, struct rules_print *);
 static size_t tokens(const char *, const char **, size_t *);
-static int shares_run(const char *, const char *);
+static int shares_run(const char *const *, const size_t *, size_t,
+    const char *const *, const size_t *, size_t);
+static size_t word_edits(const char *const *, const size_t *, size_t,
+    const char *const *, const size_t *, size_t);
+static int is_copy(const char *, const char *);
 static void judge(struct bench *, double);
 static const char *random_word(struct bench *, const struct lines *);
 static char *mutate(struct bench *, const char *, const struct lines *);
@@ -97,8 +106,9 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: campaign-bench [-c campaigns] [-n copies] "
-	    "[-o ordinary] [-S sim,...] [-s seed] [-v] corpus.txt\n");
+	    "usage: campaign-bench [-c campaigns] [-M min_words,...] "
+	    "[-n copies] [-o ordinary] [-S sim,...] [-s seed] [-v] "
+	    "corpus.txt\n");
 	exit(2);
 }
 
@@ -116,6 +126,25 @@ parse_sims(const char *arg)
 		    (*end != ',' && *end != '\0'))
 			usage();
 		sims[nsims++] = v;
+		arg = end + 1;
+	} while (*end == ',');
+}
+
+/* Read a comma-separated list of min_words values, each at least 1. */
+static void
+parse_minwords(const char *arg)
+{
+	char *end;
+	long v;
+
+	nminwords = 0;
+	do {
+		v = strtol(arg, &end, 10);
+		if (end == arg || v < 1 || v > 1000 ||
+		    nminwords == BENCH_SIMS_MAX ||
+		    (*end != ',' && *end != '\0'))
+			usage();
+		minwords[nminwords++] = v;
 		arg = end + 1;
 	} while (*end == ',');
 }
@@ -419,19 +448,15 @@ tokens(const char *s, const char **t, size_t *len)
 }
 
 /*
- * Tell whether two normalised texts share BENCH_RUN tokens in a row (all
- * of the shorter one when it has fewer): a measure of copying that owes
- * nothing to word sets, to tell the corpus's own copies (retweets, memes,
- * spam) from ordinary comments grouped by chance.
+ * Tell whether two token lists share BENCH_RUN tokens in a row (all of
+ * the shorter one when it has fewer).
  */
 static int
-shares_run(const char *a, const char *b)
+shares_run(const char *const *ta, const size_t *la, size_t na,
+    const char *const *tb, const size_t *lb, size_t nb)
 {
-	const char *ta[BENCH_WORDS_MAX], *tb[BENCH_WORDS_MAX];
-	size_t la[BENCH_WORDS_MAX], lb[BENCH_WORDS_MAX], na, nb, i, j, k, run;
+	size_t i, j, k, run;
 
-	na = tokens(a, ta, la);
-	nb = tokens(b, tb, lb);
 	run = na < nb ? na : nb;
 	if (run > BENCH_RUN)
 		run = BENCH_RUN;
@@ -452,9 +477,67 @@ shares_run(const char *a, const char *b)
 }
 
 /*
+ * The word edits (replace, insert, delete) that turn one token list into
+ * the other, counted up to BENCH_EDITS + 1.
+ */
+static size_t
+word_edits(const char *const *ta, const size_t *la, size_t na,
+    const char *const *tb, const size_t *lb, size_t nb)
+{
+	size_t row[BENCH_WORDS_MAX + 1], diag, up, i, j, best;
+
+	if ((na > nb ? na - nb : nb - na) > BENCH_EDITS)
+		return (BENCH_EDITS + 1);
+	for (j = 0; j <= nb; j++)
+		row[j] = j;
+	for (i = 1; i <= na; i++) {
+		diag = row[0];
+		row[0] = best = i;
+		for (j = 1; j <= nb; j++) {
+			up = row[j];
+			row[j] = diag +
+			    (la[i - 1] != lb[j - 1] ||
+			        memcmp(ta[i - 1], tb[j - 1], la[i - 1]) != 0);
+			if (up + 1 < row[j])
+				row[j] = up + 1;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			diag = up;
+			if (row[j] < best)
+				best = row[j];
+		}
+		if (best > BENCH_EDITS)
+			return (BENCH_EDITS + 1);
+	}
+	return (row[nb]);
+}
+
+/*
+ * Tell whether two normalised texts are copies of each other: they share
+ * a run of BENCH_RUN words (a quote, a retweet), or one is the other with
+ * at most BENCH_EDITS words edited and at least half its words kept (what
+ * mutate() does to a campaign copy).  A measure of copying that owes
+ * nothing to word sets, to tell the corpus's own copies (retweets, memes,
+ * spam) from ordinary comments grouped by chance.
+ */
+static int
+is_copy(const char *a, const char *b)
+{
+	const char *ta[BENCH_WORDS_MAX], *tb[BENCH_WORDS_MAX];
+	size_t la[BENCH_WORDS_MAX], lb[BENCH_WORDS_MAX], na, nb, d;
+
+	na = tokens(a, ta, la);
+	nb = tokens(b, tb, lb);
+	if (shares_run(ta, la, na, tb, lb, nb))
+		return (1);
+	d = word_edits(ta, la, na, tb, lb, nb);
+	return (d <= BENCH_EDITS && 2 * d <= (na < nb ? na : nb));
+}
+
+/*
  * Mark the grouped ordinary comments that are copies in the corpus
  * itself: with at least 2 earlier texts of other authors alike enough
- * that also share a run of words with it.
+ * that are also copies of it.
  */
 static void
 judge(struct bench *b, double sim)
@@ -475,7 +558,7 @@ judge(struct bench *b, double sim)
 				eq += o->print.sig[k] == me->print.sig[k];
 			copies += eq >= need && o->print.words > 0 &&
 			    strcmp(o->who, me->who) != 0 &&
-			    shares_run(o->norm, me->norm);
+			    is_copy(o->norm, me->norm);
 		}
 		me->copied = copies >= 2;
 	}
@@ -514,7 +597,7 @@ report(const struct bench *b, double sim, double qps)
 	const struct comment *c;
 	size_t i, m, copies, caught, exact_caught, ord, grouped, wrong;
 
-	for (m = 0; m < sizeof minwords / sizeof *minwords; m++) {
+	for (m = 0; m < nminwords; m++) {
 		copies = caught = exact_caught = ord = grouped = wrong = 0;
 		for (i = 0; i < b->n; i++) {
 			c = &b->c[i];
@@ -554,10 +637,13 @@ main(int argc, char **argv)
 
 	memset(&b, 0, sizeof b);
 	b.rng = 20240601;
-	while ((ch = getopt(argc, argv, "c:n:o:S:s:v")) != -1) {
+	while ((ch = getopt(argc, argv, "c:M:n:o:S:s:v")) != -1) {
 		switch (ch) {
 		case 'c':
 			ncamp = atoi(optarg);
+			break;
+		case 'M':
+			parse_minwords(optarg);
 			break;
 		case 'n':
 			ncopy = atoi(optarg);
