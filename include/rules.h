@@ -104,9 +104,10 @@ struct rules_repeat {
 };
 
 /*
- * A campaigns rule: texts of at least min_words distinct words whose word
- * shingles are at least similarity alike, from at least authors distinct
- * authors within window.
+ * A campaigns rule: texts of at least min_words distinct content words
+ * (function words such as "the" or "and" left out) whose word shingles
+ * are at least similarity alike, from at least authors distinct authors
+ * within window.
  */
 struct rules_campaign {
 	char *name; /* owned */
@@ -184,7 +185,7 @@ struct rules_spec {
  */
 struct rules_print {
 	uint64_t hash; /* 0: no words */
-	uint32_t words; /* distinct words */
+	uint32_t words; /* distinct content words (all words if none) */
 	uint16_t sig[RULES_SIG];
 };
 

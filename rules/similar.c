@@ -61,6 +61,25 @@
 #define SIMILAR_NSTR 5 /* id, who, author, ip, thread */
 #define SIMILAR_GOLDEN 0x9e3779b97f4a7c15ULL
 #define SIMILAR_SEED 0x6d6f64712d73696dULL /* "modq-sim" */
+#define SIMILAR_STOP_MAX 5 /* bytes of the longest word of SIMILAR_STOP */
+
+/*
+ * The English function words left out of a print's shingles and word
+ * count, sorted: articles, pronouns, forms of be, have and do, modal
+ * verbs, common prepositions and conjunctions, and what the normaliser
+ * leaves of contractions ("it's" is "it s").  They are most of the words
+ * two unrelated short comments share.  Negations ("no", "not", "don" of
+ * "don't") are kept: they carry the meaning.  Text in another language
+ * keeps all its words; text of function words alone is printed whole.
+ */
+static const char *const similar_stop[] = {"a", "about", "after", "all", "am",
+    "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could",
+    "d", "did", "do", "does", "for", "from", "had", "has", "have", "he", "her",
+    "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just",
+    "ll", "m", "me", "my", "of", "on", "or", "our", "out", "re", "s", "she",
+    "so", "t", "than", "that", "the", "their", "them", "then", "there", "these",
+    "they", "this", "those", "to", "up", "us", "ve", "was", "we", "were",
+    "what", "when", "which", "who", "will", "with", "would", "you", "your"};
 
 /*
  * One record in the ring.  Every chain is a singly linked list of records,
@@ -115,6 +134,9 @@ static uint64_t similar_hash(const char *, size_t);
 static int similar_cmp_u64(const void *, const void *);
 static uint64_t *similar_grow(uint64_t *, const uint64_t *, size_t *);
 static void similar_minhash(const uint64_t *, size_t, uint16_t *);
+static int similar_stopword(const char *, size_t);
+static size_t similar_tokens(const char *, size_t, int, uint64_t **,
+    const uint64_t *, size_t *, uint64_t *);
 static const struct similar_item *similar_at(const struct similar *, uint64_t);
 static const struct similar_item *similar_head(
     const struct similar *, uint64_t, unsigned *);
@@ -214,16 +236,45 @@ similar_minhash(const uint64_t *h, size_t n, uint16_t *sig)
 }
 
 /*
- * Print normalised text (tokens between single spaces; any run of spaces
- * is read as one).  Text without tokens gets an all-zero print.
+ * Tell whether a token is one of the English function words left out of
+ * a print's shingles (SIMILAR_STOP).
  */
-void
-similar_print(const char *norm, size_t len, struct rules_print *p)
+static int
+similar_stopword(const char *w, size_t len)
 {
-	uint64_t local[256], *h = local, seq = SIMILAR_SEED, t;
-	size_t n = 0, cap = 256, i = 0, e, u;
+	size_t lo = 0, hi = sizeof similar_stop / sizeof *similar_stop, mid;
+	int c;
 
-	memset(p, 0, sizeof *p);
+	if (len > SIMILAR_STOP_MAX)
+		return (0);
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if ((c = strncmp(similar_stop[mid], w, len)) == 0 &&
+		    similar_stop[mid][len] != '\0')
+			c = 1;
+		if (c == 0)
+			return (1);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (0);
+}
+
+/*
+ * Hash the tokens of normalised text into *h (growing it, *cap its size),
+ * all of them or only those that are not function words; returns their
+ * number and sets *seq to the hash of the whole token sequence.
+ */
+static size_t
+similar_tokens(const char *norm, size_t len, int all, uint64_t **h,
+    const uint64_t *local, size_t *cap, uint64_t *seq)
+{
+	size_t n = 0, i = 0, e;
+	uint64_t t;
+
+	*seq = SIMILAR_SEED;
 	while (i < len) {
 		if (norm[i] == ' ') {
 			i++;
@@ -232,12 +283,33 @@ similar_print(const char *norm, size_t len, struct rules_print *p)
 		for (e = i; e < len && norm[e] != ' '; e++)
 			continue;
 		t = similar_hash(norm + i, e - i);
-		seq = similar_mix(seq ^ t); /* order counts */
-		if (n == cap)
-			h = similar_grow(h, local, &cap);
-		h[n++] = t;
+		*seq = similar_mix(*seq ^ t); /* order counts */
+		if (all || !similar_stopword(norm + i, e - i)) {
+			if (n == *cap)
+				*h = similar_grow(*h, local, cap);
+			(*h)[n++] = t;
+		}
 		i = e;
 	}
+	return (n);
+}
+
+/*
+ * Print normalised text (tokens between single spaces; any run of spaces
+ * is read as one): the hash of all its tokens, and the signature and count
+ * of its distinct content words, or of all its words when every one is a
+ * function word.  Text without tokens gets an all-zero print.
+ */
+void
+similar_print(const char *norm, size_t len, struct rules_print *p)
+{
+	uint64_t local[256], *h = local, seq;
+	size_t n, cap = 256, i, u;
+
+	memset(p, 0, sizeof *p);
+	n = similar_tokens(norm, len, 0, &h, local, &cap, &seq);
+	if (n == 0)
+		n = similar_tokens(norm, len, 1, &h, local, &cap, &seq);
 	if (n > 0) {
 		p->hash = seq != 0 ? seq : 1;
 		qsort(h, n, sizeof *h, similar_cmp_u64);
