@@ -18,7 +18,7 @@ struct stat;
 #define RULES_MAX_NAME 64 /* bytes in a rule name */
 #define RULES_STAMP_LEN 12 /* hex digits of rules_stamp() */
 #define RULES_MAX_CONTENT 32 /* content rules of one kind in one ruleset */
-#define RULES_SIG 64 /* MinHash values in a text's print */
+#define RULES_SIG 128 /* MinHash values in a text's print, a byte each */
 
 /* Verdicts in order of precedence: a larger value wins. */
 enum rules_verdict { RULES_APPROVE = 0, RULES_HOLD, RULES_REJECT };
@@ -186,7 +186,7 @@ struct rules_spec {
 struct rules_print {
 	uint64_t hash; /* 0: no words */
 	uint32_t words; /* distinct content words (all words if none) */
-	uint16_t sig[RULES_SIG];
+	uint8_t sig[RULES_SIG];
 };
 
 /* What one text shows: keyword hits and what content rules look at. */

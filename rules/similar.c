@@ -56,8 +56,8 @@
 #define SIMILAR_VISITS 256
 #define SIMILAR_COUNT_MAX 256
 #define SIMILAR_SET_SLOTS 512 /* > 2 * (SIMILAR_COUNT_MAX + 1), power of 2 */
-#define SIMILAR_VERSION 1
-#define SIMILAR_FIXED (1 + 8 + 8 + 4 + 2 * RULES_SIG) /* before the strings */
+#define SIMILAR_VERSION 2
+#define SIMILAR_FIXED (1 + 8 + 8 + 4 + RULES_SIG) /* before the strings */
 #define SIMILAR_NSTR 5 /* id, who, author, ip, thread */
 #define SIMILAR_GOLDEN 0x9e3779b97f4a7c15ULL
 #define SIMILAR_SEED 0x6d6f64712d73696dULL /* "modq-sim" */
@@ -133,7 +133,7 @@ static uint64_t similar_mix(uint64_t);
 static uint64_t similar_hash(const char *, size_t);
 static int similar_cmp_u64(const void *, const void *);
 static uint64_t *similar_grow(uint64_t *, const uint64_t *, size_t *);
-static void similar_minhash(const uint64_t *, size_t, uint16_t *);
+static void similar_minhash(const uint64_t *, size_t, uint8_t *);
 static int similar_stopword(const char *, size_t);
 static size_t similar_tokens(const char *, size_t, int, uint64_t **,
     const uint64_t *, size_t *, uint64_t *);
@@ -151,7 +151,7 @@ static void similar_drop(struct similar *);
 static const char *similar_str(const struct similar_item *, unsigned);
 static void similar_set_init(struct similar_set *);
 static int similar_set_add(struct similar_set *, const char *, uint64_t, int);
-static int similar_equal(const uint16_t *, const uint16_t *);
+static int similar_equal(const uint8_t *, const uint8_t *);
 static int similar_seen(
     const struct similar_item *, const struct rules_print *, unsigned);
 static long long similar_band(const struct similar *, unsigned,
@@ -212,27 +212,31 @@ similar_grow(uint64_t *h, const uint64_t *local, size_t *cap)
 
 /*
  * The MinHash signature of n distinct token hashes: per value i, the
- * smallest of the tokens under the i-th hash function, its low 16 bits
- * kept (the high bits of a minimum are mostly zero; the low ones are not).
- * Two different minimums agree by chance once in 65,536.
+ * smallest of the tokens under the i-th hash function, 8 of its bits kept
+ * (bits 32 to 39: the high bits of a minimum are mostly zero).  The i-th
+ * function is a_i * h + b_i modulo 2^64, a_i odd: a permutation of the
+ * already mixed token hashes, a multiply and an add where a full mix
+ * would cost five steps.  Two different minimums agree by chance once in
+ * 256, which raises an estimate by (1 - J) / 256 at most.
  */
 static void
-similar_minhash(const uint64_t *h, size_t n, uint16_t *sig)
+similar_minhash(const uint64_t *h, size_t n, uint8_t *sig)
 {
-	uint64_t min[RULES_SIG], v;
+	uint64_t a, b, min, v;
 	size_t i, j;
 
-	for (i = 0; i < RULES_SIG; i++)
-		min[i] = UINT64_MAX;
-	for (j = 0; j < n; j++) {
-		for (i = 0; i < RULES_SIG; i++) {
-			v = similar_mix(h[j] + (i + 1) * SIMILAR_GOLDEN);
-			if (v < min[i])
-				min[i] = v;
+	for (i = 0; i < RULES_SIG; i++) {
+		a = similar_mix(SIMILAR_SEED + (2 * i + 1) * SIMILAR_GOLDEN);
+		a |= 1; /* odd: a bijection */
+		b = similar_mix(SIMILAR_SEED + (2 * i + 2) * SIMILAR_GOLDEN);
+		min = UINT64_MAX;
+		for (j = 0; j < n; j++) {
+			v = a * h[j] + b;
+			if (v < min)
+				min = v;
 		}
+		sig[i] = (uint8_t)(min >> 32);
 	}
-	for (i = 0; i < RULES_SIG; i++)
-		sig[i] = (uint16_t)min[i];
 }
 
 /*
@@ -633,7 +637,7 @@ similar_first(const struct similar *s, const struct similar_rec *me)
 
 /* The number of equal values of two signatures. */
 static int
-similar_equal(const uint16_t *a, const uint16_t *b)
+similar_equal(const uint8_t *a, const uint8_t *b)
 {
 	int i, n = 0;
 
@@ -747,9 +751,9 @@ similar_get(const unsigned char *p, int bytes)
 }
 
 /*
- * Pack a record: version, ts, hash, words, signature, then id, who,
- * author, ip and thread, each as a 2-byte length and its bytes; all
- * little-endian.  Returns the bytes needed and writes them only if cap
+ * Pack a record: version, ts, hash, words, signature (a byte a value),
+ * then id, who, author, ip and thread, each as a 2-byte length and its
+ * bytes; all little-endian.  Returns the bytes needed and writes them only if cap
  * suffices; 0 when a string is longer than SIMILAR_STR_MAX.
  */
 size_t
@@ -771,8 +775,7 @@ similar_pack(const struct similar_rec *r, char *buf, size_t cap)
 	similar_put(p + 1, (uint64_t)r->ts, 8);
 	similar_put(p + 9, r->print.hash, 8);
 	similar_put(p + 17, r->print.words, 4);
-	for (i = 0; i < RULES_SIG; i++)
-		similar_put(p + 21 + 2 * i, r->print.sig[i], 2);
+	memcpy(p + 21, r->print.sig, RULES_SIG);
 	for (i = 0, p += SIMILAR_FIXED; i < SIMILAR_NSTR; i++) {
 		similar_put(p, len[i], 2);
 		memcpy(p + 2, str[i], len[i]);
@@ -804,8 +807,7 @@ similar_unpack(const char *buf, size_t len, struct similar_rec *r)
 	r->print.words = (uint32_t)similar_get(p + 17, 4);
 	if ((r->print.hash == 0) != (r->print.words == 0))
 		return (-1);
-	for (i = 0; i < RULES_SIG; i++)
-		r->print.sig[i] = (uint16_t)similar_get(p + 21 + 2 * i, 2);
+	memcpy(r->print.sig, p + 21, RULES_SIG);
 	for (i = 0; i < SIMILAR_NSTR; i++) {
 		if (len - off < 2)
 			return (-1);

@@ -114,7 +114,7 @@ test_print_stopwords(void **state)
 static void
 test_print_stable(void **state)
 {
-	static const uint16_t want[4] = {0x3584, 0x48fa, 0xf61a, 0x198b};
+	static const uint8_t want[4] = {0xf2, 0xc8, 0x09, 0x53};
 	struct rules_print a;
 
 	(void)state;
@@ -122,6 +122,7 @@ test_print_stable(void **state)
 	assert_int_equal(a.words, 1);
 	assert_int_equal(a.hash, 0x8d107f2254ac128dULL);
 	assert_memory_equal(a.sig, want, sizeof want);
+	assert_int_equal(a.sig[RULES_SIG - 1], 0x6e);
 }
 
 static void
@@ -412,9 +413,11 @@ test_unpack_garbage(void **state)
 	assert_int_equal(similar_unpack(NULL, 0, &u), -1);
 	buf[n] = 'x'; /* a byte left over */
 	assert_int_equal(similar_unpack(buf, n + 1, &u), -1);
-	buf[0] = 2; /* another version */
+	buf[0] = 1; /* another version: 64 values of 2 bytes */
 	assert_int_equal(similar_unpack(buf, n, &u), -1);
-	buf[0] = 1;
+	buf[0] = 3;
+	assert_int_equal(similar_unpack(buf, n, &u), -1);
+	buf[0] = 2;
 	buf[149] = (char)0xff; /* the id's length: huge */
 	buf[150] = (char)0xff;
 	assert_int_equal(similar_unpack(buf, n, &u), -1);
