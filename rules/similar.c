@@ -156,8 +156,8 @@ static int similar_cmp_u64(const void *, const void *);
 static uint64_t *similar_grow(uint64_t *, const uint64_t *, size_t *);
 static void similar_minhash(const uint64_t *, size_t, uint8_t *);
 static int similar_stopword(const char *, size_t);
-static size_t similar_tokens(const char *, size_t, int, uint64_t **,
-    const uint64_t *, size_t *, uint64_t *);
+static size_t similar_tokens(
+    const char *, size_t, int, uint64_t **, uint64_t *, size_t *, uint64_t *);
 static const struct similar_item *similar_at(const struct similar *, uint64_t);
 static const struct similar_item *similar_head(
     const struct similar *, uint64_t, unsigned *);
@@ -294,7 +294,7 @@ similar_stopword(const char *w, size_t len)
  */
 static size_t
 similar_tokens(const char *norm, size_t len, int all, uint64_t **h,
-    const uint64_t *local, size_t *cap, uint64_t *seq)
+    uint64_t *local, size_t *cap, uint64_t *seq)
 {
 	size_t n = 0, i = 0, e;
 	uint64_t t;
