@@ -73,10 +73,10 @@ struct bench {
 };
 
 #define BENCH_SIMS_MAX 16
-static double sims[BENCH_SIMS_MAX] = {0.4, 0.45, 0.5, 0.55, 0.6};
-static size_t nsims = 5;
-static long minwords[BENCH_SIMS_MAX] = {1, 3, 5, 8};
-static size_t nminwords = 4;
+static double sims[BENCH_SIMS_MAX] = {0.4, 0.45, 0.5, 0.52, 0.55, 0.6};
+static size_t nsims = 6;
+static long minwords[BENCH_SIMS_MAX] = {1, 3, 5, 6, 8};
+static size_t nminwords = 5;
 
 static void usage(void) __attribute__((noreturn));
 static void parse_sims(const char *);
