@@ -150,8 +150,8 @@ conf_campaign_defaults(void *p)
 {
 	struct rules_campaign *c = p;
 
-	c->similarity = 0.5;
-	c->min_words = 5;
+	c->similarity = 0.52;
+	c->min_words = 6;
 }
 
 /* Shouting: a long enough text, mostly capitals. */

@@ -181,7 +181,7 @@ EOF
 	check_decision c6 held copypaste
 	xadd id c7 author a5 body "$(paragraph d)"
 	check_decision c7 held copypaste
-	# short texts are never grouped (min_words 5)
+	# short texts are never grouped (min_words 6)
 	xadd id c8 author a6 body "lol so true"
 	xadd id c9 author a7 body "lol so true"
 	check_decision c8 approved ""

@@ -1248,8 +1248,8 @@ test_content_rules(void **state)
 	assert_int_equal(r->repeats[0].window, 300);
 	assert_int_equal(r->ncampaigns, 2);
 	assert_int_equal(r->campaigns[0].authors, 3);
-	assert_true(r->campaigns[0].similarity == 0.5);
-	assert_int_equal(r->campaigns[0].min_words, 5);
+	assert_true(r->campaigns[0].similarity == 0.52);
+	assert_int_equal(r->campaigns[0].min_words, 6);
 	assert_true(r->campaigns[1].similarity == 0.9);
 	assert_int_equal(r->campaigns[1].min_words, 10);
 	assert_int_equal(r->nshouts, 1);
