@@ -204,7 +204,7 @@ context_send(struct batch *b)
 	struct comment *c;
 
 	free(b->reqs);
-	b->reqs = xcalloc(b->n * (4 + 4 * nr) + 3, sizeof *b->reqs);
+	b->reqs = xcalloc(b->n * (4 + 4 * nr) + 2, sizeof *b->reqs);
 	b->nreqs = 0;
 	free(b->nums);
 	b->nums = xmalloc((b->n * (2 + 2 * nr) + 2 * 90 + 1) * PIPELINE_NUM);
@@ -316,9 +316,6 @@ context_copy(struct comment *c, const struct req *q, const redisReply *r)
 	case Q_RATE:
 		if (r->type == REDIS_REPLY_INTEGER)
 			c->ctx.rate[q->rule] = r->integer;
-		break;
-	case Q_TEXTS:
-		texts_take(q->b, r);
 		break;
 	default:
 		break;

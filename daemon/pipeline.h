@@ -89,7 +89,6 @@ enum req_kind {
 	Q_THREAD, /* HGET thread mode */
 	Q_RATE, /* ZCOUNT of rate rule `rule` */
 	Q_IGNORE, /* ZADD, trim, expire: only errors matter */
-	Q_TEXTS, /* XRANGE of the texts stream: the prints of every daemon */
 	Q_WATCH, /* WATCH of the batch's comment hashes; this and the */
 	Q_TIME, /* kinds below go on the batch's write connection: TIME, */
 	Q_CHECK, /* XLEN decisions, ZCARD held: of the right type? */
@@ -200,7 +199,6 @@ void commit_aborted(struct batch *);
 /* texts.c */
 int texts_wanted(const struct ruleset *);
 void texts_send(struct batch *);
-void texts_take(struct batch *, const struct redisReply *);
 void texts_free(void);
 
 #endif

@@ -38,9 +38,18 @@ struct texts_who {
 
 static struct {
 	struct similar *idx; /* owned */
+	char *key; /* owned: <prefix>:texts */
 	char last[48]; /* the last stream id read: "" none yet */
+	long long from; /* where the first read starts: -1 not yet known */
 	int warned; /* a bad record was logged */
-} tx;
+	int reading; /* a read is in flight */
+	struct batch **wait; /* owned: batches for the next read */
+	size_t nwait;
+	size_t capwait;
+	struct batch **covered; /* owned: batches the read in flight serves */
+	size_t ncovered;
+	size_t capcovered;
+} tx = {.from = -1};
 
 static void texts_hash(char *, char, const char *);
 static void texts_rec(
@@ -48,6 +57,10 @@ static void texts_rec(
 static long long texts_window(const struct ruleset *);
 static int texts_newer(const char *, const char *);
 static void texts_add(const redisReply *);
+static void texts_read(void);
+static void texts_cb(void *, void *);
+static void texts_unsent(evutil_socket_t, short, void *);
+static void texts_count(struct batch *);
 
 /* Tell whether the ruleset has rules that need the index. */
 int
@@ -61,7 +74,11 @@ void
 texts_free(void)
 {
 	similar_free(tx.idx);
+	free(tx.key);
+	free(tx.wait);
+	free(tx.covered);
 	memset(&tx, 0, sizeof tx);
+	tx.from = -1;
 }
 
 /*
@@ -149,7 +166,8 @@ texts_send(struct batch *b)
 	/* a stream id the site chose may be small: ids are never negative */
 	if (from < 0)
 		from = 0;
-
+	if (tx.idx == NULL)
+		tx.idx = similar_new(TEXTS_MAX);
 	for (i = 0; i < b->n; i++) {
 		if (b->c[i].error != NULL)
 			continue;
@@ -175,17 +193,108 @@ texts_send(struct batch *b)
 	redis_args_adds(&a, "~");
 	redis_args_addf(&a, "%lld", from);
 	pipeline_req(b, &a, 0, Q_IGNORE, 0);
+	/* the read is this batch's last context reply */
+	b->pending++;
+	if (tx.nwait == tx.capwait) {
+		tx.capwait = tx.capwait == 0 ? 16 : tx.capwait * 2;
+		tx.wait = xreallocarray(tx.wait, tx.capwait, sizeof *tx.wait);
+	}
+	tx.wait[tx.nwait++] = b;
+	if (tx.key == NULL)
+		tx.key = xstrdup(b->keys.texts);
+	if (tx.from < 0 || from < tx.from)
+		tx.from = from;
+	if (!tx.reading)
+		texts_read();
+}
+
+/*
+ * Send one XRANGE of every record after the last one read, for all the
+ * batches waiting: their XADDs went before it on the same connection, so
+ * it brings their own records too.  One read at a time, so each record is
+ * read once however many batches are in flight; the batches that come
+ * meanwhile wait for the next read, sent when this one is answered.
+ */
+static void
+texts_read(void)
+{
+	static const struct timeval now = {0, 0};
+	struct redis_args a;
+	struct batch **t;
+	size_t n;
+
+	t = tx.covered;
+	n = tx.capcovered;
+	tx.covered = tx.wait;
+	tx.ncovered = tx.nwait;
+	tx.capcovered = tx.capwait;
+	tx.wait = t;
+	tx.nwait = 0;
+	tx.capwait = n;
 	redis_args_init(&a);
 	redis_args_adds(&a, "XRANGE");
-	redis_args_adds(&a, b->keys.texts);
+	redis_args_adds(&a, tx.key);
 	if (*tx.last == '\0')
-		redis_args_addf(&a, "%lld", from);
+		redis_args_addf(&a, "%lld", tx.from);
 	else
 		redis_args_addf(&a, "(%s", tx.last);
 	redis_args_adds(&a, "+");
 	redis_args_adds(&a, "COUNT");
 	redis_args_addf(&a, "%d", TEXTS_READ);
-	pipeline_req(b, &a, 0, Q_TEXTS, 0);
+	tx.reading = 1;
+	/* not sent: fail its batches from the loop, not from their caller */
+	if (redis_cmd(&a, texts_cb, NULL) != 0)
+		event_base_once(server_base(), -1, EV_TIMEOUT, texts_unsent,
+		    NULL, &now);
+	redis_args_free(&a);
+}
+
+/* A read that could not be sent: its batches fail and are retried. */
+static void
+texts_unsent(UNUSED evutil_socket_t fd, UNUSED short ev, UNUSED void *arg)
+{
+	texts_cb(NULL, NULL);
+}
+
+/*
+ * Take in a read's reply: the records go to the index, then each batch it
+ * served counts its comments' repeats and campaigns and goes on.  No
+ * reply (the connection failed) or an error fails those batches, which
+ * are retried; a key of the wrong type reads as nothing, not counted.
+ */
+static void
+texts_cb(void *r, void *arg)
+{
+	redisReply *reply = r;
+	struct batch **served, *b;
+	size_t i, n;
+	int ok;
+
+	(void)arg;
+	tx.reading = 0;
+	served = xreallocarray(NULL, tx.ncovered + 1, sizeof *served);
+	n = tx.ncovered;
+	memcpy(served, tx.covered, n * sizeof *served);
+	tx.ncovered = 0;
+	ok = reply != NULL && reply->type == REDIS_REPLY_ARRAY;
+	if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
+		log_warnx("texts: %s: %s", tx.key, reply->str);
+	if (ok)
+		for (i = 0; i < reply->elements; i++)
+			texts_add(reply->element[i]);
+	if (tx.nwait > 0)
+		texts_read();
+	for (i = 0; i < n; i++) {
+		b = served[i];
+		if (ok)
+			texts_count(b);
+		else if (reply == NULL ||
+		    strncmp(reply->str, "WRONGTYPE", 9) != 0)
+			b->failed = 1;
+		if (--b->pending == 0)
+			pipeline_step(b);
+	}
+	free(served);
 }
 
 /* Tell whether stream id a comes after b ("ms-seq" each). */
@@ -239,12 +348,12 @@ texts_add(const redisReply *e)
 }
 
 /*
- * Take in the XRANGE reply, then count each comment's repeats and
- * campaigns among the records before its own first one (all of them if
- * its own is not read yet: the reply was cut at TEXTS_READ).
+ * Count each comment's repeats and campaigns among the records before its
+ * own first one (all of them if its own is not read yet: the reply was
+ * cut at TEXTS_READ).
  */
-void
-texts_take(struct batch *b, const redisReply *reply)
+static void
+texts_count(struct batch *b)
 {
 	const struct rules_repeat *rp;
 	const struct rules_campaign *cp;
@@ -254,11 +363,6 @@ texts_take(struct batch *b, const redisReply *reply)
 	uint64_t before;
 	size_t i, k;
 
-	if (tx.idx == NULL)
-		tx.idx = similar_new(TEXTS_MAX);
-	for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements;
-	     i++)
-		texts_add(reply->element[i]);
 	similar_expire(tx.idx, b->c[0].ts - texts_window(b->rules));
 	for (i = 0; i < b->n; i++) {
 		c = &b->c[i];

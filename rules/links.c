@@ -1153,9 +1153,22 @@ links_scan(struct links *l, const char *text, size_t len, size_t *count,
 	*count = 0;
 	*deny = 0;
 	links_read(l, text, len);
-	n = utf8proc_map(
-	    (const utf8proc_uint8_t *)(l->raw == NULL ? "" : l->raw),
-	    (utf8proc_ssize_t)l->rawlen, &fold, LINKS_FOLD);
+	/* folding ASCII only lowers its case: most comments skip utf8proc */
+	for (i = 0; i < l->rawlen && (unsigned char)l->raw[i] < 0x80; i++)
+		;
+	if (i == l->rawlen) {
+		fold = xmalloc(l->rawlen + 1);
+		for (i = 0; i < l->rawlen; i++)
+			fold[i] = (utf8proc_uint8_t)(l->raw[i] >= 'A' &&
+			            l->raw[i] <= 'Z'
+			        ? l->raw[i] | 0x20
+			        : l->raw[i]);
+		fold[l->rawlen] = '\0';
+		n = (utf8proc_ssize_t)l->rawlen;
+	} else
+		n = utf8proc_map(
+		    (const utf8proc_uint8_t *)(l->raw == NULL ? "" : l->raw),
+		    (utf8proc_ssize_t)l->rawlen, &fold, LINKS_FOLD);
 	if (n >= 0) {
 		memset(&st, 0, sizeof st);
 		st.l = l;
