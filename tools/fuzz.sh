@@ -21,6 +21,7 @@ FUZZ_NICE=${FUZZ_NICE:-10}
 FUZZ_ARGS=${FUZZ_ARGS:-}
 ALL_TARGETS="entry conf wordlist batch"
 SRCS="rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c
+rules/decide.c rules/links.c rules/similar.c
 rules/confusables.c rules/entities.c daemon/log.c daemon/xmalloc.c
 daemon/conf.c daemon/conf_content.c daemon/entry.c"
 # batch links the daemon's pipeline too, and two files of its own: the
@@ -179,8 +180,8 @@ command -v "$CLANG" >/dev/null 2>&1 || {
 LSAN_OPTIONS="suppressions=$(pwd)/tests/fuzz/lsan.supp:print_suppressions=0\
 ${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export LSAN_OPTIONS
-PKG_CFLAGS=$($PKG_CONFIG --cflags libhs libutf8proc libconfig hiredis libevent)
-PKG_LIBS=$($PKG_CONFIG --libs libhs libutf8proc libconfig hiredis libevent)
+PKG_CFLAGS=$($PKG_CONFIG --cflags libhs libutf8proc libpsl libconfig hiredis libevent)
+PKG_LIBS=$($PKG_CONFIG --libs libhs libutf8proc libpsl libconfig hiredis libevent)
 mkdir -p "$B"
 build
 
