@@ -463,6 +463,29 @@ conf_entries(struct conf_ctx *cx, const config_setting_t *arr,
 	}
 }
 
+/*
+ * Read the word-list file a setting names (relative to the config file's
+ * directory) into entries, each with its file:line.  Returns -1 if the
+ * setting is no string (a file that cannot be read is reported, and 0).
+ */
+int
+conf_list_file(struct conf_ctx *cx, const config_setting_t *s,
+    struct rules_entry **e, size_t *n)
+{
+	const char *v;
+	char *path, *cause;
+
+	if ((v = conf_get_string(cx, s)) == NULL)
+		return (-1);
+	path = conf_resolve(cx, v);
+	if (rules_load_list(path, e, n, &cause) == -1) {
+		conf_error(cx, s, "file: %s", cause);
+		free(cause);
+	}
+	free(path);
+	return (0);
+}
+
 /* Resolve a word-list path relative to the config file's directory. */
 char *
 conf_resolve(struct conf_ctx *cx, const char *file)
@@ -510,7 +533,6 @@ conf_keyword_key(
 	struct conf_rule *cr = arg;
 	struct rules_list *l = &cr->list;
 	const char *v;
-	char *path, *cause;
 
 	if (strcmp(k, "name") == 0)
 		cr->name = conf_rule_name(cx, s);
@@ -521,16 +543,8 @@ conf_keyword_key(
 		conf_entries(cx, s, &l->entries, &l->nentries);
 		cr->have |= 2;
 	} else if (strcmp(k, "file") == 0) {
-		if ((v = conf_get_string(cx, s)) == NULL)
-			return;
-		path = conf_resolve(cx, v);
-		if (rules_load_list(path, &l->entries, &l->nentries, &cause) ==
-		    -1) {
-			conf_error(cx, s, "file: %s", cause);
-			free(cause);
-		}
-		free(path);
-		cr->have |= 2;
+		if (conf_list_file(cx, s, &l->entries, &l->nentries) == 0)
+			cr->have |= 2;
 	} else if (strcmp(k, "match") == 0) {
 		if ((v = conf_get_string(cx, s)) == NULL)
 			return;

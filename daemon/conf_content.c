@@ -300,7 +300,6 @@ conf_content_field(struct conf_ctx *cx, const config_setting_t *s,
 {
 	struct rules_link *l = rule;
 	const char *v;
-	char *path, *cause;
 
 	switch (f->type) {
 	case F_LONG:
@@ -321,15 +320,7 @@ conf_content_field(struct conf_ctx *cx, const config_setting_t *s,
 		conf_entries(cx, s, &l->domains, &l->ndomains);
 		break;
 	case F_FILE:
-		if ((v = conf_get_string(cx, s)) == NULL)
-			break;
-		path = conf_resolve(cx, v);
-		if (rules_load_list(path, &l->domains, &l->ndomains, &cause) ==
-		    -1) {
-			conf_error(cx, s, "file: %s", cause);
-			free(cause);
-		}
-		free(path);
+		conf_list_file(cx, s, &l->domains, &l->ndomains);
 		break;
 	}
 }

@@ -58,6 +58,8 @@ int conf_verdict(
 void conf_entries(struct conf_ctx *, const config_setting_t *,
     struct rules_entry **, size_t *);
 char *conf_resolve(struct conf_ctx *, const char *);
+int conf_list_file(struct conf_ctx *, const config_setting_t *,
+    struct rules_entry **, size_t *);
 void conf_rules(
     struct conf_ctx *, const config_setting_t *, conf_key_cb, conf_done_cb);
 const char *conf_rule_name(struct conf_ctx *, const config_setting_t *);
