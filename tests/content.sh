@@ -202,6 +202,10 @@ EOF
 	# modq:held of the wrong type fails every commit: the batch is
 	# retried, and each try records the comment in modq:texts again.
 	rcli SET modq:held x >/dev/null
+	# records another program wrote are skipped, with one warning
+	rcli XADD modq:texts '*' r garbage >/dev/null
+	rcli XADD modq:texts '*' a b c d >/dev/null
+	rcli XADD modq:texts '*' r "$(head -c 3000 /dev/zero | tr '\0' x)" >/dev/null
 	start_modqd "$TMP/exact.conf" "$TMP/exact.log" || exit 1
 	xadd id e1 author ann body "$(paragraph a)"
 	wait_log_count "$TMP/exact.log" "retrying in" 3 15000
@@ -213,6 +217,8 @@ EOF
 	check_decision e2 held repeat
 	xadd id e3 author bob body "$(paragraph c)"
 	check_decision e3 rejected copypaste
+	check_eq "records not modqd's: one warning" \
+	    "$(grep -c "is not modqd's; skipped" "$TMP/exact.log")" 1
 	stop_modqd
 }
 
