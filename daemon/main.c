@@ -65,20 +65,12 @@ static int
 main_judge(struct ruleset *rs, const char *text, size_t len)
 {
 	struct rules_match m;
-	struct rules_ctx ctx;
 	struct rules_decision d;
-	size_t i;
 
-	if (rules_match_text(rs, text, len, &m) == -1) {
+	if (trial_judge(rs, text, len, &m, &d) == -1) {
 		fprintf(stderr, "modqd: matcher failed\n");
 		return (-1);
 	}
-	memset(&ctx, 0, sizeof ctx);
-	for (i = 0; i < RULES_MAX_RATES; i++)
-		ctx.rate[i] = -1;
-	for (i = 0; i < RULES_MAX_CONTENT; i++)
-		ctx.repeat[i] = ctx.campaign[i] = -1;
-	rules_decide(rs, &m, &ctx, &d);
 	printf("%s\t%s\t%s\t%s\n", rules_verdict_name(d.verdict),
 	    *d.reasons != '\0' ? d.reasons : "-",
 	    *m.matched != '\0' ? m.matched : "-",
@@ -113,17 +105,10 @@ main_evaluate_lines(struct ruleset *rs, size_t max)
 {
 	char *buf;
 	size_t len, total, line = 0;
-	int ch = 0, rc = 0;
+	int rc = 0;
 
 	buf = xmalloc(max + 1);
-	while (ch != EOF) {
-		len = total = 0;
-		while ((ch = getchar_unlocked()) != EOF && ch != '\n') {
-			if (total++ < max)
-				buf[len++] = (char)ch;
-		}
-		if (ch == EOF && total == 0)
-			break;
+	while (trial_getline(stdin, buf, max, &len, &total) == 0) {
 		line++;
 		if (total > max) {
 			fprintf(stderr,

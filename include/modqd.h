@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "rules.h"
 
@@ -219,6 +220,11 @@ void notify_stopping(void);
 void notify_status(const char *, ...) __attribute__((format(printf, 1, 2)));
 unsigned long long notify_watchdog_usec(void);
 void notify_watchdog(void);
+
+/* trial.c */
+int trial_judge(struct ruleset *, const char *, size_t, struct rules_match *,
+    struct rules_decision *);
+int trial_getline(FILE *, char *, size_t, size_t *, size_t *);
 
 /* modq.lua, embedded by the build */
 extern const char modq_lua[];
