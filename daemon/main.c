@@ -1,7 +1,8 @@
 /*
  * main.c -- command line and startup order of modqd: parse options, load
  * and check the config, build the rules, then either judge texts offline
- * (-e), report the check (-n), print the version (-V), or run the daemon.
+ * (-e), try the rules on a file (-t), report the check (-n), print the
+ * version (-V), or run the daemon.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -22,6 +23,8 @@ static int main_judge(struct ruleset *, const char *, size_t);
 static int main_evaluate(struct ruleset *, int, char **);
 static int main_evaluate_lines(struct ruleset *, size_t);
 static void main_log(const struct conf *, int, int);
+static void main_trial_check(const char *, int);
+static int main_trial(struct ruleset *, struct conf *, const char *);
 
 /* Print usage and exit 2. */
 static void
@@ -32,6 +35,8 @@ usage(void)
 	    "       modqd [-c file] -n\n"
 	    "       modqd [-c file] -e text ...\n"
 	    "       modqd [-c file] -e -\n"
+	    "       modqd [-c file] -t file\n"
+	    "       modqd [-c file] -t -\n"
 	    "       modqd -V\n");
 	exit(2);
 }
@@ -154,10 +159,30 @@ main_log(const struct conf *conf, int debug, int verbose)
 	log_init(sink, verbose);
 }
 
+/* -t goes alone: no -e, -n or texts beside it. */
+static void
+main_trial_check(const char *tpath, int other)
+{
+	if (tpath != NULL && other)
+		usage();
+}
+
+/* Run -t, then free the rules and the config. */
+static int
+main_trial(struct ruleset *rs, struct conf *conf, const char *tpath)
+{
+	int rc;
+
+	rc = trial_file(rs, tpath, (size_t)conf->max_body);
+	rules_unref(rs);
+	conf_free(conf);
+	return (rc);
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *path = MODQD_CONF;
+	const char *path = MODQD_CONF, *tpath = NULL;
 	struct ruleset *rs;
 	struct conf conf;
 	int ch, debug = 0, check = 0, eval = 0, verbose = 0, rc, prev;
@@ -170,7 +195,7 @@ main(int argc, char **argv)
 	 * scripts' "modqd -e -- TEXT..." judges what it always did.
 	 */
 	for (prev = optind;
-	     !eval && (ch = getopt(argc, argv, "+c:dehnVv")) != -1;
+	     !eval && (ch = getopt(argc, argv, "+c:dehnt:Vv")) != -1;
 	     prev = optind) {
 		switch (ch) {
 		case 'c':
@@ -186,6 +211,9 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			check = 1;
+			break;
+		case 't':
+			tpath = optarg;
 			break;
 		case 'V':
 			printf("modqd %s\n", MODQD_VERSION);
@@ -205,9 +233,12 @@ main(int argc, char **argv)
 	}
 	if ((eval && argc == 0) || (!eval && argc != 0) || (eval && check))
 		usage();
+	main_trial_check(tpath, eval || check);
 	log_init(LOG_TO_STDERR, 0);
 	if (main_load(path, &conf, &rs) == -1)
 		return (1);
+	if (tpath != NULL)
+		return (main_trial(rs, &conf, tpath));
 	if (check || eval) {
 		if (check)
 			rc = 0;

@@ -225,6 +225,7 @@ void notify_watchdog(void);
 int trial_judge(struct ruleset *, const char *, size_t, struct rules_match *,
     struct rules_decision *);
 int trial_getline(FILE *, char *, size_t, size_t *, size_t *);
+int trial_file(struct ruleset *, const char *, size_t);
 
 /* modq.lua, embedded by the build */
 extern const char modq_lua[];

@@ -1192,6 +1192,8 @@ hold	watch	watch:\"traitor\"	-"
        modqd [-c file] -n
        modqd [-c file] -e text ...
        modqd [-c file] -e -
+       modqd [-c file] -t file
+       modqd [-c file] -t -
        modqd -V"
 	check_eq "modqd(8) SYNOPSIS: the forms of the usage" "$(synopsis modqd.8)" \
 	    "$(sed -e 's/^usage: //' -e 's/^ *//' <<<"$OUT")"
