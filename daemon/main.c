@@ -1,8 +1,8 @@
 /*
  * main.c -- command line and startup order of modqd: parse options, load
  * and check the config, build the rules, then either judge texts offline
- * (-e), try the rules on a file (-t), report the check (-n), print the
- * version (-V), or run the daemon.
+ * (-e), try the rules on a file (-t) or on the comments Redis decided last
+ * (-R), report the check (-n), print the version (-V), or run the daemon.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -23,8 +23,8 @@ static int main_judge(struct ruleset *, const char *, size_t);
 static int main_evaluate(struct ruleset *, int, char **);
 static int main_evaluate_lines(struct ruleset *, size_t);
 static void main_log(const struct conf *, int, int);
-static void main_trial_check(const char *, int);
-static int main_trial(struct ruleset *, struct conf *, const char *);
+static void main_trial_check(const char *, const char *, int, long *);
+static int main_trial(struct ruleset *, struct conf *, const char *, long);
 
 /* Print usage and exit 2. */
 static void
@@ -37,6 +37,7 @@ usage(void)
 	    "       modqd [-c file] -e -\n"
 	    "       modqd [-c file] -t file\n"
 	    "       modqd [-c file] -t -\n"
+	    "       modqd [-c file] -R count\n"
 	    "       modqd -V\n");
 	exit(2);
 }
@@ -159,21 +160,34 @@ main_log(const struct conf *conf, int debug, int verbose)
 	log_init(sink, verbose);
 }
 
-/* -t goes alone: no -e, -n or texts beside it. */
+/*
+ * -t and -R go alone: no -e, -n or texts beside them, nor each other.
+ * Set *count to -R's count, which must be 1 to 1000000.
+ */
 static void
-main_trial_check(const char *tpath, int other)
+main_trial_check(const char *tpath, const char *rarg, int other, long *count)
 {
-	if (tpath != NULL && other)
+	if (tpath == NULL && rarg == NULL)
+		return;
+	if (other || (tpath != NULL && rarg != NULL))
 		usage();
+	if (rarg != NULL && (*count = rejudge_count(rarg)) == -1) {
+		fprintf(stderr, "modqd: -R %s: not a count from 1 to 1000000\n",
+		    rarg);
+		usage();
+	}
 }
 
-/* Run -t, then free the rules and the config. */
+/* Run -t or -R, then free the rules and the config. */
 static int
-main_trial(struct ruleset *rs, struct conf *conf, const char *tpath)
+main_trial(struct ruleset *rs, struct conf *conf, const char *tpath, long count)
 {
 	int rc;
 
-	rc = trial_file(rs, tpath, (size_t)conf->max_body);
+	if (tpath != NULL)
+		rc = trial_file(rs, tpath, (size_t)conf->max_body);
+	else
+		rc = rejudge_run(rs, conf, count);
 	rules_unref(rs);
 	conf_free(conf);
 	return (rc);
@@ -182,9 +196,10 @@ main_trial(struct ruleset *rs, struct conf *conf, const char *tpath)
 int
 main(int argc, char **argv)
 {
-	const char *path = MODQD_CONF, *tpath = NULL;
+	const char *path = MODQD_CONF, *tpath = NULL, *rarg = NULL;
 	struct ruleset *rs;
 	struct conf conf;
+	long count = 0;
 	int ch, debug = 0, check = 0, eval = 0, verbose = 0, rc, prev;
 
 	/*
@@ -195,7 +210,7 @@ main(int argc, char **argv)
 	 * scripts' "modqd -e -- TEXT..." judges what it always did.
 	 */
 	for (prev = optind;
-	     !eval && (ch = getopt(argc, argv, "+c:dehnt:Vv")) != -1;
+	     !eval && (ch = getopt(argc, argv, "+c:dehnR:t:Vv")) != -1;
 	     prev = optind) {
 		switch (ch) {
 		case 'c':
@@ -211,6 +226,9 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			check = 1;
+			break;
+		case 'R':
+			rarg = optarg;
 			break;
 		case 't':
 			tpath = optarg;
@@ -233,12 +251,12 @@ main(int argc, char **argv)
 	}
 	if ((eval && argc == 0) || (!eval && argc != 0) || (eval && check))
 		usage();
-	main_trial_check(tpath, eval || check);
+	main_trial_check(tpath, rarg, eval || check, &count);
 	log_init(LOG_TO_STDERR, 0);
 	if (main_load(path, &conf, &rs) == -1)
 		return (1);
-	if (tpath != NULL)
-		return (main_trial(rs, &conf, tpath));
+	if (tpath != NULL || rarg != NULL)
+		return (main_trial(rs, &conf, tpath, count));
 	if (check || eval) {
 		if (check)
 			rc = 0;

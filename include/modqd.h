@@ -221,6 +221,10 @@ void notify_status(const char *, ...) __attribute__((format(printf, 1, 2)));
 unsigned long long notify_watchdog_usec(void);
 void notify_watchdog(void);
 
+/* rejudge.c */
+long rejudge_count(const char *);
+int rejudge_run(struct ruleset *, const struct conf *, long);
+
 /* trial.c */
 int trial_judge(struct ruleset *, const char *, size_t, struct rules_match *,
     struct rules_decision *);

@@ -1194,6 +1194,7 @@ hold	watch	watch:\"traitor\"	-"
        modqd [-c file] -e -
        modqd [-c file] -t file
        modqd [-c file] -t -
+       modqd [-c file] -R count
        modqd -V"
 	check_eq "modqd(8) SYNOPSIS: the forms of the usage" "$(synopsis modqd.8)" \
 	    "$(sed -e 's/^usage: //' -e 's/^ *//' <<<"$OUT")"
