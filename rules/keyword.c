@@ -52,6 +52,25 @@ struct kw_set {
 	size_t n;
 };
 
+/* What the regex rewriter last copied or will copy next (\b, \B). */
+enum kw_atom {
+	KW_AT_EDGE, /* start or end of the pattern, a group or an alternative */
+	KW_AT_SPACE, /* a space: ' ', \s or \x20, at least once */
+	KW_AT_WORD, /* a letter or digit written as itself, exactly once */
+	KW_AT_OTHER /* anything else: ., a class, a group, a quantified atom */
+};
+
+/* State of the \b and \B rewrite of one regex entry. */
+struct kw_edges {
+	const char *p; /* borrowed: the pattern, without its slashes */
+	size_t n;
+	size_t i; /* where the \b or \B being rewritten is */
+	char *out; /* owned: the rewritten pattern */
+	size_t len;
+	enum kw_atom last; /* what the rewritten pattern ends with */
+	uint8_t extend; /* KW_EXTEND_*: \B shows whole words */
+};
+
 /* Patterns collected while building. */
 struct kw_build {
 	struct kw_set lit;
@@ -90,7 +109,14 @@ static void keyword_add(
 static void keyword_set_free(struct kw_set *);
 static void keyword_add_lit(
     struct kw_build *, const char *, size_t, int, uint8_t);
-static void keyword_add_re(struct kw_build *, char *, int);
+static void keyword_add_re(struct kw_build *, char *, int, uint8_t);
+static int keyword_re_next(const char *, size_t, size_t);
+static int keyword_re_edge(
+    struct kw_build *, const struct rules_entry *, struct kw_edges *, char);
+static char *keyword_re_edges(
+    struct kw_build *, const struct rules_entry *, char *, uint8_t *);
+static size_t keyword_re_atom(const char *, size_t, size_t);
+static const char *keyword_re_hint(const char *, const char *);
 static int keyword_norm_part(
     struct kw_build *, const char *, size_t, const char **, size_t *);
 static void keyword_entry(
@@ -182,9 +208,9 @@ keyword_add_lit(
 
 /* Add a regex pattern; takes ownership of re. */
 static void
-keyword_add_re(struct kw_build *b, char *re, int list)
+keyword_add_re(struct kw_build *b, char *re, int list, uint8_t extend)
 {
-	keyword_add(b, &b->re, re, 0, list, 0);
+	keyword_add(b, &b->re, re, 0, list, extend);
 }
 
 /*
@@ -285,7 +311,7 @@ keyword_runs(struct kw_build *b, int list, enum rules_matchmode mode,
 	}
 	if (mode == RULES_MATCH_WORD)
 		keyword_escape(&re, &relen, " ", 1);
-	keyword_add_re(b, re, list);
+	keyword_add_re(b, re, list, 0);
 }
 
 /*
@@ -360,24 +386,36 @@ keyword_entry(struct kw_build *b, const struct rules_entry *en, int list,
 		free(b->re.text[--b->re.n]);
 }
 
-/* Check and add a /regex/ entry; it runs over the normalised text. */
+/*
+ * Check and add a /regex/ entry; it runs over the normalised text, after
+ * keyword_re_edges() has rewritten its \b and \B.
+ */
 static void
 keyword_entry_regex(struct kw_build *b, const struct rules_entry *en, int list)
 {
 	hs_compile_error_t *err = NULL;
 	hs_expr_info_t *info = NULL;
 	size_t len = strlen(en->text);
+	const char *hint;
+	uint8_t extend = 0;
 	char *re;
 
-	re = xstrndup(en->text + 1, len - 2);
-	if (*re == '\0') {
+	if (len == 2) {
 		keyword_error(b, en, "empty regular expression //");
-		free(re);
 		return;
 	}
+	re = xstrndup(en->text + 1, len - 2);
+	if ((re = keyword_re_edges(b, en, re, &extend)) == NULL)
+		return;
 	if (hs_expression_info(re, KW_REGEX_FLAGS, &info, &err) != HS_SUCCESS) {
-		keyword_error(b, en, "bad regular expression %s: %s", en->text,
-		    err != NULL ? err->message : "rejected");
+		hint = err != NULL ? keyword_re_hint(re, err->message) : NULL;
+		if (hint != NULL)
+			keyword_error(b, en,
+			    "bad regular expression %s: %s (Hyperscan: %s)",
+			    en->text, hint, err->message);
+		else
+			keyword_error(b, en, "bad regular expression %s: %s",
+			    en->text, err != NULL ? err->message : "rejected");
 		hs_free_compile_error(err);
 		free(re);
 		return;
@@ -392,7 +430,250 @@ keyword_entry_regex(struct kw_build *b, const struct rules_entry *en, int list)
 		return;
 	}
 	free(info);
-	keyword_add_re(b, re, list);
+	keyword_add_re(b, re, list, extend);
+}
+
+/* What to write instead of what Hyperscan refuses, by its message. */
+static const struct {
+	const char *message; /* a part of Hyperscan's message */
+	const char *pattern; /* and of the pattern, or NULL */
+	const char *hint;
+} keyword_re_hints[] = {
+    {"Zero-width assertions", "(?<",
+        "lookbehind (?<= (?<! cannot be run: make the text before it part "
+        "of the expression, or write a space for a word edge"},
+    {"Zero-width assertions", NULL,
+        "lookahead (?= (?! cannot be run: make the text after it part of "
+        "the expression, or list what may follow in a class ([^s ])"},
+    {"Back-references", NULL,
+        "back-references (\\1, \\k<name>) cannot be run: write the "
+        "repeated text out, or one entry per text"},
+    {"back reference", NULL,
+        "back-references (\\1, \\k<name>) cannot be run: write the "
+        "repeated text out, or one entry per text"},
+    {"Atomic groups", NULL, "write a plain group (?:...) for (?>...)"},
+    {"Possessive quantifiers", NULL,
+        "write the quantifier without its + (a+ for a++)"},
+    {"Embedded start anchors", NULL,
+        "the text begins with a space: write \\b or a space for a word "
+        "edge, not ^ inside the expression"},
+    {"Embedded end anchors", NULL,
+        "the text ends with a space: write \\b or a space for a word edge, "
+        "not $ inside the expression"},
+    {"\\G", NULL, "\\G cannot be run: leave it out"},
+    {"\\K", NULL,
+        "\\K cannot be run: the whole match is shown to moderators, so "
+        "leave it out"},
+    {"\\R", NULL,
+        "\\R cannot be run: the normalised text has no line breaks, write "
+        "a space"},
+    {"\\X", NULL, "\\X cannot be run: write . for one character"},
+    {"\\C", NULL, "\\C cannot be run: write . for one character"},
+};
+
+/* Find what to write instead of what Hyperscan refused, or NULL. */
+static const char *
+keyword_re_hint(const char *re, const char *message)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof keyword_re_hints / sizeof keyword_re_hints[0];
+	     i++) {
+		if (strstr(message, keyword_re_hints[i].message) != NULL &&
+		    (keyword_re_hints[i].pattern == NULL ||
+		        strstr(re, keyword_re_hints[i].pattern) != NULL))
+			return (keyword_re_hints[i].hint);
+	}
+	return (NULL);
+}
+
+/* Give the length of the atom at p[j]: a character or an escape. */
+static size_t
+keyword_re_atom(const char *p, size_t n, size_t j)
+{
+	size_t k = j + 1;
+
+	if (p[j] == '\\' && k < n) {
+		k++;
+		if (strchr("xpPN", p[k - 1]) != NULL && k < n && p[k] == '{') {
+			while (k < n && p[k] != '}')
+				k++;
+			return (k < n ? k + 1 - j : n - j);
+		}
+		if (p[k - 1] == 'x')
+			while (
+			    k < n && k < j + 4 && isxdigit((unsigned char)p[k]))
+				k++;
+		else if (p[k - 1] == 'c' && k < n)
+			k++;
+		return (k - j);
+	}
+	while (k < n && ((unsigned char)p[k] & 0xc0) == 0x80)
+		k++;
+	return (k - j);
+}
+
+/*
+ * Tell what the pattern holds at p[j]: an edge (its end, '|' or ')'), a
+ * space or a letter written once, or anything else.
+ */
+static int
+keyword_re_next(const char *p, size_t n, size_t j)
+{
+	size_t k;
+	int kind;
+
+	if (j >= n || p[j] == '|' || p[j] == ')')
+		return (KW_AT_EDGE);
+	k = j + keyword_re_atom(p, n, j);
+	if (p[j] == ' ' || (k - j == 2 && p[j + 1] == 's') ||
+	    (k - j == 4 && strncmp(p + j, "\\x20", 4) == 0))
+		kind = KW_AT_SPACE;
+	else if (isalnum((unsigned char)p[j]) || (unsigned char)p[j] >= 0x80)
+		kind = KW_AT_WORD;
+	else
+		return (KW_AT_OTHER);
+	if (k < n &&
+	    (p[k] == '*' || p[k] == '?' || p[k] == '{' ||
+	        (p[k] == '+' && kind == KW_AT_WORD)))
+		return (KW_AT_OTHER); /* perhaps not there, or more */
+	return (kind);
+}
+
+/*
+ * Rewrite the \b (c 'b') or \B (c 'B') at e->p[e->i] into e->out.  In the
+ * normalised text words are separated by exactly one space and the text
+ * begins and ends with one, so a word edge is always a space beside a
+ * word: \b is that space (matched, never shown: hits are trimmed of
+ * spaces), and nothing when the pattern writes a space there itself.  \B
+ * at the start or end of the pattern, a group or an alternative is one
+ * more character of the same word, [^ ], and the hit shown widens to the
+ * whole word; between two letters it is nothing.  Elsewhere either could
+ * never match or has no exact rewrite: an error.
+ */
+static int
+keyword_re_edge(struct kw_build *b, const struct rules_entry *en,
+    struct kw_edges *e, char c)
+{
+	int next = keyword_re_next(e->p, e->n, e->i + 2);
+	const char *add = "";
+
+	if (c == 'b') {
+		if (e->last == KW_AT_WORD && next == KW_AT_WORD) {
+			keyword_error(b, en,
+			    "regular expression %s: \\b between two letters "
+			    "can never match: write a space to separate words",
+			    en->text);
+			return (-1);
+		}
+		if (e->last != KW_AT_SPACE && next != KW_AT_SPACE) {
+			add = " ";
+			e->last = KW_AT_SPACE;
+		}
+	} else if (e->last == KW_AT_SPACE || next == KW_AT_SPACE) {
+		keyword_error(b, en,
+		    "regular expression %s: \\B beside a space can never match",
+		    en->text);
+		return (-1);
+	} else if (e->last == KW_AT_EDGE || next == KW_AT_EDGE) {
+		add = "[^ ]";
+		e->extend |= KW_EXTEND_LEFT | KW_EXTEND_RIGHT;
+		e->last = KW_AT_OTHER;
+	} else if (e->last != KW_AT_WORD || next != KW_AT_WORD) {
+		keyword_error(b, en,
+		    "regular expression %s: \\B is supported only at the start "
+		    "or end of the expression, a group or an alternative, or "
+		    "between two letters: write [^ ] for one more letter of "
+		    "the word",
+		    en->text);
+		return (-1);
+	}
+	memcpy(e->out + e->len, add, strlen(add) + 1); /* room: see caller */
+	e->len += strlen(add);
+	return (0);
+}
+
+/*
+ * Rewrite the \b and \B of a regex entry (re, owned) for Hyperscan, which
+ * refuses them in UCP mode (keyword_re_edge() says how); \b inside a
+ * class, a backspace in PCRE, is refused.  Returns the new pattern, or
+ * NULL after recording an error.
+ */
+static char *
+keyword_re_edges(
+    struct kw_build *b, const struct rules_entry *en, char *re, uint8_t *extend)
+{
+	struct kw_edges e;
+	size_t j, n = strlen(re);
+	int class = 0, quote = 0;
+	char c;
+
+	memset(&e, 0, sizeof e);
+	e.p = re;
+	e.n = n;
+	e.out = xmalloc(n * 2 + 1); /* \B, 2 bytes, becomes [^ ], 4 */
+	e.last = KW_AT_EDGE;
+	for (e.i = 0; e.i < n; e.i = j) {
+		c = re[e.i];
+		j = e.i + keyword_re_atom(re, n, e.i);
+		if (quote) {
+			quote = strncmp(re + e.i, "\\E", j - e.i) != 0;
+		} else if (class) {
+			if (c == '\\' &&
+			    (re[e.i + 1] == 'b' || re[e.i + 1] == 'B')) {
+				keyword_error(b, en,
+				    "regular expression %s: \\%c inside a "
+				    "character class is a backspace or an "
+				    "error, never a word edge: write \\b "
+				    "outside the class",
+				    en->text, re[e.i + 1]);
+				goto fail;
+			}
+			if (c == '[' && j < n && re[j] == ':')
+				for (; j < n && re[j - 1] != ']'; j++)
+					;
+			else if (c == ']')
+				class = 0;
+		} else if (c == '\\' && j == e.i + 2 &&
+		    (re[e.i + 1] == 'b' || re[e.i + 1] == 'B')) {
+			if (keyword_re_edge(b, en, &e, re[e.i + 1]) == -1)
+				goto fail;
+			continue;
+		} else if (c == '\\' && re[e.i + 1] == 'Q') {
+			quote = 1;
+			e.last = KW_AT_OTHER;
+		} else if (c == '[') {
+			class = 1;
+			j += j < n && re[j] == '^';
+			j += j < n && re[j] == ']';
+			e.last = KW_AT_OTHER;
+		} else if (c == '(' || c == '|') {
+			if (c == '(' && j < n && re[j] == '?') {
+				while (j < n && strchr(":)>=!'", re[j]) == NULL)
+					j++;
+				j += j < n;
+			}
+			e.last = KW_AT_EDGE;
+		} else if (c == '+' && e.last == KW_AT_SPACE)
+			;
+		else if (strchr(")*+?{", c) != NULL) {
+			if (c == '{')
+				while (j < n && re[j - 1] != '}')
+					j++;
+			e.last = KW_AT_OTHER;
+		} else
+			e.last = keyword_re_next(re, n, e.i);
+		memcpy(e.out + e.len, re + e.i, j - e.i);
+		e.len += j - e.i;
+	}
+	e.out[e.len] = '\0';
+	*extend = e.extend;
+	free(re);
+	return (e.out);
+fail:
+	free(re);
+	free(e.out);
+	return (NULL);
 }
 
 /* Tell whether the '*' at text[i] stands alone, as a whole word. */
@@ -459,7 +740,7 @@ keyword_entry_wild(struct kw_build *b, const struct rules_entry *en, int list,
 		keyword_escape(&re, &relen, " ", 1);
 	inner = strchr(t + lead, '*');
 	if (parts > 1 || alone || (inner != NULL && inner < t + len - trail)) {
-		keyword_add_re(b, re, list);
+		keyword_add_re(b, re, list, 0);
 		return;
 	}
 	free(re);

@@ -1202,25 +1202,26 @@ test_content_rules(void **state)
 
 	(void)state;
 	write_conf("domains.txt", "# spam\nbad.example\nworse.example\n");
-	conf_ok("keywords: ( { name = \"k\"; action = \"score\"; score = 3; "
-	        "words = [ \"x\" ]; mode = \"shadow\"; } );\n"
-	        "rates: ( { name = \"r\"; per = \"ip\"; limit = 1; window = 1; "
-	        "action = \"hold\"; score = -2; } );\n"
-	        "links: ( { name = \"l\"; max = 2; action = \"hold\"; },\n"
-	        "  { name = \"fl\"; max = 0; approved_below = 3; "
-	        "action = \"score\"; score = 1; },\n"
-	        "  { name = \"bd\"; domains = [ \"spam.example\" ]; "
-	        "file = \"domains.txt\"; action = \"reject\"; } );\n"
-	        "link_allow = [ \"example.org\" ];\n"
-	        "repeats: ( { name = \"rp\"; per = \"thread\"; window = 300; "
-	        "action = \"hold\"; mode = \"enforce\"; } );\n"
-	        "campaigns: ( { name = \"cp\"; authors = 3; window = 3600; "
-	        "action = \"hold\"; },\n"
-	        "  { name = \"cp2\"; authors = 2; window = 60; similarity = 0.9; "
-	        "min_words = 10; action = \"reject\"; } );\n"
-	        "shouting: ( { name = \"sh\"; action = \"score\"; score = 4; } );\n"
-	        "length: ( { name = \"ln\"; max = 5000; action = \"hold\"; } );\n"
-	        "thresholds: { hold = 5; reject = 10; };\n",
+	conf_ok(
+	    "keywords: ( { name = \"k\"; action = \"score\"; score = 3; "
+	    "words = [ \"x\" ]; mode = \"shadow\"; } );\n"
+	    "rates: ( { name = \"r\"; per = \"ip\"; limit = 1; window = 1; "
+	    "action = \"hold\"; score = -2; } );\n"
+	    "links: ( { name = \"l\"; max = 2; action = \"hold\"; },\n"
+	    "  { name = \"fl\"; max = 0; approved_below = 3; "
+	    "action = \"score\"; score = 1; },\n"
+	    "  { name = \"bd\"; domains = [ \"spam.example\" ]; "
+	    "file = \"domains.txt\"; action = \"reject\"; } );\n"
+	    "link_allow = [ \"example.org\" ];\n"
+	    "repeats: ( { name = \"rp\"; per = \"thread\"; window = 300; "
+	    "action = \"hold\"; mode = \"enforce\"; } );\n"
+	    "campaigns: ( { name = \"cp\"; authors = 3; window = 3600; "
+	    "action = \"hold\"; },\n"
+	    "  { name = \"cp2\"; authors = 2; window = 60; similarity = 0.9; "
+	    "min_words = 10; action = \"reject\"; } );\n"
+	    "shouting: ( { name = \"sh\"; action = \"score\"; score = 4; } );\n"
+	    "length: ( { name = \"ln\"; max = 5000; action = \"hold\"; } );\n"
+	    "thresholds: { hold = 5; reject = 10; };\n",
 	    &c);
 	r = &c.rules;
 	assert_int_equal(r->lists[0].action, RULES_APPROVE);
@@ -1292,8 +1293,9 @@ test_content_errors(void **state)
 	    "@:7: unknown option bogus in a repeats rule\n"
 	    "@:4: thresholds: hold (5) must be below reject (5)\n"
 	    "@:4: thresholds: no rule has a score");
-	conf_fails("length: ( { name = \"a\"; max = 1; action = \"hold\"; } );\n"
-	           "shouting: ( { name = \"a\"; action = \"hold\"; } );\n",
+	conf_fails(
+	    "length: ( { name = \"a\"; max = 1; action = \"hold\"; } );\n"
+	    "shouting: ( { name = \"a\"; action = \"hold\"; } );\n",
 	    "@:2: rule name \"a\" is used twice");
 	conf_fails("links: ( { name = \"score-hold\"; max = 1; "
 	           "action = \"hold\"; } );\n",
@@ -1979,7 +1981,9 @@ test_build_bad_regex(void **state)
 	want = expand("@:4: bad regular expression /(isi/: Missing close "
 	              "parenthesis for group started at index 0.\n"
 	              "@:5: bad regular expression /(a)\\1/: "
-	              "Back-references are unsupported.",
+	              "back-references (\\1, \\k<name>) cannot be run: "
+	              "write the repeated text out, or one entry per text "
+	              "(Hyperscan: Back-references are unsupported.)",
 	    p);
 	assert_string_equal(cause, want);
 	free(want);

@@ -1707,6 +1707,88 @@ test_match_many_hits(void **state)
 	rules_unref(rs);
 }
 
+/* \b is the space at a word edge; \B one more letter of the same word. */
+static void
+test_match_regex_edges(void **state)
+{
+	static const char *const b[] = {"/\\bass\\b/", NULL};
+	static const char *const nb[] = {"/\\Bass/", "/ing\\B/", NULL};
+	static const char *const sp[] = {"/\\bkill\\b \\byou\\b/", NULL};
+	static const char *const esc[] = {"/a\\\\b/", "/\\Q\\b\\E/", NULL};
+	static const char *const mid[] = {"/\\bki(ll|ss)\\b/", NULL};
+	struct ruleset *rs;
+
+	(void)state;
+	rs = build1(b, RULES_HOLD, RULES_MATCH_WORD);
+	expect_match(rs, "you ass", RULES_HOLD, "list", "list:\"ass\"");
+	expect_match(rs, "ASS!", RULES_HOLD, "list", "list:\"ASS\"");
+	expect_match(rs, "ass", RULES_HOLD, "list", "list:\"ass\"");
+	expect_clean(rs, "class");
+	expect_clean(rs, "assess");
+	expect_clean(rs, "bass guitar");
+	rules_unref(rs);
+	rs = build1(nb, RULES_HOLD, RULES_MATCH_WORD);
+	expect_match(rs, "first class", RULES_HOLD, "list", "list:\"class\"");
+	expect_match(rs, "kingdom", RULES_HOLD, "list", "list:\"kingdom\"");
+	expect_clean(rs, "you ass");
+	expect_clean(rs, "assess");
+	expect_clean(rs, "going home");
+	rules_unref(rs);
+	rs = build1(sp, RULES_HOLD, RULES_MATCH_WORD);
+	expect_match(
+	    rs, "I will KILL you!", RULES_HOLD, "list", "list:\"KILL you\"");
+	expect_clean(rs, "skill you");
+	expect_clean(rs, "kill young");
+	rules_unref(rs);
+	/* An escaped backslash or a quoted \b is no word edge. */
+	rs = build1(esc, RULES_HOLD, RULES_MATCH_WORD);
+	expect_clean(rs, "a b");
+	rules_unref(rs);
+	rs = build1(mid, RULES_HOLD, RULES_MATCH_WORD);
+	expect_match(rs, "a kiss", RULES_HOLD, "list", "list:\"kiss\"");
+	expect_match(rs, "kill", RULES_HOLD, "list", "list:\"kill\"");
+	expect_clean(rs, "skill");
+	expect_clean(rs, "kisses");
+	rules_unref(rs);
+}
+
+/* What cannot be rewritten or run is an error saying what to write. */
+static void
+test_build_regex_edge_errors(void **state)
+{
+	static const char *const w[] = {"/[\\b]x/", "/a\\bb/", "/ \\Bx/",
+	    "/x.\\B./", "/x(?<=y)/", "/a(?!b)/", "/(?>ab)/", NULL};
+	struct rules_spec spec;
+	char *cause;
+
+	(void)state;
+	memset(&spec, 0, sizeof spec);
+	add_list(&spec, "errs", RULES_HOLD, RULES_MATCH_WORD, w);
+	cause = build_fails(&spec);
+	assert_string_equal(cause,
+	    "errs:1: regular expression /[\\b]x/: \\b inside a character "
+	    "class is a backspace or an error, never a word edge: write \\b "
+	    "outside the class\n"
+	    "errs:2: regular expression /a\\bb/: \\b between two letters can "
+	    "never match: write a space to separate words\n"
+	    "errs:3: regular expression / \\Bx/: \\B beside a space can never "
+	    "match\n"
+	    "errs:4: regular expression /x.\\B./: \\B is supported only at the "
+	    "start or end of the expression, a group or an alternative, or "
+	    "between two letters: write [^ ] for one more letter of the word\n"
+	    "errs:5: bad regular expression /x(?<=y)/: lookbehind (?<= (?<! "
+	    "cannot be run: make the text before it part of the expression, "
+	    "or write a space for a word edge (Hyperscan: Zero-width "
+	    "assertions are not supported.)\n"
+	    "errs:6: bad regular expression /a(?!b)/: lookahead (?= (?! "
+	    "cannot be run: make the text after it part of the expression, or "
+	    "list what may follow in a class ([^s ]) (Hyperscan: Zero-width "
+	    "assertions are not supported.)\n"
+	    "errs:7: bad regular expression /(?>ab)/: write a plain group "
+	    "(?:...) for (?>...) (Hyperscan: Atomic groups are unsupported.)");
+	free(cause);
+}
+
 static void
 test_build_errors(void **state)
 {
@@ -1725,8 +1807,9 @@ test_build_errors(void **state)
 	    "for group started at index 0.\n"
 	    "errs:4: entry \"**\" is only wildcards\n"
 	    "errs:5: part of \"*!*\" has no letters, digits or symbols\n"
-	    "errs:6: bad regular expression /(a)\\1/: Back-references are "
-	    "unsupported.");
+	    "errs:6: bad regular expression /(a)\\1/: back-references (\\1, "
+	    "\\k<name>) cannot be run: write the repeated text out, or one "
+	    "entry per text (Hyperscan: Back-references are unsupported.)");
 	free(cause);
 }
 
@@ -2202,7 +2285,8 @@ test_rate_ttl(void **state)
 static void
 test_rate_exceeded(void **state)
 {
-	struct rules_rate r = {NULL, RULES_PER_THREAD, 300, 60, RULES_HOLD, 0, 0};
+	struct rules_rate r = {
+	    NULL, RULES_PER_THREAD, 300, 60, RULES_HOLD, 0, 0};
 
 	(void)state;
 	assert_false(rate_exceeded(&r, 0));
@@ -2790,24 +2874,37 @@ content_rules(void)
 	spec.lists[1].shadow = 1;
 	add_list(&spec, "bad", RULES_REJECT, RULES_MATCH_WORD, bad);
 	spec.links[0] = (struct rules_link){.name = xstrdup("links"),
-	    .action = RULES_HOLD, .score = 2, .max = 1};
+	    .action = RULES_HOLD,
+	    .score = 2,
+	    .max = 1};
 	spec.links[1] = (struct rules_link){.name = xstrdup("first-links"),
-	    .action = RULES_APPROVE, .score = 1, .max = 0,
+	    .action = RULES_APPROVE,
+	    .score = 1,
+	    .max = 0,
 	    .approved_below = 3};
 	spec.nlinks = 2;
 	spec.repeats[0] = (struct rules_repeat){.name = xstrdup("rep"),
-	    .action = RULES_HOLD, .per = RULES_PER_AUTHOR, .window = 60};
+	    .action = RULES_HOLD,
+	    .per = RULES_PER_AUTHOR,
+	    .window = 60};
 	spec.nrepeats = 1;
 	spec.campaigns[0] = (struct rules_campaign){.name = xstrdup("camp"),
-	    .action = RULES_REJECT, .authors = 3, .window = 60,
-	    .similarity = 0.7, .min_words = 6};
+	    .action = RULES_REJECT,
+	    .authors = 3,
+	    .window = 60,
+	    .similarity = 0.7,
+	    .min_words = 6};
 	spec.ncampaigns = 1;
 	spec.shouts[0] = (struct rules_shout){.name = xstrdup("loud"),
-	    .action = RULES_APPROVE, .score = 4, .min_letters = 20,
+	    .action = RULES_APPROVE,
+	    .score = 4,
+	    .min_letters = 20,
 	    .ratio = 0.7};
 	spec.nshouts = 1;
 	spec.lengths[0] = (struct rules_length){.name = xstrdup("long"),
-	    .action = RULES_HOLD, .shadow = 1, .max = 40};
+	    .action = RULES_HOLD,
+	    .shadow = 1,
+	    .max = 40};
 	spec.nlengths = 1;
 	spec.thresholds.hold = 5;
 	spec.thresholds.reject = 8;
@@ -2825,9 +2922,10 @@ expect_content(const struct ruleset *rs, const struct rules_match *m,
 	rules_decide(rs, m, ctx, &d);
 	if (d.verdict != v || strcmp(d.reasons, reasons) != 0 ||
 	    strcmp(d.shadow, shadow) != 0 || d.score != score)
-		fail_msg("decide: got %s [%s] [%s] %ld, wanted %s [%s] [%s] %ld",
-		    rules_verdict_name(d.verdict), d.reasons, d.shadow,
-		    d.score, rules_verdict_name(v), reasons, shadow, score);
+		fail_msg(
+		    "decide: got %s [%s] [%s] %ld, wanted %s [%s] [%s] %ld",
+		    rules_verdict_name(d.verdict), d.reasons, d.shadow, d.score,
+		    rules_verdict_name(v), reasons, shadow, score);
 	rules_decision_free(&d);
 }
 
@@ -2855,8 +2953,7 @@ test_decide_shadow_score(void **state)
 	match(rs, "idiot THIS IS A VERY LOUD COMMENT", &m);
 	assert_int_equal(m.letters, 27);
 	assert_int_equal(m.capitals, 22);
-	expect_content(
-	    rs, &m, &ctx, RULES_HOLD, "meh loud score-hold", "", 7);
+	expect_content(rs, &m, &ctx, RULES_HOLD, "meh loud score-hold", "", 7);
 	rules_match_free(&m);
 	/* a trusted author skips the threshold's hold */
 	ctx.trust = RULES_TRUST_TRUSTED;
@@ -2895,8 +2992,7 @@ test_decide_links_repeats_campaigns(void **state)
 	ctx.approved = 2; /* a new author: first-links scores 1 */
 	expect_content(rs, &m, &ctx, RULES_APPROVE, "first-links", "", 1);
 	m.links = 2;
-	expect_content(
-	    rs, &m, &ctx, RULES_HOLD, "links first-links", "", 3);
+	expect_content(rs, &m, &ctx, RULES_HOLD, "links first-links", "", 3);
 	m.links = 0;
 	ctx.approved = 10;
 	/* repeats: -1 not counted, 0 none before, 1 one before */
@@ -2934,7 +3030,10 @@ test_content_measure(void **state)
 	assert_int_equal(m.letters, 4);
 	assert_int_equal(m.capitals, 2);
 	memset(&m, 0, sizeof m);
-	content_measure(RULES_FORMAT_TEXT, "\xff\xfe" "AB", 4, &m);
+	content_measure(RULES_FORMAT_TEXT,
+	    "\xff\xfe"
+	    "AB",
+	    4, &m);
 	assert_int_equal(m.chars, 4);
 	assert_int_equal(m.capitals, 2);
 }
@@ -3038,6 +3137,8 @@ main(void)
 	    cmocka_unit_test(test_match_many_entries),
 	    cmocka_unit_test(test_match_long_text),
 	    cmocka_unit_test(test_match_many_hits),
+	    cmocka_unit_test(test_match_regex_edges),
+	    cmocka_unit_test(test_build_regex_edge_errors),
 	    cmocka_unit_test(test_build_errors),
 	    cmocka_unit_test(test_build_allow_errors),
 	    cmocka_unit_test(test_build_too_many_rates),
