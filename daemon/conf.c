@@ -873,11 +873,12 @@ conf_ctx_free(struct conf_ctx *cx)
 }
 
 /*
- * Load the config at path into a fresh *c (the live one is never touched).
- * Returns -1 with *cause holding every error, one "file:line: ..." a line.
+ * Read the config at path into a fresh *c.  Returns -1 with *cause holding
+ * every error, one "file:line: ..." a line, and *c what could be read
+ * (the caller frees it).
  */
-int
-conf_load(const char *path, struct conf *c, char **cause)
+static int
+conf_parse(const char *path, struct conf *c, char **cause)
 {
 	struct conf_ctx cx;
 	config_t cfg;
@@ -938,13 +939,56 @@ conf_load(const char *path, struct conf *c, char **cause)
 	}
 	config_destroy(&cfg);
 	conf_ctx_free(&cx);
-	conf_keys(c, &c->keys);
 	return (0);
 fail:
 	config_destroy(&cfg);
 	conf_ctx_free(&cx);
-	conf_free(c);
 	return (-1);
+}
+
+/*
+ * Load the config at path into a fresh *c (the live one is never touched).
+ * Returns -1 with *cause holding every error, one "file:line: ..." a line.
+ */
+int
+conf_load(const char *path, struct conf *c, char **cause)
+{
+	if (conf_parse(path, c, cause) == -1) {
+		conf_free(c);
+		return (-1);
+	}
+	conf_keys(c, &c->keys);
+	return (0);
+}
+
+/*
+ * Load the config at path into a fresh *c and build its ruleset, as modqd
+ * -n, startup and reload do.  Returns -1 with *cause holding every error:
+ * those of the config first, then those of compiling the keyword entries
+ * that could be read, so that one run shows them all.
+ */
+int
+conf_load_rules(
+    const char *path, struct conf *c, struct ruleset **rs, char **cause)
+{
+	char *conf_errors, *more = NULL;
+
+	if (conf_parse(path, c, cause) == -1) {
+		if (rules_check(&c->rules, &more) == -1) {
+			conf_errors = *cause;
+			xasprintf(cause, "%s\n%s", conf_errors, more);
+			free(conf_errors);
+			free(more);
+		}
+		conf_free(c);
+		return (-1);
+	}
+	conf_keys(c, &c->keys);
+	if (rules_build(&c->rules, rs, cause) == -1) {
+		conf_free(c);
+		return (-1);
+	}
+	return (0);
 }
 
 /* Free everything a conf holds. */

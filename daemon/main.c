@@ -48,15 +48,9 @@ main_load(const char *path, struct conf *conf, struct ruleset **rs)
 {
 	char *cause;
 
-	if (conf_load(path, conf, &cause) == -1) {
+	if (conf_load_rules(path, conf, rs, &cause) == -1) {
 		fprintf(stderr, "%s\n", cause);
 		free(cause);
-		return (-1);
-	}
-	if (rules_build(&conf->rules, rs, &cause) == -1) {
-		fprintf(stderr, "%s\n", cause);
-		free(cause);
-		conf_free(conf);
 		return (-1);
 	}
 	return (0);

@@ -210,13 +210,8 @@ server_reload(void)
 	sv.reloading = 1;
 	notify_reloading();
 	xasprintf(&head, "%s: not reloading", sv.conf.path);
-	if (conf_load(sv.conf.path, &nc, &cause) == -1) {
+	if (conf_load_rules(sv.conf.path, &nc, &rs, &cause) == -1) {
 		server_log_lines(head, cause);
-		goto out;
-	}
-	if (rules_build(&nc.rules, &rs, &cause) == -1) {
-		server_log_lines(head, cause);
-		conf_free(&nc);
 		goto out;
 	}
 	conf_carry(&sv.conf, &nc);

@@ -121,6 +121,7 @@ struct redis_limits {
 
 /* conf.c */
 int conf_load(const char *, struct conf *, char **);
+int conf_load_rules(const char *, struct conf *, struct ruleset **, char **);
 void conf_free(struct conf *);
 void conf_carry(const struct conf *, struct conf *);
 void conf_keys(const struct conf *, struct keys *);

@@ -234,6 +234,7 @@ long long rate_ttl_ms(const struct rules_rate *);
 
 /* rules.c */
 int rules_build(const struct rules_spec *, struct ruleset **, char **);
+int rules_check(const struct rules_spec *, char **);
 struct ruleset *rules_ref(struct ruleset *);
 void rules_unref(struct ruleset *);
 const char *rules_stamp(const struct ruleset *);

@@ -268,6 +268,21 @@ rules_build(const struct rules_spec *spec, struct ruleset **rsp, char **cause)
 	return (0);
 }
 
+/*
+ * Compile the keyword entries of spec only, for a config that has other
+ * errors: -1 with *cause holding every entry that does not compile.
+ */
+int
+rules_check(const struct rules_spec *spec, char **cause)
+{
+	struct keyword *kw;
+
+	if (keyword_build(spec, &kw, cause) == -1)
+		return (-1);
+	keyword_free(kw);
+	return (0);
+}
+
 /* Take a reference. */
 struct ruleset *
 rules_ref(struct ruleset *rs)

@@ -1991,6 +1991,52 @@ test_build_bad_regex(void **state)
 	conf_free(&c);
 }
 
+/* A config's errors and its entries' compile errors come out in one run. */
+static void
+test_load_rules_every_error(void **state)
+{
+	struct conf c;
+	struct ruleset *rs = NULL;
+	const char *p;
+	char *cause = NULL, *want;
+
+	(void)state;
+	write_conf("every.txt", "fine\n/(a)\\1/\n");
+	p = write_conf("every.conf",
+	    "queue: { colour = 3; };\n"
+	    "keywords: (\n"
+	    "  { name = \"k\"; action = \"hold\";\n"
+	    "    words = [ \"fine\", \"/(isi/\" ]; },\n"
+	    "  { name = \"f\"; action = \"sometimes\"; file = \"every.txt\"; "
+	    "}\n"
+	    ");\n");
+	assert_int_equal(conf_load_rules(p, &c, &rs, &cause), -1);
+	assert_null(rs);
+	want =
+	    expand("@:1: unknown option queue.colour\n"
+	           "@:5: action: \"sometimes\" is not reject, hold or score\n"
+	           "@:5: keyword rule f: no valid action\n"
+	           "@:4: bad regular expression /(isi/: Missing close "
+	           "parenthesis for group started at index 0.\n"
+	           "~/every.txt:2: bad regular expression /(a)\\1/: "
+	           "back-references (\\1, \\k<name>) cannot be run: write "
+	           "the repeated text out, or one entry per text "
+	           "(Hyperscan: Back-references are unsupported.)",
+	        p);
+	assert_string_equal(cause, want);
+	free(want);
+	free(cause);
+	/* A good config loads and builds as before. */
+	p = write_conf("good.conf",
+	    "keywords: ( { name = \"k\"; action = \"hold\"; "
+	    "words = [ \"/\\\\bfine\\\\b/\" ]; } );\n");
+	if (conf_load_rules(p, &c, &rs, &cause) != 0)
+		fail_msg("%s", cause);
+	assert_non_null(rs);
+	rules_unref(rs);
+	conf_free(&c);
+}
+
 static void
 test_build_empty_entries(void **state)
 {
@@ -2373,6 +2419,7 @@ main(void)
 	    cmocka_unit_test(test_carry_reloadable),
 	    cmocka_unit_test(test_carry_unchanged),
 	    cmocka_unit_test(test_build_bad_regex),
+	    cmocka_unit_test(test_load_rules_every_error),
 	    cmocka_unit_test(test_build_empty_entries),
 	    cmocka_unit_test(test_keyword_file_fifo),
 	    cmocka_unit_test(test_keyword_file_not_regular),
