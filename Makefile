@@ -43,13 +43,13 @@ RULES_LDLIBS = $(shell $(PKG_CONFIG) --libs $(RULES_PKGS)) -lm $(LDLIBS)
 
 RULES_SRCS = rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c \
 	rules/decide.c rules/links.c rules/similar.c \
-	rules/confusables.c rules/entities.c
+	rules/confusables.c rules/entities.c rules/lint.c
 COMMON_SRCS = daemon/log.c daemon/xmalloc.c daemon/conf.c daemon/conf_content.c \
 	daemon/entry.c
 DAEMON_SRCS = daemon/main.c daemon/server.c daemon/redis.c daemon/args.c daemon/clock.c \
 	daemon/intake.c daemon/pipeline.c daemon/context.c daemon/texts.c daemon/commit.c \
 	daemon/expire.c daemon/notify.c daemon/metrics.c daemon/trial.c \
-	daemon/rejudge.c
+	daemon/rejudge.c daemon/check.c
 TESTS = test_rules test_similar test_links test_conf test_entry test_cases test_log
 
 RULES_OBJS = $(RULES_SRCS:%.c=$(B)/%.o)
@@ -159,7 +159,7 @@ $(B)/tests/notify-listen: tests/notify-listen.c
 # fault-injection suite (a few minutes) only when FAULTS is set.
 SUITES = tests/integration.sh tests/moderator.sh tests/service.sh \
 	tests/hostile.sh tests/metrics.sh tests/model.sh tests/example.sh \
-	tests/content.sh tests/trial.sh \
+	tests/content.sh tests/trial.sh tests/lint.sh \
 	$(if $(FAULTS),tests/faults.sh)
 integration: all $(B)/tests/notify-listen
 	@set -e; for t in $(SUITES); do \

@@ -25,6 +25,7 @@ static int main_evaluate_lines(struct ruleset *, size_t);
 static void main_log(const struct conf *, int, int);
 static void main_trial_check(const char *, const char *, int, long *);
 static int main_trial(struct ruleset *, struct conf *, const char *, long);
+static int main_check(const struct conf *, int);
 
 /* Print usage and exit 2. */
 static void
@@ -32,7 +33,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: modqd [-dv] [-c file]\n"
-	    "       modqd [-c file] -n\n"
+	    "       modqd [-W] [-c file] -n\n"
 	    "       modqd [-c file] -e text ...\n"
 	    "       modqd [-c file] -e -\n"
 	    "       modqd [-c file] -t file\n"
@@ -135,6 +136,26 @@ main_evaluate_lines(struct ruleset *rs, size_t max)
 }
 
 /*
+ * -n, once the config and rules are known good: check the keyword entries
+ * against the dictionary and print the verdict.  With werror (-W) a
+ * warning fails the check.
+ */
+static int
+main_check(const struct conf *conf, int werror)
+{
+	int n;
+
+	if ((n = check_dictionary(conf)) == -1)
+		return (1);
+	if (n > 0 && werror) {
+		fprintf(stderr, "configuration has warnings\n");
+		return (1);
+	}
+	printf("configuration OK\n");
+	return (fflush(stdout) == 0 ? 0 : 1);
+}
+
+/*
  * Choose where the daemon logs: -d, the foreground, forces stderr with
  * timestamps and debug messages; else log.target, whose "auto" is the
  * journal when stderr is systemd's stream to it and stderr otherwise,
@@ -195,6 +216,7 @@ main(int argc, char **argv)
 	struct conf conf;
 	long count = 0;
 	int ch, debug = 0, check = 0, eval = 0, verbose = 0, rc, prev;
+	int werror = 0;
 
 	/*
 	 * "+": no permuting.  -e ends the options: every argument after it
@@ -204,7 +226,7 @@ main(int argc, char **argv)
 	 * scripts' "modqd -e -- TEXT..." judges what it always did.
 	 */
 	for (prev = optind;
-	     !eval && (ch = getopt(argc, argv, "+c:dehnR:t:Vv")) != -1;
+	     !eval && (ch = getopt(argc, argv, "+c:dehnR:t:VvW")) != -1;
 	     prev = optind) {
 		switch (ch) {
 		case 'c':
@@ -233,6 +255,9 @@ main(int argc, char **argv)
 		case 'v':
 			verbose = 1;
 			break;
+		case 'W':
+			werror = 1;
+			break;
 		default:
 			usage();
 		}
@@ -243,7 +268,8 @@ main(int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	if ((eval && argc == 0) || (!eval && argc != 0) || (eval && check))
+	if ((eval && argc == 0) || (!eval && argc != 0) || (eval && check) ||
+	    (werror && !check))
 		usage();
 	main_trial_check(tpath, rarg, eval || check, &count);
 	log_init(LOG_TO_STDERR, 0);
@@ -253,13 +279,11 @@ main(int argc, char **argv)
 		return (main_trial(rs, &conf, tpath, count));
 	if (check || eval) {
 		if (check)
-			rc = 0;
+			rc = main_check(&conf, werror);
 		else if (argc == 1 && strcmp(argv[0], "-") == 0)
 			rc = main_evaluate_lines(rs, (size_t)conf.max_body);
 		else
 			rc = main_evaluate(rs, argc, argv);
-		if (check)
-			printf("configuration OK\n");
 		rules_unref(rs);
 		conf_free(&conf);
 		return (rc);

@@ -127,6 +127,9 @@ void conf_carry(const struct conf *, struct conf *);
 void conf_keys(const struct conf *, struct keys *);
 void conf_keys_free(struct keys *);
 
+/* check.c */
+int check_dictionary(const struct conf *);
+
 /* server.c */
 void server_init(struct conf *, struct ruleset *);
 int server_loop(void);

@@ -235,6 +235,17 @@ long long rate_ttl_ms(const struct rules_rate *);
 /* rules.c */
 int rules_build(const struct rules_spec *, struct ruleset **, char **);
 int rules_check(const struct rules_spec *, char **);
+
+/* A keyword entry that also matches ordinary words (rules_lint()). */
+#define RULES_LINT_SHOWN 3 /* words kept to show */
+struct rules_lint {
+	const struct rules_entry *entry; /* borrowed from the spec */
+	char *words[RULES_LINT_SHOWN]; /* owned: the first, in byte order */
+	size_t nwords; /* how many words it matches */
+};
+int rules_lint(const struct rules_spec *, const char *const *, size_t,
+    struct rules_lint **, size_t *, char **);
+void rules_lint_free(struct rules_lint *, size_t);
 struct ruleset *rules_ref(struct ruleset *);
 void rules_unref(struct ruleset *);
 const char *rules_stamp(const struct ruleset *);

@@ -144,6 +144,7 @@ static int keyword_hit_cb(
 static int keyword_spaced(const char *, uint32_t, uint32_t);
 static int keyword_scan(struct keyword *, const struct norm_out *);
 static int keyword_reading(struct keyword *, const char *, size_t, int);
+static int keyword_hits(struct keyword *, const char *, size_t);
 static int keyword_allowed(
     const struct kw_hit *, size_t, const struct kw_hit *);
 static int keyword_cmp_hit(const void *, const void *);
@@ -1138,8 +1139,6 @@ keyword_result(
 	size_t nsnips = 0, perlist = 0;
 	int last = -2;
 
-	if (kw->nhits > 1)
-		qsort(kw->hits, kw->nhits, sizeof *kw->hits, keyword_cmp_hit);
 	while (nallow < kw->nhits && kw->hits[nallow].list == -1)
 		nallow++;
 	m->verdict = RULES_APPROVE;
@@ -1206,6 +1205,16 @@ int
 keyword_match(
     struct keyword *kw, const char *text, size_t len, struct rules_match *m)
 {
+	if (keyword_hits(kw, text, len) == -1)
+		return (-1);
+	keyword_result(kw, text, len, m);
+	return (0);
+}
+
+/* Find every hit in text, sorted by keyword_cmp_hit(). */
+static int
+keyword_hits(struct keyword *kw, const char *text, size_t len)
+{
 	kw->nhits = 0;
 	kw->truncated = 0;
 	kw->text = text;
@@ -1213,7 +1222,34 @@ keyword_match(
 		return (-1);
 	if (kw->norm.hideable && keyword_reading(kw, text, len, 1) == -1)
 		return (-1);
-	keyword_result(kw, text, len, m);
+	if (kw->nhits > 1)
+		qsort(kw->hits, kw->nhits, sizeof *kw->hits, keyword_cmp_hit);
+	return (0);
+}
+
+/*
+ * Match text and call cb once for each keyword list with a hit outside
+ * the allow list's, with the first and longest such hit's byte offsets:
+ * what rules_lint() needs, without verdict or snippets.
+ */
+int
+keyword_match_lists(struct keyword *kw, const char *text, size_t len,
+    void (*cb)(int, size_t, size_t, void *), void *arg)
+{
+	size_t i, nallow = 0;
+	int last = -1;
+
+	if (keyword_hits(kw, text, len) == -1)
+		return (-1);
+	while (nallow < kw->nhits && kw->hits[nallow].list == -1)
+		nallow++;
+	for (i = nallow; i < kw->nhits; i++) {
+		if (kw->hits[i].list == last ||
+		    keyword_allowed(kw->hits, nallow, &kw->hits[i]))
+			continue;
+		last = kw->hits[i].list;
+		cb(last, kw->hits[i].s, kw->hits[i].e, arg);
+	}
 	return (0);
 }
 

@@ -99,6 +99,8 @@ struct keyword;
 int keyword_build(const struct rules_spec *, struct keyword **, char **);
 void keyword_free(struct keyword *);
 int keyword_match(struct keyword *, const char *, size_t, struct rules_match *);
+int keyword_match_lists(struct keyword *, const char *, size_t,
+    void (*)(int, size_t, size_t, void *), void *);
 size_t keyword_npatterns(const struct keyword *);
 const struct norm_out *keyword_form(const struct keyword *);
 

@@ -1189,7 +1189,7 @@ hold	watch	watch:\"traitor\"	-"
 	OUT=$("$MODQD" -h 2>&1)
 	check_eq "modqd -h: exit 2" "$?" 2
 	check_eq "modqd -h: the usage" "$OUT" "usage: modqd [-dv] [-c file]
-       modqd [-c file] -n
+       modqd [-W] [-c file] -n
        modqd [-c file] -e text ...
        modqd [-c file] -e -
        modqd [-c file] -t file

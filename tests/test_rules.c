@@ -1752,6 +1752,42 @@ test_match_regex_edges(void **state)
 	rules_unref(rs);
 }
 
+/* rules_lint(): the words each entry matches besides its own forms. */
+static void
+test_lint(void **state)
+{
+	static const char *const w[] = {
+	    "c*nt", "ass", "behead*", "/\\bass(es)?\\b/", NULL};
+	static const char *const allow[] = {"count", NULL};
+	static const char *const dict[] = {"content", "comment", "cant",
+	    "count", "cement", "Cantor", "can't", "ass", "asses", "beheaded",
+	    "beheading", "beheadings", "class"};
+	struct rules_spec spec;
+	struct rules_lint *r;
+	size_t n;
+	char *cause = NULL;
+
+	(void)state;
+	memset(&spec, 0, sizeof spec);
+	add_list(&spec, "k", RULES_HOLD, RULES_MATCH_WORD, w);
+	add_allow(&spec, allow);
+	if (rules_lint(&spec, dict, sizeof dict / sizeof dict[0], &r, &n,
+	        &cause) == -1)
+		fail_msg("rules_lint: %s", cause);
+	assert_int_equal(n, 2);
+	assert_string_equal(r[0].entry->text, "c*nt");
+	assert_int_equal(r[0].nwords, 4); /* count allowed, Cantor a name */
+	assert_string_equal(r[0].words[0], "cant");
+	assert_string_equal(r[0].words[1], "cement");
+	assert_string_equal(r[0].words[2], "comment");
+	assert_string_equal(r[1].entry->text, "behead*");
+	assert_int_equal(r[1].nwords, 1);
+	assert_string_equal(r[1].words[0], "beheadings");
+	assert_null(r[1].words[1]);
+	rules_lint_free(r, n);
+	rules_spec_free(&spec);
+}
+
 /* What cannot be rewritten or run is an error saying what to write. */
 static void
 test_build_regex_edge_errors(void **state)
@@ -3138,6 +3174,7 @@ main(void)
 	    cmocka_unit_test(test_match_long_text),
 	    cmocka_unit_test(test_match_many_hits),
 	    cmocka_unit_test(test_match_regex_edges),
+	    cmocka_unit_test(test_lint),
 	    cmocka_unit_test(test_build_regex_edge_errors),
 	    cmocka_unit_test(test_build_errors),
 	    cmocka_unit_test(test_build_allow_errors),

@@ -22,7 +22,7 @@ FUZZ_ARGS=${FUZZ_ARGS:-}
 ALL_TARGETS="entry conf wordlist batch"
 SRCS="rules/normalize.c rules/keyword.c rules/rate.c rules/rules.c
 rules/decide.c rules/links.c rules/similar.c
-rules/confusables.c rules/entities.c daemon/log.c daemon/xmalloc.c
+rules/confusables.c rules/entities.c rules/lint.c daemon/log.c daemon/xmalloc.c
 daemon/conf.c daemon/conf_content.c daemon/entry.c"
 # batch links the daemon's pipeline too, and two files of its own: the
 # model of Redis and the fake I/O edge (redis.c, server.c, metrics.c).
