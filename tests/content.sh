@@ -26,15 +26,6 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 suite_init content
 start_redis "$TMP" "$SOCK" || { echo "content: cannot start redis-server"; exit 1; }
 
-# Stop the running modqd (if any) and empty the server for a new scenario.
-fresh() {
-	if [ -n "${MODQD_PID:-}" ] && kill -0 "$MODQD_PID" 2>/dev/null; then
-		stop_modqd
-	fi
-	rcli FLUSHALL >/dev/null
-	SID=()
-}
-
 # Check the decisions stream's last entry for comment $1: status reasons.
 check_last_decision() {
 	check_eq "decisions entry of $1" \

@@ -19,14 +19,6 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 . "$TOP/tests/lib.sh"
 suite_init hostile
 
-fresh() {
-	if [ -n "${MODQD_PID:-}" ] && kill -0 "$MODQD_PID" 2>/dev/null; then
-		stop_modqd
-	fi
-	rcli FLUSHALL >/dev/null
-	SID=()
-}
-
 # An ASan build keeps shadow memory and a quarantine of freed blocks: its
 # resident set says nothing about modqd's, so those checks are skipped.
 ASAN=""

@@ -64,15 +64,6 @@ suite_init integration
 
 
 
-# Stop the running modqd (if any) and empty the server for a new scenario.
-fresh() {
-	if [ -n "${MODQD_PID:-}" ] && kill -0 "$MODQD_PID" 2>/dev/null; then
-		stop_modqd
-	fi
-	rcli FLUSHALL >/dev/null
-	SID=()
-}
-
 # The ruleset stamp the last "starting" or "reloaded" line of a log names.
 log_stamp() {
 	grep -Eo 'starting: config .*, ruleset [0-9a-f]{12}|reloaded .*: ruleset [0-9a-f]{12}' "$1" |

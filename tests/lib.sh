@@ -152,6 +152,16 @@ write_conf() {
 	cat >"$1"
 }
 
+# Stop the running modqd (if any) and empty the server for a new scenario
+# (faults.sh, with daemons of its own, has its own).
+fresh() {
+	if [ -n "${MODQD_PID:-}" ] && kill -0 "$MODQD_PID" 2>/dev/null; then
+		stop_modqd
+	fi
+	rcli FLUSHALL >/dev/null
+	SID=()
+}
+
 # Start modqd in the foreground (-d) without waiting for it.
 spawn_modqd() {
 	local conf=$1 log=$2

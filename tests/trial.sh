@@ -25,15 +25,6 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 suite_init trial
 start_redis "$TMP" "$SOCK" || { echo "trial: cannot start redis-server"; exit 1; }
 
-# Stop the running modqd (if any) and empty the server for a new scenario.
-fresh() {
-	if [ -n "${MODQD_PID:-}" ] && kill -0 "$MODQD_PID" 2>/dev/null; then
-		stop_modqd
-	fi
-	rcli FLUSHALL >/dev/null
-	SID=()
-}
-
 # A digest of every key's name and DUMP (its type, value and encoding).
 dataset_digest() {
 	rcli --raw EVAL "local ks = redis.call('KEYS', '*')
