@@ -78,7 +78,6 @@
 #define LINKS_LABEL_MAX 63 /* bytes in one label */
 #define LINKS_TAG_MAX 1024 /* bytes scanned for the end of an HTML tag */
 #define LINKS_ENTITY_MAX 40 /* bytes of an HTML entity name */
-#define LINKS_NAME_MAX 10 /* bytes of the longest element name */
 #define LINKS_USER_MAX 256 /* bytes scanned for a URL's "user@" */
 #define LINKS_ANCHOR '\001' /* in the read text: a link anchor starts */
 #define LINKS_ANCHOR_END '\002' /* in the read text: it ends */
@@ -172,9 +171,6 @@ static const char *const links_common[] = {"ai", "app", "ar", "au", "biz", "br",
 static const char *const links_stop[] = {"a", "an", "any", "big", "early",
     "every", "failed", "first", "last", "late", "old", "polka", "that", "the",
     "this", "whole"};
-
-/* HTML element names, for telling markup from text. */
-#include "elements.inc"
 
 static void links_error(char **, const char *, int, const char *, ...)
     __attribute__((format(printf, 4, 5)));
@@ -539,37 +535,18 @@ links_tag_end(const char *t, size_t len, size_t i)
 
 /*
  * Tell whether the name at s (len bytes to the '>') is an HTML element's,
- * as normalize.c does: anything else tag-shaped is text.  Returns 0, or 1
- * with *block set, or 2 for "a".
+ * as normalize.c reads it: anything else tag-shaped is text.  Returns 0,
+ * or 1 with *block set, or 2 for "a".
  */
 static int
 links_element(const char *s, size_t len, int *block)
 {
-	char name[LINKS_NAME_MAX + 1];
-	size_t k, lo = 0, hi, mid;
-	int cmp;
-
-	for (k = 0; k < len && k < LINKS_NAME_MAX &&
-	     ((s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z') ||
-	         (s[k] >= '0' && s[k] <= '9'));
-	     k++)
-		name[k] = (char)(s[k] | 0x20);
-	if (k < len && (s[k] == '\0' || strchr(" \t\n\r\f/", s[k]) == NULL))
+	if (!normalize_element(s, len, block))
 		return (0);
-	name[k] = '\0';
-	hi = sizeof norm_elements / sizeof norm_elements[0];
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		if ((cmp = strcmp(name, norm_elements[mid].name)) == 0) {
-			*block = norm_elements[mid].block;
-			return (strcmp(name, "a") == 0 ? 2 : 1);
-		}
-		if (cmp < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return (0);
+	return ((s[0] | 0x20) == 'a' &&
+	            (len == 1 || strchr(" \t\n\r\f/", s[1]) != NULL)
+	        ? 2
+	        : 1);
 }
 
 /*

@@ -169,7 +169,6 @@ static int normalize_in(uint32_t, const struct norm_range *, size_t);
 static uint32_t normalize_arabic(uint32_t);
 static size_t normalize_tag(struct norm *, const char *, size_t, size_t);
 static size_t normalize_tag_end(const char *, size_t, size_t, size_t *);
-static int normalize_element(const char *, size_t, int *);
 static size_t normalize_comment(struct norm *, const char *, size_t, size_t);
 static size_t normalize_entity(struct norm *, const char *, size_t, size_t);
 static size_t normalize_numeric(struct norm *, const char *, size_t, size_t);
@@ -504,7 +503,7 @@ normalize_arabic(uint32_t cp)
  * the '>' (so <b>, <B class="x">, <br/>, but not <bx> or <b-x>).  *block
  * says whether the element renders as a line break.
  */
-static int
+int
 normalize_element(const char *s, size_t len, int *block)
 {
 	char name[NORM_NAME_MAX + 1];

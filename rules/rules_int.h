@@ -51,6 +51,7 @@ struct norm {
 void normalize_init(struct norm *);
 void normalize_free(struct norm *);
 void normalize_text(struct norm *, const char *, size_t);
+int normalize_element(const char *, size_t, int *);
 
 /* A keyword rule's name and how it acts, for rules_decide(). */
 struct rules_act {
