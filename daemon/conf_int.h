@@ -43,8 +43,8 @@ typedef void (*conf_done_cb)(
     struct conf_ctx *, const config_setting_t *, struct conf_rule *);
 
 /* conf.c */
-void conf_error(struct conf_ctx *, const config_setting_t *, const char *,
-    ...) __attribute__((format(printf, 3, 4)));
+void conf_error(struct conf_ctx *, const config_setting_t *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
 int conf_line(const config_setting_t *);
 const char *conf_file(struct conf_ctx *, const config_setting_t *);
 void conf_each(

@@ -411,8 +411,8 @@ pipeline_start(struct batch *b)
 	 */
 	if (b->n > PIPELINE_TX_MAX) {
 		rest = pipeline_batch_new(b->rules, b->n - PIPELINE_TX_MAX);
-		pipeline_move_comments(rest->c, b->c + PIPELINE_TX_MAX,
-		    b->n - PIPELINE_TX_MAX);
+		pipeline_move_comments(
+		    rest->c, b->c + PIPELINE_TX_MAX, b->n - PIPELINE_TX_MAX);
 		rest->n = b->n - PIPELINE_TX_MAX;
 		b->n = PIPELINE_TX_MAX;
 		pipeline_start(b);

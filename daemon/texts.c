@@ -244,8 +244,8 @@ texts_read(void)
 	tx.reading = 1;
 	/* not sent: fail its batches from the loop, not from their caller */
 	if (redis_cmd(&a, texts_cb, NULL) != 0)
-		event_base_once(server_base(), -1, EV_TIMEOUT, texts_unsent,
-		    NULL, &now);
+		event_base_once(
+		    server_base(), -1, EV_TIMEOUT, texts_unsent, NULL, &now);
 	redis_args_free(&a);
 }
 

@@ -195,7 +195,8 @@ struct rules_match {
 	char *reasons; /* owned: fired keyword rules, space-separated */
 	char *matched; /* owned: name:"original text" pairs */
 	size_t links; /* links a reader would see, allowed ones left out */
-	uint32_t link_deny; /* bit i: a link falls under links rule i's domains */
+	uint32_t
+	    link_deny; /* bit i: a link falls under links rule i's domains */
 	size_t letters; /* letters of the text, and capitals among them */
 	size_t capitals;
 	size_t chars; /* code points of the text as read */

@@ -374,8 +374,8 @@ __wrap_gettimeofday(struct timeval *tv, void *tz)
 /* metrics.c */
 
 void
-metrics_decision(enum rules_verdict v, const char *reasons,
-    const char *shadow, long long ms)
+metrics_decision(
+    enum rules_verdict v, const char *reasons, const char *shadow, long long ms)
 {
 	(void)ms;
 	if (v < RULES_APPROVE || v > RULES_REJECT || reasons == NULL ||
