@@ -186,7 +186,9 @@ commit_item(struct batch *b, struct redis_args *a, struct comment *c, char *num)
 
 /*
  * How much of string i a dead letter keeps: at most PIPELINE_DEAD_KEEP
- * bytes, cut before a UTF-8 sequence rather than inside one.
+ * bytes, cut before a UTF-8 sequence rather than inside one: at most
+ * three bytes back, the continuation bytes a sequence has (a longer run
+ * of them is no sequence, and is cut where it falls).
  */
 static size_t
 commit_dead_len(const struct comment *c, size_t i)
@@ -196,7 +198,7 @@ commit_dead_len(const struct comment *c, size_t i)
 	if (n <= PIPELINE_DEAD_KEEP)
 		return (n);
 	n = PIPELINE_DEAD_KEEP;
-	while (n > PIPELINE_DEAD_KEEP - 4 &&
+	while (n > PIPELINE_DEAD_KEEP - 3 &&
 	    ((unsigned char)c->fv[i][n] & 0xc0) == 0x80)
 		n--;
 	return (n);
