@@ -3,6 +3,8 @@
  * keyword list and of the allow list, normalised by normalize.c and compiled
  * into one Hyperscan literal database (words, phrases, wildcards at the ends,
  * substrings) and one regex database (regular expressions, inner wildcards).
+ * A third database holds the literals again with any letter also matching a
+ * censor mark (f*ck); it scans only texts that have one.
  * A comment is normalised once and scanned once per form, whatever the
  * number of entries.
  */
@@ -27,6 +29,8 @@
 #define KW_MAX_SNIPS 16 /* matched texts shown per comment */
 #define KW_SNIPS_PER_LIST 3
 #define KW_SNIP_BYTES 80 /* bytes of original text in one snippet */
+#define KW_MARK '*' /* normalize.c's censor mark: any one letter */
+#define KW_IL '|' /* normalize.c's | : i or l */
 #define KW_REGEX_FLAGS \
 	(HS_FLAG_UTF8 | HS_FLAG_UCP | HS_FLAG_CASELESS | HS_FLAG_SOM_LEFTMOST)
 
@@ -84,6 +88,7 @@ struct kw_build {
 struct keyword {
 	hs_database_t *lit;
 	hs_database_t *re;
+	hs_database_t *cen; /* the literals, censor marks for letters */
 	hs_scratch_t *scratch;
 	struct kw_pat *lpat; /* owned */
 	size_t nlit;
@@ -135,7 +140,7 @@ static void keyword_runs(
 static void keyword_substring(
     struct kw_build *, const struct rules_entry *, int, const char *, size_t);
 static int keyword_compile(struct keyword *, struct kw_build *);
-static char **keyword_lit_regexes(const struct kw_build *);
+static char **keyword_lit_regexes(const struct kw_build *, int);
 static void keyword_compile_error(
     struct kw_build *, const hs_compile_error_t *, int);
 static void keyword_build_free(struct kw_build *);
@@ -842,20 +847,25 @@ keyword_build(const struct rules_spec *spec, struct keyword **kwp, char **cause)
  * Write each literal as a regex of escaped bytes.  Hyperscan 5.4's literal
  * API (hs_compile_lit_multi) builds databases that fail at scan time when
  * one literal ends the other in a long run of one character; its regex
- * compiler finds literals by itself and has no such bug.
+ * compiler finds literals by itself and has no such bug.  With censor set,
+ * each Latin letter also matches a censor mark, and i and l a | .
  */
 static char **
-keyword_lit_regexes(const struct kw_build *b)
+keyword_lit_regexes(const struct kw_build *b, int censor)
 {
 	char **out = xcalloc(b->lit.n + 1, sizeof *out);
 	size_t i, k, len;
 	unsigned char ch;
 
 	for (i = 0; i < b->lit.n; i++) {
-		out[i] = xmalloc(b->litlen[i] * 4 + 1);
+		out[i] = xmalloc(b->litlen[i] * 12 + 1);
 		for (k = 0, len = 0; k < b->litlen[i]; k++) {
 			ch = (unsigned char)b->lit.text[i][k];
-			if ((ch >= 'a' && ch <= 'z') ||
+			if (censor && ch >= 'a' && ch <= 'z')
+				len += (size_t)sprintf(out[i] + len,
+				    "[%c\\x%02x%s]", ch, KW_MARK,
+				    ch == 'i' || ch == 'l' ? "\\x7c" : "");
+			else if ((ch >= 'a' && ch <= 'z') ||
 			    (ch >= '0' && ch <= '9'))
 				out[i][len++] = (char)ch;
 			else
@@ -894,7 +904,7 @@ keyword_compile(struct keyword *kw, struct kw_build *b)
 {
 	hs_compile_error_t *err = NULL;
 	unsigned *ids, *flags;
-	char **lit;
+	char **lit, **cen;
 	size_t i, n = b->lit.n > b->re.n ? b->lit.n : b->re.n;
 	int rc = -1;
 
@@ -902,10 +912,16 @@ keyword_compile(struct keyword *kw, struct kw_build *b)
 	flags = xcalloc(n + 1, sizeof *flags);
 	for (i = 0; i < n; i++)
 		ids[i] = (unsigned)i;
-	lit = keyword_lit_regexes(b);
+	lit = keyword_lit_regexes(b, 0);
+	cen = keyword_lit_regexes(b, 1);
 	if (b->lit.n > 0 &&
 	    hs_compile_multi((const char *const *)lit, flags, ids,
 	        (unsigned)b->lit.n, HS_MODE_BLOCK, NULL, &kw->lit,
+	        &err) != HS_SUCCESS)
+		goto fail;
+	if (b->lit.n > 0 &&
+	    hs_compile_multi((const char *const *)cen, flags, ids,
+	        (unsigned)b->lit.n, HS_MODE_BLOCK, NULL, &kw->cen,
 	        &err) != HS_SUCCESS)
 		goto fail;
 	for (i = 0; i < b->re.n; i++)
@@ -917,6 +933,8 @@ keyword_compile(struct keyword *kw, struct kw_build *b)
 		goto fail;
 	if ((kw->lit != NULL &&
 	        hs_alloc_scratch(kw->lit, &kw->scratch) != HS_SUCCESS) ||
+	    (kw->cen != NULL &&
+	        hs_alloc_scratch(kw->cen, &kw->scratch) != HS_SUCCESS) ||
 	    (kw->re != NULL &&
 	        hs_alloc_scratch(kw->re, &kw->scratch) != HS_SUCCESS))
 		goto fail;
@@ -929,10 +947,12 @@ keyword_compile(struct keyword *kw, struct kw_build *b)
 	rc = 0;
 fail:
 	if (err != NULL) {
-		keyword_compile_error(b, err, kw->lit == NULL && b->lit.n > 0);
+		keyword_compile_error(b, err,
+		    (kw->lit == NULL || kw->cen == NULL) && b->lit.n > 0);
 		hs_free_compile_error(err);
 	}
 	freev(lit, b->lit.n);
+	freev(cen, b->lit.n);
 	free(ids);
 	free(flags);
 	return (rc);
@@ -957,6 +977,7 @@ keyword_free(struct keyword *kw)
 		return;
 	hs_free_database(kw->lit);
 	hs_free_database(kw->re);
+	hs_free_database(kw->cen);
 	hs_free_scratch(kw->scratch);
 	free(kw->lpat);
 	free(kw->rpat);
@@ -1042,6 +1063,15 @@ keyword_scan(struct keyword *kw, const struct norm_out *o)
 	if (kw->lit != NULL) {
 		kw->scanning_re = 0;
 		rc = hs_scan(kw->lit, o->buf, (unsigned)o->len, 0, kw->scratch,
+		    keyword_hit_cb, kw);
+		if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED)
+			return (-1);
+	}
+	if (kw->cen != NULL && !kw->truncated &&
+	    (memchr(o->buf, KW_MARK, o->len) != NULL ||
+	        memchr(o->buf, KW_IL, o->len) != NULL)) {
+		kw->scanning_re = 0;
+		rc = hs_scan(kw->cen, o->buf, (unsigned)o->len, 0, kw->scratch,
 		    keyword_hit_cb, kw);
 		if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED)
 			return (-1);
