@@ -48,7 +48,7 @@ enum norm_class {
 	N_BREAK, /* line break or block tag */
 	N_LETTER,
 	N_DIGIT,
-	N_LEET, /* @ $ ! & until proven part of a word */
+	N_LEET, /* @ $ ! & and glue until proven part of a word */
 	N_MARK, /* combining mark kept as part of a word */
 	N_SYMBOL /* emoji and other symbols: a token of its own */
 };
@@ -61,6 +61,18 @@ enum norm_class {
 #define ITEM_PAIR 0x20 /* N_SYMBOL: first half of a flag */
 #define ITEM_SPACE 0x40 /* N_SEP: white space */
 #define ITEM_LONE 0x80 /* N_LEET: alone between separators */
+
+/*
+ * Glue: symbols that stand for letters only between letters (fu(k, bi+ch,
+ * he||o, fu¢k, s}{it) or, for a currency sign, at the start of a word
+ * (€lit): ( ¢ for c, € for e, £ for l, + for t, }{ for h, | for i or l;
+ * and censor marks (* # _) for any one letter.  Written between letters
+ * they may also join two words (kill+you, shit_happens), so a text with
+ * one is read a second time with them as punctuation (split_lead).
+ */
+#define NORM_GLUE_RUN 3 /* glue symbols in a row standing for letters */
+#define NORM_MARK '*' /* what a censor mark becomes: any one letter */
+#define NORM_IL '|' /* what | becomes: i or l */
 
 struct norm_item {
 	uint32_t cp;
@@ -188,6 +200,14 @@ static int normalize_disguise(uint32_t);
 static void normalize_fold(struct norm *, const struct norm_tok *);
 static int normalize_unit_suffix(const struct norm *, const struct norm_tok *);
 static uint32_t normalize_leet(uint32_t);
+static int normalize_glue(uint32_t);
+static int normalize_inner(const struct norm_item *);
+static int normalize_glue_ok(const struct norm *, size_t, size_t);
+static int normalize_glue_at(const struct norm *, size_t);
+static int normalize_handle(const struct norm *, size_t);
+static int normalize_spread_glue(const struct norm *, size_t, size_t);
+static size_t normalize_accept_glue(struct norm *, size_t);
+static int normalize_counted(uint32_t);
 static size_t normalize_token_chars(struct norm *, const struct norm_tok *);
 static int normalize_vowel(uint32_t);
 static int normalize_emit(struct norm *, int, int);
@@ -287,15 +307,16 @@ normalize_ascii(struct norm *n, unsigned char ch, uint32_t s, uint32_t e)
 		normalize_push(n, ch, N_DIGIT, s, e);
 		if (normalize_leet(ch) == 0)
 			n->items[n->nitems - 1].flags = ITEM_NONLEET;
-	} else if (ch == '@' || ch == '$' || ch == '!' || ch == '&')
+	} else if (ch == ' ' || ch == '\t') {
+		normalize_push(n, ch, N_SEP, s, e);
+		n->items[n->nitems - 1].flags = ITEM_SPACE;
+	} else if (ch == '@' || ch == '$' || ch == '!' || ch == '&' ||
+	    (normalize_glue(ch) && ch != '}')) /* }{ is normalize_decode's */
 		normalize_push(n, ch, N_LEET, s, e);
 	else if (ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v')
 		normalize_push(n, ch, N_BREAK, s, e);
-	else {
+	else
 		normalize_push(n, ch, N_SEP, s, e);
-		if (ch == ' ' || ch == '\t')
-			n->items[n->nitems - 1].flags = ITEM_SPACE;
-	}
 }
 
 /*
@@ -358,6 +379,10 @@ normalize_decomposed(struct norm *n, uint32_t cp, uint32_t s, uint32_t e)
 
 	if (cp < 0x80) {
 		normalize_ascii(n, (unsigned char)cp, s, e);
+		return;
+	}
+	if (normalize_glue(cp)) { /* ¢ £ € */
+		normalize_push(n, cp, N_LEET, s, e);
 		return;
 	}
 	switch (utf8proc_category((utf8proc_int32_t)cp)) {
@@ -721,6 +746,12 @@ normalize_decode(struct norm *n, const char *t, size_t len)
 			i += used;
 			continue;
 		}
+		if (ch == '}' && i + 1 < len && t[i + 1] == '{') { /* }{ is h */
+			normalize_push(
+			    n, '}', N_LEET, (uint32_t)i, (uint32_t)i + 2);
+			i += 2;
+			continue;
+		}
 		if (ch < 0x80) {
 			normalize_ascii(n, ch, (uint32_t)i, (uint32_t)i + 1);
 			i++;
@@ -813,13 +844,15 @@ normalize_accept_leet(struct norm *n)
 					it[i].flags |= ITEM_ACCEPTED;
 	}
 	for (i = 0; i < cnt; i++) {
-		if (it[i].cls != N_LEET || it[i].cp == '!' || it[i].cp == '&')
+		if (it[i].cls != N_LEET || it[i].cp == '!' || it[i].cp == '&' ||
+		    normalize_glue(it[i].cp))
 			continue;
 		if (i > 0 && normalize_wordish(&it[i - 1]))
 			it[i].flags |= ITEM_ACCEPTED;
 	}
 	for (i = cnt; i-- > 0;) {
-		if (it[i].cls != N_LEET || it[i].cp == '!' || it[i].cp == '&')
+		if (it[i].cls != N_LEET || it[i].cp == '!' || it[i].cp == '&' ||
+		    normalize_glue(it[i].cp))
 			continue;
 		if (i + 1 < cnt && normalize_wordish(&it[i + 1]))
 			it[i].flags |= ITEM_ACCEPTED;
@@ -827,6 +860,10 @@ normalize_accept_leet(struct norm *n)
 	for (i = 0; i < cnt; i++) {
 		if (it[i].cls != N_LEET || (it[i].flags & ITEM_ACCEPTED))
 			continue;
+		if (normalize_glue(it[i].cp)) {
+			i = normalize_accept_glue(n, i);
+			continue;
+		}
 		for (j = i; it[i].cp == '!' && j + 1 < cnt &&
 		     it[j + 1].cls == N_LEET && it[j + 1].cp == '!';
 		     j++)
@@ -836,8 +873,14 @@ normalize_accept_leet(struct norm *n)
 		    (it[j + 1].cls == N_LETTER ||
 		        (it[i].cp == '!' && it[j + 1].cls == N_DIGIT)) &&
 		    (it[i].cp == '!' || (it[i].cp == '&' && j == i))) {
-			for (; i <= j; i++)
-				it[i].flags |= ITEM_ACCEPTED;
+			if (it[i].cp == '!') /* sh!t, or kill!you */
+				n->ambiguous = 1;
+			for (; i <= j; i++) {
+				if (it[i].cp == '!' && n->split_lead)
+					it[i].cls = N_SEP;
+				else
+					it[i].flags |= ITEM_ACCEPTED;
+			}
 			i = j;
 			continue;
 		}
@@ -849,6 +892,143 @@ normalize_accept_leet(struct norm *n)
 				it[i].cls = N_SEP;
 		i = i > j ? j : i;
 	}
+}
+
+/* Tell whether a symbol is glue: it stands for letters only in a word. */
+static int
+normalize_glue(uint32_t cp)
+{
+	switch (cp) {
+	case '(':
+	case '+':
+	case '|':
+	case '}': /* "}{", one item */
+	case '*':
+	case '#':
+	case '_':
+	case 0x00a2: /* ¢ */
+	case 0x00a3: /* £ */
+	case 0x20ac: /* € */
+		return (1);
+	default:
+		return (0);
+	}
+}
+
+/* Tell whether an item is a letter that may hold glue inside a word. */
+static int
+normalize_inner(const struct norm_item *it)
+{
+	return (it->cls == N_LETTER && !(it->flags & ITEM_SOLO));
+}
+
+/* Tell whether item k is a glue symbol, taken or not. */
+static int
+normalize_glue_at(const struct norm *n, size_t k)
+{
+	return (k < n->nitems &&
+	    (n->items[k].cls == N_LEET || n->items[k].cls == N_SEP) &&
+	    normalize_glue(n->items[k].cp));
+}
+
+/*
+ * Tell whether item i is inside a user name or a hashtag (@big_fan,
+ * #no_way): letters, digits and _ back to an @ or # that starts them.
+ * There _ joins names, never censors a word.
+ */
+static int
+normalize_handle(const struct norm *n, size_t i)
+{
+	const struct norm_item *it = n->items;
+
+	while (i-- > 0) {
+		if (it[i].cp == '@' || it[i].cp == '#')
+			return (it[i].cls == N_LEET || it[i].cls == N_SEP);
+		if (it[i].cls != N_LETTER && it[i].cls != N_DIGIT &&
+		    it[i].cp != '_')
+			return (0);
+	}
+	return (0);
+}
+
+/*
+ * Tell whether the glue [i, j] between two letters spreads single letters
+ * (s*h*i*t, a*b, s__h__i__t), which normalize_join_spread() joins, rather
+ * than standing for letters of a word (f*ck, f**k).
+ */
+static int
+normalize_spread_glue(const struct norm *n, size_t i, size_t j)
+{
+	const struct norm_item *it = n->items;
+
+	if ((i >= 2 && normalize_inner(&it[i - 2])) ||
+	    (j + 2 < n->nitems && normalize_inner(&it[j + 2])))
+		return (0);
+	return (i == j || (i >= 2 && normalize_glue_at(n, i - 2)) ||
+	    normalize_glue_at(n, j + 2));
+}
+
+/*
+ * Tell whether the glue symbols [i, j] stand for letters: a run of at most
+ * NORM_GLUE_RUN between two letters (fu(k, f**k), never between single
+ * letters spread apart (s*h*i*t), and never a "(" closed in the same word
+ * (f(x), word(s)); or one currency sign or }{ starting a word of letters
+ * (€lit, }{ate), never a price (€20, £5).
+ */
+static int
+normalize_glue_ok(const struct norm *n, size_t i, size_t j)
+{
+	const struct norm_item *it = n->items;
+	size_t k;
+
+	if (j - i + 1 > NORM_GLUE_RUN || j + 1 >= n->nitems ||
+	    !normalize_inner(&it[j + 1]))
+		return (0);
+	if (i > 0 && normalize_inner(&it[i - 1])) {
+		if (normalize_spread_glue(n, i, j) ||
+		    (it[i].cp == '_' && normalize_handle(n, i)))
+			return (0);
+		for (k = j + 1; it[i].cp == '(' && k < n->nitems &&
+		     it[k].cls != N_BREAK && !(it[k].flags & ITEM_SPACE);
+		     k++)
+			if (it[k].cls == N_SEP && it[k].cp == ')')
+				return (0);
+		return (1);
+	}
+	return (i == j && (i == 0 || normalize_sepish(n, i - 1)) &&
+	    (it[i].cp == '}' || it[i].cp >= 0x80) && j + 2 < n->nitems &&
+	    normalize_inner(&it[j + 2]));
+}
+
+/*
+ * Decide whether the run of glue symbols starting at item i stands for
+ * letters (normalize_glue_ok()) or is a separator; returns its last item.
+ * A text with glue between letters is ambiguous: the second reading
+ * (split_lead) takes every glue symbol as punctuation, so kill+you and
+ * shit_happens are two words there.
+ */
+static size_t
+normalize_accept_glue(struct norm *n, size_t i)
+{
+	struct norm_item *it = n->items;
+	size_t j = i, k;
+	int inner;
+
+	while (j + 1 < n->nitems && it[j + 1].cls == N_LEET &&
+	    normalize_glue(it[j + 1].cp) &&
+	    (it[j + 1].cp == it[i].cp ||
+	        (normalize_leet(it[j + 1].cp) == NORM_MARK &&
+	            normalize_leet(it[i].cp) == NORM_MARK)))
+		j++;
+	inner = i > 0 && normalize_inner(&it[i - 1]);
+	if (normalize_glue_ok(n, i, j) && !(inner && n->split_lead)) {
+		n->ambiguous |= inner;
+		for (k = i; k <= j; k++)
+			it[k].flags |= ITEM_ACCEPTED;
+	} else
+		for (k = i; k <= j; k++)
+			it[k].cls = N_SEP;
+	return (j);
 }
 
 /* Append an empty token. */
@@ -1019,7 +1199,23 @@ normalize_leet(uint32_t cp)
 	case '$':
 		return ('s');
 	case '7':
+	case '+':
 		return ('t');
+	case '(':
+	case 0x00a2: /* ¢ */
+		return ('c');
+	case 0x20ac: /* € */
+		return ('e');
+	case 0x00a3: /* £ */
+		return ('l');
+	case '}': /* }{ */
+		return ('h');
+	case '|':
+		return (NORM_IL);
+	case '*':
+	case '#':
+	case '_':
+		return (NORM_MARK);
 	default:
 		return (0);
 	}
@@ -1235,6 +1431,13 @@ normalize_token_chars(struct norm *n, const struct norm_tok *tok)
 	return (cnt);
 }
 
+/* Tell whether a run of cp means its length: digits, censor marks, | . */
+static int
+normalize_counted(uint32_t cp)
+{
+	return ((cp >= '0' && cp <= '9') || cp == NORM_MARK || cp == NORM_IL);
+}
+
 /* Tell whether a letter is a Latin vowel (for the third repeat form). */
 static int
 normalize_vowel(uint32_t cp)
@@ -1267,10 +1470,9 @@ normalize_emit(struct norm *n, int f, int mode)
 			     j++)
 				;
 			if (j - i < 3 || mode == NORM_KEEP ||
-			    (n->chars[i] >= '0' && n->chars[i] <= '9')) {
+			    normalize_counted(n->chars[i])) {
 				collapsed |= j - i >= 3 &&
-				        !(n->chars[i] >= '0' &&
-				            n->chars[i] <= '9')
+				        !normalize_counted(n->chars[i])
 				    ? (normalize_vowel(n->chars[i]) ? 1 : 2)
 				    : 0;
 				for (k = i; k < j; k++)

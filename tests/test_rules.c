@@ -357,7 +357,11 @@ test_normalize_basic(void **state)
 	expect_norm("   \t  ", " ");
 	expect_norm("...!?", " ");
 	expect_norm("one  two\t\tthree", " one two three ");
+	expect_norm("foo_bar", " foo*bar "); /* a censor mark, f_ck */
+	assert_int_equal(nst.ambiguous, 1);
+	nst.split_lead = 1; /* or punctuation in the second reading */
 	expect_norm("foo_bar", " foo bar ");
+	nst.split_lead = 0;
 	expect_norm("don't", " don t ");
 }
 
@@ -560,6 +564,30 @@ test_normalize_leet_symbols(void **state)
 	expect_norm("!!!", " ");
 	expect_norm("@", " ");
 	expect_norm("ab & cd @ ef", " ab cd ef ");
+}
+
+static void
+test_normalize_glue(void **state)
+{
+	(void)state;
+	/* Symbols that stand for letters inside a word of letters. */
+	expect_norm("fu(k bi+ch s}{it", " fuck bitch shit ");
+	expect_norm("fu\u00a2k sh\u20acll \u20aclite", " fuck shell elite ");
+	expect_norm("he||o", " he||o "); /* | is i or l: keyword.c */
+	expect_norm("f*ck f**k f#ck", " f*ck f**k f*ck ");
+	expect_norm("f***k", " f***k "); /* marks never collapse */
+	/* Never in code, math, prices or markup. */
+	expect_norm("f(x) word(s)", " fx word s "); /* as S/M */
+	expect_norm("i++", " i ");
+	expect_norm("2*3=6", " 2 3 6 ");
+	expect_norm("a*b", " ab "); /* spread, as a.b */
+	expect_norm("\u20ac20 \u00a35 20\u20ac", " 20 5 20 ");
+	expect_norm("*really* __init__", " really init ");
+	expect_norm("s*h*i*t", " shit "); /* spread letters */
+	/* The second reading takes glue and ! between letters as punctuation. */
+	nst.split_lead = 1;
+	expect_norm("kill!you go+die f*ck", " kill you go die f ck ");
+	nst.split_lead = 0;
 }
 
 static void
@@ -3113,6 +3141,7 @@ main(void)
 	    cmocka_unit_test(test_normalize_small_caps),
 	    cmocka_unit_test(test_normalize_leet_words),
 	    cmocka_unit_test(test_normalize_leet_symbols),
+	    cmocka_unit_test(test_normalize_glue),
 	    cmocka_unit_test(test_normalize_numbers),
 	    cmocka_unit_test(test_normalize_spread),
 	    cmocka_unit_test(test_normalize_spread_limits),
