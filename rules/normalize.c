@@ -29,6 +29,12 @@
  *    change of separator (a d.i.c.k stays a + dick);
  *  - leetspeak (4 @ 3 1 ! 0 $ 5 7) decoded inside words only, never in
  *    numbers, prices, versions or dates (45s, 1990s, 4.5.5, $100);
+ *  - glue symbols between letters: ( ¢ + }{ € £ | for c c t h e l i-or-l
+ *    (fu(k, bi+ch), and censor marks * # _ that keyword.c lets stand for
+ *    one letter of an entry (f*ck, f**k); never in f(x), i++, a*b, prices
+ *    or user names.  Glue and ! between letters may also join two words
+ *    (kill!you), so such a text has a second reading (split_lead) with
+ *    them as punctuation;
  *  - runs of three or more of one letter collapsed, in up to three forms:
  *    to one (fuuuck -> fuck), to two (assss -> ass), and vowels to one with
  *    consonants to two (aaasss -> ass); words without such runs are left

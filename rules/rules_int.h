@@ -40,10 +40,12 @@ struct norm {
 	int nforms;
 	int fold_all; /* in: fold look-alikes in every word */
 	int keep_runs; /* in: one form, runs kept (rule entries) */
-	int split_lead; /* in: a leading "a" or "i" is not a spread letter */
+	int split_lead; /* in: the second reading: a leading "a" or "i" is
+			   not a spread letter, and glue and ! between
+			   letters are punctuation (kill!you) */
 	int plain; /* in: plain text: no tags, no character references */
 	int hide_markup; /* in: hide all a browser hides, not only markup */
-	int ambiguous; /* out: split_lead would read the text differently */
+	int ambiguous; /* out: split_lead may read the text differently */
 	int hideable; /* out: hide_markup would read the text differently */
 };
 
