@@ -30,6 +30,7 @@
 #define KW_SNIPS_PER_LIST 3
 #define KW_SNIP_BYTES 80 /* bytes of original text in one snippet */
 #define KW_MARK '*' /* normalize.c's censor mark: any one letter */
+#define KW_CENSOR_MAX 64 /* longest literal a censor mark may stand in */
 #define KW_IL '|' /* normalize.c's | : i or l */
 #define KW_REGEX_FLAGS \
 	(HS_FLAG_UTF8 | HS_FLAG_UCP | HS_FLAG_CASELESS | HS_FLAG_SOM_LEFTMOST)
@@ -848,7 +849,9 @@ keyword_build(const struct rules_spec *spec, struct keyword **kwp, char **cause)
  * API (hs_compile_lit_multi) builds databases that fail at scan time when
  * one literal ends the other in a long run of one character; its regex
  * compiler finds literals by itself and has no such bug.  With censor set,
- * each Latin letter also matches a censor mark, and i and l a | .
+ * each Latin letter of a literal of at most KW_CENSOR_MAX bytes also
+ * matches a censor mark, and i and l a | (a longer one, a phrase nobody
+ * censors, would pass Hyperscan's limit on a pattern's length).
  */
 static char **
 keyword_lit_regexes(const struct kw_build *b, int censor)
@@ -861,7 +864,8 @@ keyword_lit_regexes(const struct kw_build *b, int censor)
 		out[i] = xmalloc(b->litlen[i] * 12 + 1);
 		for (k = 0, len = 0; k < b->litlen[i]; k++) {
 			ch = (unsigned char)b->lit.text[i][k];
-			if (censor && ch >= 'a' && ch <= 'z')
+			if (censor && b->litlen[i] <= KW_CENSOR_MAX &&
+			    ch >= 'a' && ch <= 'z')
 				len += (size_t)sprintf(out[i] + len,
 				    "[%c\\x%02x%s]", ch, KW_MARK,
 				    ch == 'i' || ch == 'l' ? "\\x7c" : "");
