@@ -444,40 +444,16 @@ links_put_char(struct links *l, const char *t, size_t len, size_t i)
 	return ((size_t)n);
 }
 
-/*
- * Handle "&#..." at t[i]: decimal or hex, ';' optional as browsers accept.
- * Returns the bytes consumed, or 0.
- */
+/* Handle "&#..." at t[i], read as normalize.c reads it. */
 static size_t
 links_numeric(struct links *l, const char *t, size_t len, size_t i)
 {
-	size_t k = i + 2, start;
-	uint32_t cp = 0;
-	int base = 10, digit;
+	uint32_t cp;
+	size_t used;
 
-	if (k < len && (t[k] == 'x' || t[k] == 'X')) {
-		base = 16;
-		k++;
-	}
-	for (start = k; k < len; k++) {
-		if (t[k] >= '0' && t[k] <= '9')
-			digit = t[k] - '0';
-		else if (base == 16 && (t[k] | 0x20) >= 'a' &&
-		    (t[k] | 0x20) <= 'f')
-			digit = (t[k] | 0x20) - 'a' + 10;
-		else
-			break;
-		if (cp <= 0x10ffff)
-			cp = cp * (uint32_t)base + (uint32_t)digit;
-	}
-	if (k == start)
-		return (0);
-	if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
-		cp = 0xfffd;
-	if (k < len && t[k] == ';')
-		k++;
-	links_put_cp(l, (int32_t)cp);
-	return (k - i);
+	if ((used = normalize_numeric_ref(t, len, i, &cp)) != 0)
+		links_put_cp(l, (int32_t)cp);
+	return (used);
 }
 
 /*

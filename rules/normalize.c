@@ -651,11 +651,14 @@ normalize_comment(struct norm *n, const char *t, size_t len, size_t i)
 }
 
 /*
- * Handle "&#..." at offset i: decimal or hex, any number of leading zeros,
- * ';' optional as browsers accept.  Returns the bytes consumed or 0.
+ * Read the numeric character reference "&#..." at t[i]: decimal or hex,
+ * any number of leading zeros, ';' optional as browsers accept; what no
+ * character may be (0, a surrogate, past U+10FFFF) reads as U+FFFD.
+ * Returns the bytes it takes, or 0 when no digit follows.  links.c reads
+ * references the same way.
  */
-static size_t
-normalize_numeric(struct norm *n, const char *t, size_t len, size_t i)
+size_t
+normalize_numeric_ref(const char *t, size_t len, size_t i, uint32_t *cpp)
 {
 	size_t k = i + 2, start, sig = 0;
 	uint32_t cp = 0;
@@ -685,8 +688,20 @@ normalize_numeric(struct norm *n, const char *t, size_t len, size_t i)
 		cp = 0xfffd;
 	if (k < len && t[k] == ';')
 		k++;
-	normalize_cp(n, cp, (uint32_t)i, (uint32_t)k);
+	*cpp = cp;
 	return (k - i);
+}
+
+/* Handle "&#..." at offset i (see normalize_numeric_ref()). */
+static size_t
+normalize_numeric(struct norm *n, const char *t, size_t len, size_t i)
+{
+	uint32_t cp;
+	size_t used;
+
+	if ((used = normalize_numeric_ref(t, len, i, &cp)) != 0)
+		normalize_cp(n, cp, (uint32_t)i, (uint32_t)(i + used));
+	return (used);
 }
 
 /*
