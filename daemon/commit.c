@@ -51,9 +51,6 @@ static void commit_record_fields(
 static long commit_hist_days(const struct batch *);
 static void commit_lua(struct batch *, const uint32_t *, size_t);
 static void commit_lua_cb(void *, void *);
-static int commit_sid_parse(
-    const char *, unsigned long long *, unsigned long long *);
-static int commit_sid_older(const char *, const char *);
 static int commit_ckey_cmp(const void *, const void *);
 static void commit_mark_twins(struct batch *);
 static void commit_stat_add(struct commit_stat **, size_t *, const char *);
@@ -503,33 +500,6 @@ commit_release(struct batch *b, int unwatch)
 	pipeline_conn_free();
 }
 
-/* Read a stream id, <ms>-<seq>; returns -1 if s is not one. */
-static int
-commit_sid_parse(const char *s, unsigned long long *ms, unsigned long long *seq)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return (-1);
-	*ms = strtoull(s, &end, 10);
-	if (*end != '-' || end[1] < '0' || end[1] > '9')
-		return (-1);
-	*seq = strtoull(end + 1, &end, 10);
-	return (*end == '\0' ? 0 : -1);
-}
-
-/* Tell whether a stream id is older than another (no if either is bad). */
-static int
-commit_sid_older(const char *a, const char *b)
-{
-	unsigned long long am, as, bm, bs;
-
-	if (commit_sid_parse(a, &am, &as) == -1 ||
-	    commit_sid_parse(b, &bm, &bs) == -1)
-		return (0);
-	return (am < bm || (am == bm && as < bs));
-}
-
 /* Sort comment indices by comment key. */
 static const struct batch *commit_sort_batch;
 static int
@@ -880,7 +850,7 @@ commit_classify(struct comment *c, redisReply **e)
 	if (e[2]->type == REDIS_REPLY_STRING && strcmp(e[2]->str, c->sid) == 0)
 		c->old = REC_SAME;
 	else if (e[2]->type == REDIS_REPLY_STRING &&
-	    commit_sid_older(c->sid, e[2]->str))
+	    pipeline_sid_older(c->sid, e[2]->str))
 		c->old = REC_NEWER;
 	else if (e[0]->type == REDIS_REPLY_STRING &&
 	    strcmp(e[0]->str, "deleted") == 0)

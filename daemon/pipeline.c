@@ -88,6 +88,8 @@ static const struct pipeline_outcome {
 static enum batch_state pipeline_next(const struct batch *);
 static void pipeline_move(struct batch *, enum batch_state);
 static int pipeline_enter(struct batch *);
+static int pipeline_sid_parse(
+    const char *, unsigned long long *, unsigned long long *);
 static void pipeline_move_comments(
     struct comment *, const struct comment *, size_t);
 static void pipeline_fields(struct comment *);
@@ -253,6 +255,34 @@ pipeline_batch_new(struct ruleset *rules, size_t cap)
 	gettimeofday(&b->started, NULL);
 	conf_keys(server_conf(), &b->keys);
 	return (b);
+}
+
+/* Read a stream id, <ms>-<seq>; returns -1 if s is not one. */
+static int
+pipeline_sid_parse(
+    const char *s, unsigned long long *ms, unsigned long long *seq)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return (-1);
+	*ms = strtoull(s, &end, 10);
+	if (*end != '-' || end[1] < '0' || end[1] > '9')
+		return (-1);
+	*seq = strtoull(end + 1, &end, 10);
+	return (*end == '\0' ? 0 : -1);
+}
+
+/* Tell whether a stream id is older than another (no if either is bad). */
+int
+pipeline_sid_older(const char *a, const char *b)
+{
+	unsigned long long am, as, bm, bs;
+
+	if (pipeline_sid_parse(a, &am, &as) == -1 ||
+	    pipeline_sid_parse(b, &bm, &bs) == -1)
+		return (0);
+	return (am < bm || (am == bm && as < bs));
 }
 
 /*

@@ -196,6 +196,8 @@ void commit_send(struct batch *);
 void commit_dead(struct batch *);
 void commit_aborted(struct batch *);
 
+int pipeline_sid_older(const char *, const char *);
+
 /* texts.c */
 int texts_wanted(const struct ruleset *);
 void texts_send(struct batch *);

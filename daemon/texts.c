@@ -55,7 +55,6 @@ static void texts_hash(char *, char, const char *);
 static void texts_rec(
     const struct comment *, struct texts_who *, struct similar_rec *);
 static long long texts_window(const struct ruleset *);
-static int texts_newer(const char *, const char *);
 static void texts_add(const redisReply *);
 static void texts_read(void);
 static void texts_cb(void *, void *);
@@ -297,22 +296,6 @@ texts_cb(void *r, void *arg)
 	free(served);
 }
 
-/* Tell whether stream id a comes after b ("ms-seq" each). */
-static int
-texts_newer(const char *a, const char *b)
-{
-	unsigned long long am, as = 0, bm, bs = 0;
-	const char *d;
-
-	am = strtoull(a, NULL, 10);
-	if ((d = strchr(a, '-')) != NULL)
-		as = strtoull(d + 1, NULL, 10);
-	bm = strtoull(b, NULL, 10);
-	if ((d = strchr(b, '-')) != NULL)
-		bs = strtoull(d + 1, NULL, 10);
-	return (am > bm || (am == bm && as > bs));
-}
-
 /*
  * Add one stream entry [id, [field, value...]] to the index, unless an
  * earlier reply brought it (two batches in flight read the same records).
@@ -330,7 +313,7 @@ texts_add(const redisReply *e)
 	fv = e->element[1];
 	if (id->type != REDIS_REPLY_STRING || id->len >= sizeof tx.last)
 		return;
-	if (*tx.last != '\0' && !texts_newer(id->str, tx.last))
+	if (*tx.last != '\0' && !pipeline_sid_older(tx.last, id->str))
 		return;
 	memcpy(tx.last, id->str, id->len + 1);
 	if (fv->type != REDIS_REPLY_ARRAY || fv->elements != 2 ||
@@ -374,10 +357,8 @@ texts_count(struct batch *b)
 			before = UINT64_MAX;
 		for (k = 0; k < rules_nrepeats(b->rules); k++) {
 			rp = rules_repeat(b->rules, k);
-			c->ctx.repeat[k] = r.print.hash == 0
-			    ? 0
-			    : similar_repeats(tx.idx, before,
-			          c->ts - rp->window * 1000, &r, rp->per);
+			c->ctx.repeat[k] = similar_repeats(tx.idx, before,
+			    c->ts - rp->window * 1000, &r, rp->per);
 		}
 		for (k = 0; k < rules_ncampaigns(b->rules); k++) {
 			cp = rules_campaign(b->rules, k);
