@@ -76,7 +76,6 @@ static void conf_content_field(struct conf_ctx *, const config_setting_t *,
     const struct conf_field *, void *);
 static void conf_thresholds_key(
     struct conf_ctx *, const config_setting_t *, const char *, void *);
-static int conf_scored(const struct rules_spec *);
 
 #define L(f) offsetof(struct rules_link, f)
 static const struct conf_field conf_link_fields[] = {
@@ -390,31 +389,6 @@ conf_thresholds_key(struct conf_ctx *cx, const config_setting_t *s,
 		conf_error(cx, s, "unknown option thresholds.%s", k);
 }
 
-/* Tell whether any rule of any kind has a score. */
-static int
-conf_scored(const struct rules_spec *r)
-{
-	const struct conf_kind *k;
-	size_t i, j, n;
-
-	for (i = 0; i < r->nlists; i++)
-		if (r->lists[i].score != 0)
-			return (1);
-	for (i = 0; i < r->nrates; i++)
-		if (r->rates[i].score != 0)
-			return (1);
-	for (j = 0; j < sizeof conf_kinds / sizeof conf_kinds[0]; j++) {
-		k = &conf_kinds[j];
-		n = *(const size_t *)((const char *)r + k->count);
-		for (i = 0; i < n; i++)
-			if (((const struct conf_head *)((const char *)r +
-			         k->array + i * k->size))
-			        ->score != 0)
-				return (1);
-	}
-	return (0);
-}
-
 /* Check what needs the whole file: thresholds against the scores. */
 void
 conf_content_finish(struct conf_ctx *cx, config_setting_t *root)
@@ -431,6 +405,7 @@ conf_content_finish(struct conf_ctx *cx, config_setting_t *root)
 		conf_error(cx, s,
 		    "thresholds: hold (%ld) must be below reject (%ld)",
 		    t->hold, t->reject);
-	if ((t->hold != 0 || t->reject != 0) && !conf_scored(&cx->conf->rules))
+	if ((t->hold != 0 || t->reject != 0) &&
+	    !rules_spec_has_scores(&cx->conf->rules))
 		conf_error(cx, s, "thresholds: no rule has a score");
 }

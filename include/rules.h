@@ -274,6 +274,7 @@ void rules_verror(char **, const char *, int, const char *, va_list)
     __attribute__((format(printf, 4, 0)));
 int rules_load_list(const char *, struct rules_entry **, size_t *, char **);
 void rules_entries_free(struct rules_entry *, size_t);
+int rules_spec_has_scores(const struct rules_spec *);
 void rules_spec_free(struct rules_spec *);
 
 #endif

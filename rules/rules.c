@@ -35,7 +35,6 @@ static uint64_t rules_hash_str(uint64_t, const char *);
 static void rules_make_stamp(struct ruleset *, const struct rules_spec *);
 static void rules_copy_content(struct ruleset *, const struct rules_spec *);
 static uint64_t rules_stamp_content(uint64_t, const struct rules_spec *);
-static int rules_spec_scored(const struct rules_spec *);
 static int rules_list_line(char *, size_t, const char *, int, char **);
 
 /* Mix bytes into a 64-bit FNV-1a hash. */
@@ -261,7 +260,8 @@ rules_build(const struct rules_spec *spec, struct ruleset **rsp, char **cause)
 		rs->acts[i].score = spec->lists[i].score;
 	}
 	rules_copy_content(rs, spec);
-	rs->scored = rules_spec_scored(spec);
+	rs->scored = rules_spec_has_scores(spec) ||
+	    spec->thresholds.hold != 0 || spec->thresholds.reject != 0;
 	rs->authors = spec->authors;
 	rules_make_stamp(rs, spec);
 	*rsp = rs;
@@ -386,12 +386,12 @@ rules_scored(const struct ruleset *rs)
 	return (rs->scored);
 }
 
-/* Tell whether any rule of a spec has a score, or thresholds are set. */
-static int
-rules_spec_scored(const struct rules_spec *spec)
+/* Tell whether any rule of a spec, of any kind, has a score. */
+int
+rules_spec_has_scores(const struct rules_spec *spec)
 {
 	size_t i;
-	long any = spec->thresholds.hold | spec->thresholds.reject;
+	long any = 0;
 
 	for (i = 0; i < spec->nlists; i++)
 		any |= spec->lists[i].score;
