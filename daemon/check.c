@@ -4,10 +4,13 @@
  * keyword entry, and prints a warning for each entry that also matches
  * ordinary words.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "modqd.h"
 #include "xmalloc.h"
@@ -15,20 +18,32 @@
 #define CHECK_DICT "/usr/share/dict/words"
 #define CHECK_DICT_MAX (64 * 1024 * 1024) /* bytes of dictionary read */
 
-static char *check_read(const char *, size_t *);
+static char *check_read(const char *, size_t *, const char **);
 static char **check_words(char *, size_t, size_t *);
 static void check_warn(const struct rules_lint *);
 
-/* Read the whole file at path (NUL-terminated), or NULL with errno set. */
+/*
+ * Read the whole file at path (NUL-terminated), opened as every file a
+ * config names is (rules_open(): a FIFO never blocks, only a regular file
+ * is read); or NULL with *why set, and errno ENOENT if there is no file.
+ */
 static char *
-check_read(const char *path, size_t *len)
+check_read(const char *path, size_t *len, const char **why)
 {
+	struct stat st;
 	FILE *f;
 	char *buf = NULL;
 	size_t cap = 0, n;
+	int fd;
 
-	if ((f = fopen(path, "r")) == NULL)
+	errno = 0;
+	if ((fd = rules_open(path, &st, why)) == -1)
 		return (NULL);
+	if ((f = fdopen(fd, "r")) == NULL) {
+		*why = strerror(errno);
+		close(fd);
+		return (NULL);
+	}
 	*len = 0;
 	do {
 		if (*len + 65536 + 1 > cap) {
@@ -39,8 +54,9 @@ check_read(const char *path, size_t *len)
 		*len += n;
 	} while (n > 0 && *len <= CHECK_DICT_MAX);
 	if (ferror(f) || *len > CHECK_DICT_MAX) {
-		if (*len > CHECK_DICT_MAX)
-			errno = EFBIG;
+		errno = *len > CHECK_DICT_MAX ? EFBIG : errno;
+		*why = strerror(errno);
+		errno = 0;
 		fclose(f);
 		free(buf);
 		return (NULL);
@@ -104,19 +120,20 @@ check_dictionary(const struct conf *c)
 	struct rules_lint *res;
 	size_t len, nwords, nres, i;
 	char *buf, **words, *cause;
+	const char *why;
 	int rc;
 
 	if (path == NULL || *path == '\0')
 		path = CHECK_DICT;
-	if ((buf = check_read(path, &len)) == NULL) {
+	if ((buf = check_read(path, &len, &why)) == NULL) {
 		if (errno == ENOENT)
 			fprintf(stderr,
 			    "modqd: no dictionary (%s): install wamerican "
 			    "to check entries against ordinary words\n",
 			    path);
 		else
-			fprintf(stderr, "modqd: dictionary %s: %s\n", path,
-			    strerror(errno));
+			fprintf(
+			    stderr, "modqd: dictionary %s: %s\n", path, why);
 		return (0);
 	}
 	words = check_words(buf, len, &nwords);
