@@ -23,7 +23,9 @@
  *           0xf0, else 4000 + (b & 15) * 300
  *   byte 2  bits 0-2 queue.max_deliveries - 1; bit 3 the ruleset with
  *           author rules (premod_until_approved, hold_if_rejected and
- *           its history keys); bit 4 queue.claim_idle_ms 0, as if it had
+ *           its history keys) and the content rules that need no Redis
+ *           state (links with approved_below and a domain list,
+ *           shouting, length); bit 4 queue.claim_idle_ms 0, as if it had
  *           passed at every look (XCLAIM at every retry, idle claims at
  *           every tick), else 60000; bit 5 queue.trim; bits 6-7
  *           queue.max_inflight: 1024, the batch, twice the batch, 3
@@ -153,7 +155,18 @@ static const char fb_conf_text[] =
     ");\n";
 static const char fb_conf_authors[] =
     "authors: { premod_until_approved = 2;\n"
-    "  hold_if_rejected = { ratio = 0.3; min = 3; days = 7; }; };\n";
+    "  hold_if_rejected = { ratio = 0.3; min = 3; days = 7; }; };\n"
+    "links: (\n"
+    "  { name = \"links\"; max = 1; action = \"hold\"; },\n"
+    "  { name = \"first-links\"; max = 0; approved_below = 2;\n"
+    "    action = \"hold\"; },\n"
+    "  { name = \"bad-domains\"; domains = [ \"cheap-pills.com\" ];\n"
+    "    action = \"reject\"; }\n"
+    ");\n"
+    "link_allow = [ \"example.org\" ];\n"
+    "shouting: ( { name = \"shouting\"; min_letters = 8; ratio = 0.7;\n"
+    "  action = \"hold\"; } );\n"
+    "length: ( { name = \"too-long\"; max = 300; action = \"reject\"; } );\n";
 
 static const char *const fb_errors[] = {"ERR injected fault",
     "LOADING Redis is loading the dataset in memory", "ERR Function not found",
@@ -161,7 +174,7 @@ static const char *const fb_errors[] = {"ERR injected fault",
     "NOGROUP No such key 'modq:incoming' or consumer group 'modqd'",
     "BUSY Redis is busy running a script"};
 
-static struct conf fb_confs[2]; /* without and with author rules */
+static struct conf fb_confs[2]; /* without, with author and content rules */
 static struct ruleset *fb_rules[2];
 static int fb_downs; /* disconnects injected this run */
 static int fb_rounds; /* idle rounds since Redis came back */
