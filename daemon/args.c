@@ -51,6 +51,20 @@ redis_args_initv(struct redis_args *a, const char *arg, va_list ap)
 		redis_args_adds(a, arg);
 }
 
+/*
+ * Start the arguments of FCALL fn 1 prefix: every function of the modq
+ * library takes the site's key prefix as its one key (see modq.lua).
+ */
+void
+redis_args_fcall(struct redis_args *a, const char *fn, const char *prefix)
+{
+	redis_args_init(a);
+	redis_args_adds(a, "FCALL");
+	redis_args_adds(a, fn);
+	redis_args_adds(a, "1");
+	redis_args_adds(a, prefix);
+}
+
 /* Append a formatted argument (owned by the list). */
 void
 redis_args_addf(struct redis_args *a, const char *fmt, ...)

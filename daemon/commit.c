@@ -306,10 +306,7 @@ commit_lua(struct batch *b, const uint32_t *ci, size_t n)
 	lc->n = n;
 	memcpy(lc->ci, ci, n * sizeof *ci);
 	p = nums = xmalloc((4 * n + 1) * PIPELINE_NUM);
-	redis_args_init(&a);
-	redis_args_adds(&a, "FCALL");
-	redis_args_adds(&a, "modq_decide");
-	redis_args_adds(&a, "0");
+	redis_args_fcall(&a, "modq_decide", conf->prefix);
 	redis_args_adds(&a, b->keys.stream);
 	redis_args_adds(&a, conf->group);
 	redis_args_addf(&a, "%ld", conf->ttl_days * 86400);

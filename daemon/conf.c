@@ -1063,9 +1063,9 @@ void
 conf_keys(const struct conf *c, struct keys *k)
 {
 	static const char *const suffix[] = {
-	    NULL, "held", "decisions", "stats", "dead", "texts"};
+	    NULL, "held", "decisions", "stats", "dead", "texts", "conf"};
 	char **dst[] = {&k->stream, &k->held, &k->decisions, &k->stats,
-	    &k->dead, &k->texts};
+	    &k->dead, &k->texts, &k->conf};
 	size_t i, n = 0, len = strlen(c->prefix) + 1;
 	char *p;
 

@@ -83,18 +83,12 @@ expire_tick(void)
 	struct redis_args a;
 
 	if (expire_due(&forget_clock)) {
-		redis_args_init(&a);
-		redis_args_adds(&a, "FCALL");
-		redis_args_adds(&a, "modq_forget_step");
-		redis_args_adds(&a, "0");
+		redis_args_fcall(&a, "modq_forget_step", conf->prefix);
 		expire_call(&forget_clock, &a, expire_forget_cb);
 	}
 	if (conf->held_days <= 0 || !expire_due(&held_clock))
 		return;
-	redis_args_init(&a);
-	redis_args_adds(&a, "FCALL");
-	redis_args_adds(&a, "modq_expire_held");
-	redis_args_adds(&a, "0");
+	redis_args_fcall(&a, "modq_expire_held", conf->prefix);
 	redis_args_addf(&a, "%lld", (long long)conf->held_days * 86400000LL);
 	redis_args_adds(&a, conf->held_action);
 	redis_args_addf(&a, "%d", EXPIRE_LIMIT);

@@ -164,7 +164,8 @@ intake_error(const char *what, const char *err)
 		redis_reset("the stream or consumer group vanished");
 		return;
 	}
-	if (strstr(err, "Function not found") != NULL)
+	if (strstr(err, "Function not found") != NULL ||
+	    strstr(err, "unknown prefix") != NULL)
 		redis_reload_functions();
 	in.backoff_ms = in.backoff_ms == 0 ? 100 : in.backoff_ms * 2;
 	if (in.backoff_ms > 5000)
@@ -248,16 +249,13 @@ intake_rearm(void)
 	redis_args_free(&a);
 }
 
-/* Start the arguments of FCALL fn 0 stream group consumer. */
+/* Start the arguments of FCALL fn 1 prefix stream group consumer. */
 static void
 intake_fcall(struct redis_args *a, const char *fn)
 {
 	const struct conf *conf = server_conf();
 
-	redis_args_init(a);
-	redis_args_adds(a, "FCALL");
-	redis_args_adds(a, fn);
-	redis_args_adds(a, "0");
+	redis_args_fcall(a, fn, conf->prefix);
 	redis_args_adds(a, conf->keys.stream);
 	redis_args_adds(a, conf->group);
 	redis_args_adds(a, conf->consumer);
@@ -565,10 +563,7 @@ intake_trim(void)
 	if (!conf->trim || in.trimming ||
 	    !clock_due(&in.last_trim, INTAKE_TRIM_MS))
 		return;
-	redis_args_init(&a);
-	redis_args_adds(&a, "FCALL");
-	redis_args_adds(&a, "modq_trim");
-	redis_args_adds(&a, "0");
+	redis_args_fcall(&a, "modq_trim", conf->prefix);
 	redis_args_adds(&a, conf->keys.stream);
 	if (redis_cmd(&a, intake_trim_cb, NULL) == 0)
 		in.trimming = 1;

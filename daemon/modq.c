@@ -253,9 +253,9 @@ modq_usage(void)
 	      "  --as NAME          moderator name for actions (default "
 	      "$MODQ_USER)\n"
 	      "  --stream S         incoming stream name under the prefix "
-	      "(default incoming)\n"
-	      "  --group G          consumer group of modqd (default "
-	      "modqd)\n"
+	      "(default: the site's)\n"
+	      "  --group G          consumer group of modqd (default: the "
+	      "site's)\n"
 	      "  --plain, --table   tab-separated or aligned output "
 	      "(default: aligned\n"
 	      "                     on a terminal, tab-separated "
@@ -1028,7 +1028,7 @@ cmd_held(void)
 	modq_out_mode();
 	if ((c = modq_conn()) == NULL)
 		return (1);
-	r = modq_call(c, "FCALL_RO", "modq_held", "0",
+	r = modq_call(c, "FCALL_RO", "modq_held", "1", o.prefix,
 	    o.limit != NULL ? o.limit : "50", o.thread != NULL ? o.thread : "",
 	    "200", NULL);
 	if (r == NULL)
@@ -1161,7 +1161,7 @@ cmd_show(void)
 		return (rc);
 	}
 	modq_append(c, "TIME", NULL);
-	modq_append(c, "FCALL_RO", "modq_show", "0", id, NULL);
+	modq_append(c, "FCALL_RO", "modq_show", "1", o.prefix, id, NULL);
 	modq_append(c, "HGET", key, "body", NULL);
 	for (i = 0; i < 3; i++)
 		if (redisGetReply(c, (void **)&r[i]) != REDIS_OK)
@@ -1263,7 +1263,7 @@ cmd_moderate(void)
 	}
 	freeReplyObject(r);
 	for (i = 1; i < o.nargs; i++)
-		modq_append(c, "FCALL", fn, "0", o.args[i], o.as,
+		modq_append(c, "FCALL", fn, "1", o.prefix, o.args[i], o.as,
 		    o.note != NULL ? o.note : "", NULL);
 	for (i = 1; i < o.nargs; i++) {
 		if (redisGetReply(c, (void **)&r) != REDIS_OK)
@@ -1292,8 +1292,8 @@ cmd_forget(void)
 	modq_nargs(1, 1);
 	modq_need_as();
 	if ((c = modq_conn()) == NULL ||
-	    (r = modq_call(c, "FCALL", "modq_forget", "0", o.args[1], o.as,
-	         o.note != NULL ? o.note : "", NULL)) == NULL)
+	    (r = modq_call(c, "FCALL", "modq_forget", "1", o.prefix, o.args[1],
+	         o.as, o.note != NULL ? o.note : "", NULL)) == NULL)
 		return (1);
 	if ((rc = r->type == REDIS_REPLY_ERROR))
 		modq_redis_error(r->str);
@@ -1335,7 +1335,7 @@ cmd_retry(void)
 		freeReplyObject(r);
 	}
 	for (i = 1; o.all ? len >= 0 : i < o.nargs; i++, len -= 100) {
-		r = modq_call(c, "FCALL", "modq_retry", "0",
+		r = modq_call(c, "FCALL", "modq_retry", "1", o.prefix,
 		    o.all ? "all" : o.args[i], o.as,
 		    o.note != NULL ? o.note : "", NULL);
 		if (r == NULL)
@@ -1381,7 +1381,8 @@ cmd_view_pairs(const char *fn, const char *a1, const char *a2, const char *a3)
 	redisReply *r;
 
 	if ((c = modq_conn()) == NULL ||
-	    (r = modq_call(c, "FCALL_RO", fn, "0", a1, a2, a3, NULL)) == NULL)
+	    (r = modq_call(
+	         c, "FCALL_RO", fn, "1", o.prefix, a1, a2, a3, NULL)) == NULL)
 		return (1);
 	cmd_print_pairs(r);
 	freeReplyObject(r);
@@ -1434,7 +1435,7 @@ cmd_state(void)
 	modq_need_as();
 	snprintf(fn, sizeof fn, "modq_%s", kind);
 	if ((c = modq_conn()) == NULL ||
-	    (r = modq_call(c, "FCALL", fn, "0", id, state, o.as,
+	    (r = modq_call(c, "FCALL", fn, "1", o.prefix, id, state, o.as,
 	         o.note != NULL ? o.note : "", NULL)) == NULL)
 		return (1);
 	snprintf(buf, sizeof buf, "%s%s",
@@ -1541,7 +1542,7 @@ cmd_dead(void)
 	modq_nargs(0, 0);
 	modq_out_mode();
 	if ((c = modq_conn()) == NULL ||
-	    (r = modq_call(c, "FCALL_RO", "modq_dead", "0",
+	    (r = modq_call(c, "FCALL_RO", "modq_dead", "1", o.prefix,
 	         o.limit != NULL ? o.limit : "50", "120", NULL)) == NULL)
 		return (1);
 	if (r->type != REDIS_REPLY_ARRAY) {
@@ -1645,7 +1646,7 @@ cmd_tail(void)
 	if ((c = modq_conn()) == NULL)
 		goto out;
 	for (;;) {
-		r = modq_call(c, "FCALL_RO", "modq_tail", "0",
+		r = modq_call(c, "FCALL_RO", "modq_tail", "1", o.prefix,
 		    last != NULL ? last : "$", MODQ_TAIL_BATCH_S, NULL);
 		if (r == NULL || r->type != REDIS_REPLY_ARRAY ||
 		    r->elements == 0 ||
@@ -1694,8 +1695,8 @@ main(int argc, char **argv)
 	o.host = "127.0.0.1";
 	o.port = "6379";
 	o.prefix = "modq";
-	o.stream = "incoming";
-	o.group = "modqd";
+	o.stream = ""; /* the site's, from <prefix>:conf */
+	o.group = "";
 	o.as = getenv("MODQ_USER");
 	o.pass = getenv("REDISCLI_AUTH");
 	modq_parse(argc, argv);

@@ -1,8 +1,15 @@
 #!lua name=modq
 --
 -- modq.lua -- the modq Redis Functions library.  modqd loads it at every
--- (re)connect with FUNCTION LOAD REPLACE, after filling in its key prefix
--- and limits.  Every function runs atomically on the server: a decision
+-- (re)connect with FUNCTION LOAD REPLACE.  It holds no site of its own:
+-- every function takes the key prefix of a site as its one key (none: the
+-- prefix modq), reads that site's settings from <prefix>:conf, which its
+-- modqd writes at every connect, and refuses a prefix no modqd has set up.
+-- So several sites, each with its own prefix and modqd, share one Redis
+-- and one library, and no argument a caller passes reaches a key outside
+-- the prefix it named: keys are built here from it, or, where modqd sends
+-- them ready-made, checked against it before the first write.  Every
+-- function runs atomically on the server: a decision
 -- (comment hash, decisions stream, held set, author counters, stats) and the
 -- acknowledgement of its stream entry happen together or not at all, and a
 -- moderator action changes the record, the queue, the counters and the
@@ -23,12 +30,17 @@
 -- summed per batch.
 --
 
-local P = '@PREFIX@'
-local MAXLEN = '@MAXLEN@'
-local HIST_DAYS = @HISTDAYS@
-local TTL_S = @TTLS@ -- decisions.ttl_days in seconds
-local AUTHOR_RATES = { @AUTHORRATES@ } -- the rate rules per author
-local STREAM = P .. ':' .. '@STREAM@' -- the incoming stream
+-- The call's site, set by use_prefix() as each function starts (a
+-- function runs alone: no other call sees them change): its prefix, then
+-- from <prefix>:conf decisions.maxlen, the days of reputation history,
+-- decisions.ttl_days in seconds, the rate rules per author and the
+-- incoming stream; and the site's shared keys.
+local P, MAXLEN, HIST_DAYS, TTL_S, AUTHOR_RATES, STREAM
+local MOD_HELD, MOD_DECISIONS, MOD_AUDIT, MOD_STATS, MOD_FORGET, MOD_DEAD
+local PREFIX_DEFAULT = 'modq' -- the prefix of a call with no key
+local CONF_FIELDS = { 'maxlen', 'hist_days', 'ttl_s', 'author_rates',
+	'stream', 'group' } -- of <prefix>:conf, as modqd writes them (redis.c)
+local GROUP -- the site's queue.group
 local DAY_MS = 86400000
 local ENTRY_MAX_PAIRS = 37 -- fields an entry may have (include/modqd.h)
 local CUT_KEEP = 4096 -- bytes of a field that a cut entry keeps
@@ -110,6 +122,74 @@ local function dead_letter(k, maxlen, sid, err, cut, fields, f0, f1, stats)
 	stats.dead = (stats.dead or 0) + 1
 end
 
+-- Tell whether key k is one of the site's keys of a kind: its name
+-- starts with <prefix>:<kind>, and has more after it.
+local function own_key(k, kind)
+	local start = P .. ':' .. kind
+	return type(k) == 'string' and #k > #start and
+	    string.sub(k, 1, #start) == start
+end
+
+--
+-- Find the parts of modq_decide's item at a[i] (see below): returns the
+-- index of the next item, and for a 'd' item the first and last rate key,
+-- the first stats field and their count, the entry's own field count, and
+-- the first and last hash string.  An item that is neither, or whose
+-- counts are no numbers, is an error.
+--
+local function decide_item(a, i)
+	if a[i] == 'x' then
+		return i + 7 + 2 * tonumber(a[i + 6])
+	elseif a[i] ~= 'd' then
+		error('modq: bad item kind ' .. tostring(a[i]))
+	end
+	local r0 = i + 11
+	local r1 = r0 + tonumber(a[i + 10]) - 1
+	local nst = tonumber(a[r1 + 1])
+	local s0 = r1 + 2
+	local nown = tonumber(a[s0 + nst])
+	local nh = tonumber(a[s0 + nst + 1])
+	local h0 = s0 + nst + 2
+	local hlast = h0 + 2 * nh - 1
+	return hlast + 1, r0, r1, s0, nst, nown, h0, hlast
+end
+
+--
+-- Return why modq_decide's arguments name a key that is not the site's,
+-- or nil: the stream and shared keys must be the site's own, and each
+-- item's record, author, history and rate keys of their kinds.  Checked
+-- before the first write, so a call naming another site's key or another
+-- application's writes nothing.
+--
+local function decide_keys_bad(a)
+	local want = { STREAM, nil, nil, nil, nil, MOD_HELD, MOD_DECISIONS,
+		MOD_STATS, MOD_DEAD }
+	for j = 1, 9 do
+		if want[j] and a[j] ~= want[j] then
+			return 'argument ' .. j .. ' is not ' .. want[j]
+		end
+	end
+	local i = 10
+	while i <= #a do
+		local next, r0, r1 = decide_item(a, i)
+		if a[i] == 'd' then
+			if not own_key(a[i + 2], 'c:') or
+			    (a[i + 6] ~= '' and not own_key(a[i + 6], 'author:')) or
+			    (a[i + 7] ~= '' and
+			        not own_key(a[i + 7], 'rate:@hist:')) then
+				return 'item ' .. a[i + 1] .. ': a key outside ' .. P
+			end
+			for r = r0, r1 do
+				if not own_key(a[r], 'rate:') then
+					return 'item ' .. a[i + 1] .. ': a key outside ' .. P
+				end
+			end
+		end
+		i = next
+	end
+	return nil
+end
+
 --
 -- modq_decide stream group ttl_s maxlen hist_days held_key decisions_key
 --   stats_key dead_key, then items:
@@ -138,6 +218,10 @@ local function modq_decide(keys, a)
 	local stream, group, ttl, maxlen = a[1], a[2], a[3], a[4]
 	local days = tonumber(a[5])
 	local held, decisions, statkey, dead = a[6], a[7], a[8], a[9]
+	local bad = decide_keys_bad(a)
+	if bad then
+		return fail(bad)
+	end
 	-- a shared key of the wrong type fails the call before its first
 	-- write, not half-way
 	redis.call('XLEN', decisions)
@@ -156,15 +240,8 @@ local function modq_decide(keys, a)
 			local ckey, id, status, reasons, akey, hkey =
 			    a[i + 2], a[i + 3], a[i + 4], a[i + 5], a[i + 6], a[i + 7]
 			local digest, member = a[i + 8], a[i + 9]
-			local r0 = i + 11
-			local r1 = r0 + tonumber(a[i + 10]) - 1
-			local nst = tonumber(a[r1 + 1])
-			local s0 = r1 + 2
-			local nown = tonumber(a[s0 + nst])
-			local nh = tonumber(a[s0 + nst + 1])
-			local h0 = s0 + nst + 2
-			local hlast = h0 + 2 * nh - 1
-			i = hlast + 1
+			local r0, r1, s0, nst, nown, h0, hlast
+			i, r0, r1, s0, nst, nown, h0, hlast = decide_item(a, i)
 			acks[#acks + 1] = sid
 			local old = redis.pcall('HMGET', ckey, 'status', 'author',
 			    'stream_id', 'digest', 'revision')
@@ -251,9 +328,8 @@ local function modq_decide(keys, a)
 		elseif kind == 'x' then
 			local err, errkind, id, cut = a[i + 2], a[i + 3], a[i + 4],
 			    a[i + 5]
-			local nf = tonumber(a[i + 6])
 			local f0 = i + 7
-			i = f0 + 2 * nf
+			i = decide_item(a, i)
 			if redis.call('XACK', stream, group, sid) == 0 then
 				out[#out + 1] = 0
 			else
@@ -265,8 +341,6 @@ local function modq_decide(keys, a)
 				processed = processed + 1
 				out[#out + 1] = 1
 			end
-		else
-			return fail('bad item kind ' .. tostring(kind))
 		end
 	end
 	if #acks > 0 then
@@ -350,6 +424,9 @@ end
 local function modq_read(keys, a)
 	local stream, group, consumer = a[1], a[2], a[3]
 	local count, max_body = a[4], tonumber(a[5])
+	if stream ~= STREAM then
+		return fail('the stream is not ' .. STREAM)
+	end
 	local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT',
 	    count, 'STREAMS', stream, '>')
 	if not r then
@@ -375,6 +452,9 @@ local function modq_claim(keys, a)
 	local stream, group, consumer, mode = a[1], a[2], a[3], a[4]
 	local idle, start, count = a[5], a[6], tonumber(a[7])
 	local max_body = tonumber(a[8]) or 65536
+	if stream ~= STREAM then
+		return fail('the stream is not ' .. STREAM)
+	end
 	if mode == 'idle' then
 		local r = redis.call('XAUTOCLAIM', stream, group, consumer, idle,
 		    start, 'COUNT', count)
@@ -407,22 +487,20 @@ end
 -- cannot fail.  Counters are derived data: one that is not a plain integer
 -- is left alone rather than blocking a moderator.
 --
-local MOD_HELD = P .. ':held'
-local MOD_DECISIONS = P .. ':decisions'
-local MOD_AUDIT = P .. ':audit'
-local MOD_STATS = P .. ':stats'
 local MOD_NAME_MAX = 128 -- a moderator's name
 local MOD_ID_MAX = 256 -- an author or thread id
 local MOD_NOTE_MAX = 4096
 local MOD_USAGE = {
-	approve = 'modq_approve 0 <id> <moderator> [note]',
-	reject = 'modq_reject 0 <id> <moderator> [note]',
-	delete = 'modq_delete 0 <id> <moderator> [note]',
-	forget = 'modq_forget 0 <author> <moderator> [note]',
-	retry = 'modq_retry 0 <dead letter id>|all <moderator> [note]',
-	author = 'modq_author 0 <author> trusted|premod|banned|clear ' ..
+	approve = 'modq_approve 0|1 [prefix] <id> <moderator> [note]',
+	reject = 'modq_reject 0|1 [prefix] <id> <moderator> [note]',
+	delete = 'modq_delete 0|1 [prefix] <id> <moderator> [note]',
+	forget = 'modq_forget 0|1 [prefix] <author> <moderator> [note]',
+	retry = 'modq_retry 0|1 [prefix] <dead letter id>|all <moderator> ' ..
+	    '[note]',
+	author = 'modq_author 0|1 [prefix] <author> ' ..
+	    'trusted|premod|banned|clear <moderator> [note]',
+	thread = 'modq_thread 0|1 [prefix] <thread> open|premod|closed ' ..
 	    '<moderator> [note]',
-	thread = 'modq_thread 0 <thread> open|premod|closed <moderator> [note]',
 }
 local MOD_COUNTED = { approved = 1, held = 1, rejected = 1 }
 
@@ -540,7 +618,7 @@ end
 -- Return the note, or nil and why the call is refused: the argument
 -- count, the moderator, the note, then the id (MOD_ID).
 local function mod_args(keys, a, n, what)
-	if #keys ~= 0 or #a < n or #a > n + 1 then
+	if #a < n or #a > n + 1 then
 		return nil, 'wrong number of arguments; usage: FCALL ' ..
 		    MOD_USAGE[what]
 	end
@@ -813,7 +891,6 @@ end
 -- What forgetting an author erases from each of its records besides what
 -- a delete erases: who wrote it and from where.
 local FORGET_DROP = { author = 1, ip = 1 }
-local MOD_FORGET = P .. ':forget' -- author -> SCAN cursor of its job
 local FORGET_STEP = 100 -- keys one step looks at
 
 --
@@ -852,8 +929,8 @@ end
 -- Returns how many authors are still being forgotten.
 --
 local function modq_forget_step(keys, a)
-	if #keys ~= 0 or #a ~= 0 then
-		return fail('usage: FCALL modq_forget_step 0')
+	if #a ~= 0 then
+		return fail('usage: FCALL modq_forget_step 0|1 [prefix]')
 	end
 	local err = mod_type(MOD_FORGET, 'hash')
 	if err then
@@ -917,7 +994,7 @@ end
 -- Returns how many it put back.
 --
 local function modq_retry(keys, a)
-	local dead, stream = P .. ':dead', STREAM
+	local dead, stream = MOD_DEAD, STREAM
 	local note, err = mod_args(keys, a, 2, 'retry')
 	err = err or mod_type(dead, 'stream') or mod_type(stream, 'stream') or
 	    mod_type(MOD_AUDIT, 'stream')
@@ -980,8 +1057,8 @@ end
 local function modq_expire_held(keys, a)
 	local held_ms, action, limit = tonumber(a[1]), a[2], tonumber(a[3])
 	local status = ({ approve = 'approved', reject = 'rejected' })[action]
-	if #keys ~= 0 or #a ~= 3 or not held_ms or not status or not limit then
-		return fail('usage: FCALL modq_expire_held 0 <held_ms> ' ..
+	if #a ~= 3 or not held_ms or not status or not limit then
+		return fail('usage: FCALL modq_expire_held 0|1 [prefix] <held_ms> ' ..
 		    'approve|reject <limit>')
 	end
 	local err = mod_type(MOD_HELD, 'zset') or mod_type(MOD_STATS, 'hash')
@@ -1055,8 +1132,8 @@ end
 
 --
 -- Read-only views: what the modq command shows, for anyone with redis-cli
--- too (FCALL_RO).  They take no keys, read the keys under the library's
--- prefix and write nothing.  Every value they return is one line without
+-- too (FCALL_RO).  They take the site's prefix as their key (none: modq),
+-- read the keys under it and write nothing.  Every value they return is one line without
 -- control characters: view_esc() shows a backslash as \\, newline, tab
 -- and carriage return as \n, \t, \r, other C0 controls and DEL as \xHH,
 -- C1 controls and the line separator and bidi controls (U+200E, U+200F,
@@ -1205,8 +1282,8 @@ end
 local function modq_held(keys, a)
 	local limit, thread, blen = view_num(a, 1, 50), a[2] or '',
 	    view_num(a, 3, 200)
-	if #keys ~= 0 or not limit or not blen or #a > 3 then
-		return fail('usage: FCALL_RO modq_held 0 [limit [thread ' ..
+	if not limit or not blen or #a > 3 then
+		return fail('usage: FCALL_RO modq_held 0|1 [prefix] [limit [thread ' ..
 		    '[body_bytes]]]')
 	end
 	local now = now_ms()
@@ -1315,14 +1392,14 @@ end
 -- lag, plus those delivered but not acknowledged; a dash if Redis cannot
 -- tell) and its pending entries, in all and per consumer.
 local function view_queue(out, stream, group)
-	local len = redis.pcall('XLEN', P .. ':' .. stream)
+	local len = redis.pcall('XLEN', stream)
 	if type(len) ~= 'number' then
 		len = '-'
 	end
 	out[#out + 1] = 'stream_length'
 	out[#out + 1] = tostring(len)
 	local backlog = '-'
-	local groups = redis.pcall('XINFO', 'GROUPS', P .. ':' .. stream)
+	local groups = redis.pcall('XINFO', 'GROUPS', stream)
 	for _, g in ipairs(groups.err and {} or groups) do
 		local f = view_fields(g)
 		if f.name == group and type(f.lag) == 'number' and
@@ -1332,7 +1409,7 @@ local function view_queue(out, stream, group)
 	end
 	out[#out + 1] = 'backlog'
 	out[#out + 1] = backlog
-	local pend = redis.pcall('XPENDING', P .. ':' .. stream, group)
+	local pend = redis.pcall('XPENDING', stream, group)
 	out[#out + 1] = 'pending'
 	if pend.err then
 		out[#out + 1] = '-'
@@ -1370,16 +1447,18 @@ end
 
 --
 -- modq_stats [stream [group [top]]]: the counters, held_now,
--- stream_length (of <prefix>:<stream>, default incoming), backlog and
--- pending (of group, default modqd; a dash if none) and pending per
+-- stream_length (of <prefix>:<stream>, default the site's queue.stream;
+-- a stream name has no ':', so it stays under the prefix), backlog and
+-- pending (of group, default the site's queue.group; a dash if none) and pending per
 -- consumer, then the top rules (default 10, 0 for all), as name, value
 -- pairs.
 --
 local function modq_stats(keys, a)
 	local stream, group = a[1] or '', a[2] or ''
 	local top = view_num(a, 3, 10)
-	if #keys ~= 0 or not top or #a > 3 then
-		return fail('usage: FCALL_RO modq_stats 0 [stream [group [top]]]')
+	if not top or #a > 3 then
+		return fail('usage: FCALL_RO modq_stats 0|1 [prefix] ' ..
+		    '[stream [group [top]]]')
 	end
 	local h = view_hash(MOD_STATS)
 	local out = {}
@@ -1390,8 +1469,13 @@ local function modq_stats(keys, a)
 	end
 	out[#out + 1] = 'held_now'
 	out[#out + 1] = tostring(redis.call('ZCARD', MOD_HELD))
-	view_queue(out, stream ~= '' and stream or 'incoming',
-	    group ~= '' and group or 'modqd')
+	if stream ~= '' and P .. ':' .. stream ~= STREAM and
+	    not string.find(stream, '^[%w._-]+$') then
+		return fail('bad stream name ' .. mod_quote(stream) ..
+		    ' (A-Z a-z 0-9 . _ -)')
+	end
+	view_queue(out, stream ~= '' and P .. ':' .. stream or STREAM,
+	    group ~= '' and group or GROUP)
 	view_rules(out, h, top)
 	return out
 end
@@ -1402,10 +1486,11 @@ end
 --
 local function modq_dead(keys, a)
 	local limit, blen = view_num(a, 1, 50), view_num(a, 2, 120)
-	if #keys ~= 0 or not limit or not blen or #a > 2 then
-		return fail('usage: FCALL_RO modq_dead 0 [limit [body_bytes]]')
+	if not limit or not blen or #a > 2 then
+		return fail('usage: FCALL_RO modq_dead 0|1 [prefix] ' ..
+		    '[limit [body_bytes]]')
 	end
-	local k = P .. ':dead'
+	local k = MOD_DEAD
 	local e
 	if limit > 0 then
 		e = redis.call('XREVRANGE', k, '+', '-', 'COUNT', limit)
@@ -1430,8 +1515,9 @@ end
 --
 local function modq_tail(keys, a)
 	local after, count = a[1], view_num(a, 2, 100)
-	if #keys ~= 0 or not after or not count or count == 0 or #a > 2 then
-		return fail('usage: FCALL_RO modq_tail 0 <after>|$ [count]')
+	if not after or not count or count == 0 or #a > 2 then
+		return fail('usage: FCALL_RO modq_tail 0|1 [prefix] <after>|$ ' ..
+		    '[count]')
 	end
 	if after == '$' then
 		local last = redis.call('XREVRANGE', MOD_DECISIONS, '+', '-',
@@ -1450,9 +1536,64 @@ local function modq_tail(keys, a)
 	return out
 end
 
+--
+-- Set the call's site (P and the rest, at the top) from its keys: none,
+-- the prefix modq; one, that prefix.  Returns why the call is refused, or
+-- nil: more keys, or a prefix no modqd has set up (no <prefix>:conf).
+--
+local function use_prefix(keys)
+	if #keys > 1 then
+		return 'wrong number of keys: name the prefix as the one key, ' ..
+		    'or none for ' .. PREFIX_DEFAULT
+	end
+	local p = keys[1] or PREFIX_DEFAULT
+	local c = redis.pcall('HMGET', p .. ':conf', unpack(CONF_FIELDS))
+	if c.err then
+		return c.err -- NOPERM: the caller may not use this prefix
+	end
+	if not c[1] or not c[5] or not tonumber(c[2]) or
+	    not tonumber(c[3]) then
+		return 'unknown prefix ' .. mod_quote(p) .. ': no modqd has ' ..
+		    'set it up (' .. mod_quote(p .. ':conf') .. ')'
+	end
+	P, MAXLEN, HIST_DAYS, TTL_S = p, c[1], tonumber(c[2]), tonumber(c[3])
+	AUTHOR_RATES = {}
+	for rule in string.gmatch(c[4] or '', '%S+') do
+		AUTHOR_RATES[#AUTHOR_RATES + 1] = rule
+	end
+	STREAM, GROUP = P .. ':' .. c[5], c[6] or 'modqd'
+	MOD_HELD, MOD_DECISIONS = P .. ':held', P .. ':decisions'
+	MOD_AUDIT, MOD_STATS = P .. ':audit', P .. ':stats'
+	MOD_FORGET, MOD_DEAD = P .. ':forget', P .. ':dead'
+	return nil
+end
+
+--
+-- Make f a function of the library: its call's site is set first.  A
+-- function of modqd's (daemon) also refuses a caller that may not
+-- acknowledge the site's stream entries (XACK): Redis checks the commands
+-- a function runs against its caller's ACL only as it runs them, so a
+-- moderator's user (which has no XACK) would otherwise get half-way
+-- through writing a decision "by modqd" before it failed.
+--
+local function site(f, daemon)
+	return function(keys, a)
+		local err = use_prefix(keys)
+		if not err and daemon and
+		    not redis.acl_check_cmd('XACK', STREAM, 'modqd', '0-0') then
+			err = 'only modqd calls this: this user may not XACK ' ..
+			    STREAM
+		end
+		if err then
+			return fail(err)
+		end
+		return f(keys, a)
+	end
+end
+
 -- The read-only views, callable with FCALL_RO.
 local function register_view(name, f)
-	redis.register_function({ function_name = name, callback = f,
+	redis.register_function({ function_name = name, callback = site(f),
 		flags = { 'no-writes' } })
 end
 
@@ -1462,9 +1603,9 @@ end
 --
 local function register_view_one(name, what, prefix, show)
 	register_view(name, function(keys, a)
-		if #keys ~= 0 or #a ~= 1 then
-			return fail('usage: FCALL_RO ' .. name .. ' 0 <' .. what ..
-			    '>')
+		if #a ~= 1 then
+			return fail('usage: FCALL_RO ' .. name .. ' 0|1 [prefix] <' ..
+			    what .. '>')
 		end
 		local k = P .. prefix .. a[1]
 		return show(a[1], view_hash(k), k)
@@ -1488,6 +1629,9 @@ register_view('modq_tail', modq_tail)
 --
 local function modq_trim(keys, a)
 	local stream = a[1]
+	if stream ~= STREAM then
+		return fail('the stream is not ' .. STREAM)
+	end
 	local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', stream)
 	local floor
 	if not ok or type(groups) ~= 'table' or #groups == 0 then
@@ -1522,6 +1666,8 @@ end
 
 -- The functions that write, name and function: modqd's, then the
 -- moderators'.  (pairs() and ipairs() do not exist while a library loads.)
+local DAEMON = { modq_read = 1, modq_decide = 1, modq_claim = 1,
+	modq_trim = 1 }
 local WRITERS = {
 	'modq_read', modq_read, 'modq_decide', modq_decide,
 	'modq_claim', modq_claim, 'modq_trim', modq_trim,
@@ -1533,5 +1679,6 @@ local WRITERS = {
 	'modq_thread', modq_thread,
 }
 for i = 1, #WRITERS, 2 do
-	redis.register_function(WRITERS[i], WRITERS[i + 1])
+	redis.register_function(WRITERS[i],
+	    site(WRITERS[i + 1], DAEMON[WRITERS[i]]))
 end

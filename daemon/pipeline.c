@@ -607,6 +607,7 @@ pipeline_error_reply(struct batch *b, const redisReply *r, const char *what)
 	log_warnx(
 	    "batch of %zu from %s: %s: %s", b->n, b->c[0].sid, what, r->str);
 	if (strstr(r->str, "Function not found") != NULL ||
+	    strstr(r->str, "unknown prefix") != NULL ||
 	    strstr(r->str, "NOSCRIPT") != NULL)
 		redis_reload_functions();
 	return (1);

@@ -91,7 +91,6 @@ static struct {
 	struct event *teardown; /* zero timeout: free the contexts */
 	long backoff;
 	long timeout;
-	char *lib; /* owned: the Functions library, filled in */
 	unsigned long long reconnects;
 	unsigned long long oversized; /* replies over their limits */
 	int was_up; /* log "connected" only on a change */
@@ -103,6 +102,7 @@ static char rd_auth[] = "AUTH";
 static char rd_select[] = "SELECT";
 static char rd_fload[] = "FUNCTION LOAD";
 static char rd_xgroup[] = "XGROUP CREATE";
+static char rd_site[] = "HSET <prefix>:conf";
 
 static void redis_retry_cb(evutil_socket_t, short, void *);
 static void redis_teardown_cb(evutil_socket_t, short, void *);
@@ -122,9 +122,7 @@ static void redis_arm(struct rconn *);
 static void redis_fail(const char *, ...) __attribute__((format(printf, 1, 2)));
 static void redis_free_conn(struct rconn *);
 static void redis_schedule(void);
-static char *redis_library(const struct conf *);
-static char *redis_author_rates(const struct conf *);
-static char *redis_subst(const char *, const char *, const char *);
+static void redis_site_args(struct redis_args *, const struct conf *);
 static void redis_attach(struct rconn *, redisAsyncContext *);
 static void redis_ev_read(evutil_socket_t, short, void *);
 static void redis_ev_write(evutil_socket_t, short, void *);
@@ -165,7 +163,6 @@ redis_init(struct event_base *base, const struct conf *conf)
 		    evtimer_new(base, redis_timer_cb, &rd.conn[i]);
 	rd.retry = evtimer_new(base, redis_retry_cb, NULL);
 	rd.teardown = evtimer_new(base, redis_teardown_cb, NULL);
-	rd.lib = redis_library(conf);
 	rd.state = REDIS_DOWN;
 	evtimer_add(rd.retry, &now);
 }
@@ -184,79 +181,47 @@ redis_up(void)
 	return (rd.state == REDIS_UP);
 }
 
-/* Replace "@NAME@" placeholders in the library; returns a new string. */
-static char *
-redis_subst(const char *s, const char *name, const char *value)
-{
-	const char *p = strstr(s, name);
-	char *out;
-
-	if (p == NULL)
-		return (xstrdup(s));
-	xasprintf(&out, "%.*s%s%s", (int)(p - s), s, value, p + strlen(name));
-	return (out);
-}
-
 /*
- * Write the names of the rate rules per author as a Lua list of strings
- * ('a', 'b'), for modq_forget: every byte but letters, digits and - . _ :
- * as a \ddd escape, whatever a name holds.
+ * Build the HSET of this site's settings in <prefix>:conf, which every
+ * function of the library reads for the prefix it is called with
+ * (use_prefix() in modq.lua): decisions.maxlen, the days of reputation
+ * history, decisions.ttl_days in seconds, the names of the rate rules per
+ * author (space-separated; a rule name has no space) for modq_forget,
+ * queue.stream and queue.group (for modq_stats).  The library itself holds no site, so sites with their
+ * own prefixes share one Redis.
  */
-static char *
-redis_author_rates(const struct conf *conf)
+static void
+redis_site_args(struct redis_args *a, const struct conf *conf)
 {
 	const struct rules_spec *sp = &conf->rules;
-	char *out = xstrdup(""), *t;
-	const unsigned char *p;
-	size_t k;
-
-	for (k = 0; k < sp->nrates; k++) {
-		if (sp->rates[k].per != RULES_PER_AUTHOR)
-			continue;
-		xasprintf(&t, "%s%s'", out, *out != '\0' ? ", " : "");
-		free(out);
-		out = t;
-		for (p = (const unsigned char *)sp->rates[k].name; *p != '\0';
-		     p++) {
-			if (isalnum(*p) || strchr("-._:", *p) != NULL)
-				xasprintf(&t, "%s%c", out, *p);
-			else
-				xasprintf(&t, "%s\\%03u", out, *p);
-			free(out);
-			out = t;
-		}
-		xasprintf(&t, "%s'", out);
-		free(out);
-		out = t;
-	}
-	return (out);
-}
-
-/* Fill the configured prefix and limits into the Functions library. */
-static char *
-redis_library(const struct conf *conf)
-{
-	char *a, *b, *rates, num[32];
 	const struct rules_authors *au = &conf->rules.authors;
+	size_t k, n = 0;
+	char *rates, *p;
 
-	a = redis_subst(modq_lua, "@PREFIX@", conf->prefix);
-	snprintf(num, sizeof num, "%ld", conf->maxlen);
-	b = redis_subst(a, "@MAXLEN@", num);
-	free(a);
-	snprintf(num, sizeof num, "%ld",
-	    au->hold_if_rejected ? au->rejected_days : 0L);
-	a = redis_subst(b, "@HISTDAYS@", num);
-	free(b);
-	snprintf(num, sizeof num, "%ld", conf->ttl_days * 86400);
-	b = redis_subst(a, "@TTLS@", num);
-	free(a);
-	rates = redis_author_rates(conf);
-	a = redis_subst(b, "@AUTHORRATES@", rates);
-	free(b);
+	for (k = 0; k < sp->nrates; k++)
+		n += strlen(sp->rates[k].name) + 1;
+	p = rates = xcalloc(1, n + 1);
+	for (k = 0; k < sp->nrates; k++)
+		if (sp->rates[k].per == RULES_PER_AUTHOR)
+			p += sprintf(p, "%s%s", p != rates ? " " : "",
+			    sp->rates[k].name);
+	redis_args_init(a);
+	redis_args_adds(a, "HSET");
+	redis_args_adds(a, conf->keys.conf);
+	redis_args_adds(a, "maxlen");
+	redis_args_addf(a, "%ld", conf->maxlen);
+	redis_args_adds(a, "hist_days");
+	redis_args_addf(
+	    a, "%ld", au->hold_if_rejected ? au->rejected_days : 0L);
+	redis_args_adds(a, "ttl_s");
+	redis_args_addf(a, "%ld", conf->ttl_days * 86400);
+	redis_args_adds(a, "author_rates");
+	redis_args_addf(a, "%s", rates);
+	redis_args_adds(a, "stream");
+	redis_args_adds(a, conf->stream);
+	redis_args_adds(a, "group");
+	redis_args_adds(a, conf->group);
 	free(rates);
-	b = redis_subst(a, "@STREAM@", conf->stream);
-	free(a);
-	return (b);
 }
 
 /* Reconnect timer: open the connections and start the handshake. */
@@ -490,6 +455,7 @@ static void
 redis_handshake(void)
 {
 	const struct conf *c = rd.conf;
+	struct redis_args a;
 	char db[32];
 	int i;
 
@@ -510,7 +476,11 @@ redis_handshake(void)
 			    &rd.conn[i], rd_select, "PING", NULL);
 	}
 	redis_handshake_send(&rd.conn[REDIS_COMMAND], rd_fload, "FUNCTION",
-	    "LOAD", "REPLACE", rd.lib, NULL);
+	    "LOAD", "REPLACE", modq_lua, NULL);
+	redis_site_args(&a, c);
+	rd.handshake += redis_send(&rd.conn[REDIS_COMMAND], &a, 0,
+	                    redis_handshake_cb, rd_site) == 0;
+	redis_args_free(&a);
 	redis_handshake_send(&rd.conn[REDIS_COMMAND], rd_xgroup, "XGROUP",
 	    "CREATE", c->keys.stream, c->group, "0", "MKSTREAM", NULL);
 }
@@ -829,40 +799,43 @@ redis_cmd(struct redis_args *a, redis_cb cb, void *arg)
 	return (redis_send(&rd.conn[REDIS_COMMAND], a, 0, cb, arg));
 }
 
-/* Function reload finished. */
+/* A reload of the library or of <prefix>:conf finished. */
 static void
-redis_function_cb(void *r, UNUSED void *arg)
+redis_function_cb(void *r, void *arg)
 {
-	const char *err;
+	const char *what = arg, *err;
 
 	if (r == NULL)
 		return;
 	if (redis_reply_error(r, &err))
-		log_warnx("redis: cannot reload the modq functions: %s", err);
-	else
+		log_warnx("redis: cannot reload the modq %s: %s",
+		    what == rd_fload ? "functions" : "settings", err);
+	else if (what == rd_fload)
 		log_info("redis: modq functions reloaded");
 }
 
 /*
- * Load the Functions library again (after a reload changed its limits, or
- * when Redis lost it): rebuilt from the live config, sent ahead of any
- * command queued after it.
+ * Load the Functions library and this site's settings in <prefix>:conf
+ * again (after a reload changed the settings, or when Redis lost either:
+ * "Function not found", "unknown prefix"), sent ahead of any command
+ * queued after them.
  */
 void
 redis_reload_functions(void)
 {
 	struct redis_args a;
 
-	free(rd.lib);
-	rd.lib = redis_library(rd.conf);
 	if (rd.state != REDIS_UP)
 		return;
 	redis_args_init(&a);
 	redis_args_adds(&a, "FUNCTION");
 	redis_args_adds(&a, "LOAD");
 	redis_args_adds(&a, "REPLACE");
-	redis_args_adds(&a, rd.lib);
-	redis_send(&rd.conn[REDIS_COMMAND], &a, 0, redis_function_cb, NULL);
+	redis_args_adds(&a, modq_lua);
+	redis_send(&rd.conn[REDIS_COMMAND], &a, 0, redis_function_cb, rd_fload);
+	redis_args_free(&a);
+	redis_site_args(&a, rd.conf);
+	redis_send(&rd.conn[REDIS_COMMAND], &a, 0, redis_function_cb, rd_site);
 	redis_args_free(&a);
 }
 
@@ -891,8 +864,6 @@ redis_close(void)
 	evtimer_del(rd.teardown);
 	for (i = 0; i < REDIS_NCONN; i++)
 		redis_free_conn(&rd.conn[i]);
-	free(rd.lib);
-	rd.lib = NULL;
 }
 
 /* Count connection failures since start. */

@@ -34,6 +34,7 @@ struct keys {
 	char *stats; /* <prefix>:stats */
 	char *dead; /* <prefix>:dead */
 	char *texts; /* <prefix>:texts: prints for repeats and campaigns */
+	char *conf; /* <prefix>:conf: the site's settings for the library */
 	char *buf; /* owned: the strings above, in one block */
 };
 #define KEY_COMMENT "%s:c:%s" /* prefix, comment id */
@@ -161,6 +162,7 @@ void redis_args_init(struct redis_args *);
 void redis_args_add(struct redis_args *, const char *, size_t);
 void redis_args_adds(struct redis_args *, const char *);
 void redis_args_initv(struct redis_args *, const char *, va_list);
+void redis_args_fcall(struct redis_args *, const char *, const char *);
 void redis_args_addf(struct redis_args *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 void redis_args_free(struct redis_args *);

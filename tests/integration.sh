@@ -662,17 +662,22 @@ EOF
 	rcli XGROUP CREATE nh:incoming g 0 >/dev/null
 	rcli XREADGROUP GROUP g c COUNT 1 STREAMS nh:incoming '>' >/dev/null
 	rcli SET nh:c:nh1 x >/dev/null
+	site_conf rcli nh
 	decide_nh() {
-		rcli --raw FCALL modq_decide 0 nh:incoming g 2592000 1000 0 \
+		rcli --raw FCALL modq_decide "$@" nh:incoming g 2592000 1000 0 \
 		    nh:held nh:decisions nh:stats nh:dead d 1-1 nh:c:nh1 nh1 \
 		    approved "" "" "" 0123456789abcdef 000000000001 0 1 approved \
 		    2 10 id nh1 body b status approved reasons "" matched "" \
 		    decided_by modqd ruleset x stream_id 1-1 \
 		    digest 0123456789abcdef decided_at 0
 	}
-	check_eq "a key not a hash: a dead letter" "$(decide_nh)" 1
+	# the site's prefix is the call's key: with none (modq), nh's keys
+	# are outside it, and nothing is written
+	check_eq "another prefix's keys are refused" "$(decide_nh 0 2>&1)" \
+	    "ERR modq: argument 1 is not modq:incoming"
+	check_eq "a key not a hash: a dead letter" "$(decide_nh 1 nh)" 1
 	# regression (fixed): the same item again wrote a second dead letter
-	check_eq "the same item again: nothing written" "$(decide_nh)" 0
+	check_eq "the same item again: nothing written" "$(decide_nh 1 nh)" 0
 	check_eq "one dead letter and one decisions entry, counted once" \
 	    "$(rcli XLEN nh:dead) $(rcli XLEN nh:decisions) $(rcli --raw HGET nh:stats dead)" \
 	    "1 1 1"
@@ -1289,8 +1294,11 @@ EOF
 	check_eq "prefix and db: record" "$(redis-cli -s "$SOCK" -n 3 --raw HMGET alt:c:px1 status reasons | paste -sd' ' -)" "held new-author"
 	check_eq "prefix and db: held queue" "$(redis-cli -s "$SOCK" -n 3 ZRANGE alt:held 0 -1)" px1
 	check_eq "prefix and db: nothing in db 0" "$(rcli DBSIZE)" 0
-	check_eq "moderator approval through the prefixed library" \
-	    "$(redis-cli -s "$SOCK" -n 3 FCALL modq_approve 0 px1 alice)" 1
+	check_match "no key: the prefix modq, unknown in db 3" \
+	    "$(redis-cli -s "$SOCK" -n 3 FCALL modq_approve 0 px1 alice 2>&1)" \
+	    "unknown prefix 'modq'"
+	check_eq "moderator approval naming the prefix as its key" \
+	    "$(redis-cli -s "$SOCK" -n 3 FCALL modq_approve 1 alt px1 alice)" 1
 	redis-cli -s "$SOCK" -n 3 XADD alt:in2 '*' id px2 author pa body again >/dev/null
 	deadline "$WAIT_MS"
 	while [ -z "$(redis-cli -s "$SOCK" -n 3 HGET alt:c:px2 status)" ] && ! expired; do
@@ -1351,7 +1359,7 @@ EOF
 	# The commands modqd.conf(5) lists for redis.user are enough: a user with
 	# only those, and only the modq: keys, decides every way, counts a rate
 	# rule and writes dead letters.
-	rcli ACL SETUSER modqd-min reset on '>s3cret pass' '~modq:*' resetchannels \
+	rcli ACL SETUSER modqd-min reset on '>s3cret pass' '~modq' '~modq:*' resetchannels \
 	    -@all +ping +select '+function|load' +fcall +time '+xgroup|create' \
 	    +xreadgroup +xpending +xclaim +xack +xadd +xlen +hget +hmget +hset \
 	    +hincrby +expire +pexpire +zadd +zcount +zcard +zremrangebyscore \

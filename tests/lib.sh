@@ -162,6 +162,14 @@ fresh() {
 	SID=()
 }
 
+# Set up a site's prefix (default modq) for the library as modqd does at
+# connect (<prefix>:conf), where no modqd runs: site_conf CLI [PREFIX],
+# CLI a redis-cli command of the test's server, e.g. "rcli -n 3".
+site_conf() {
+	$1 HSET "${2:-modq}:conf" maxlen 1000 hist_days 0 ttl_s 2592000 \
+	    author_rates "" stream incoming group modqd >/dev/null
+}
+
 # Start modqd in the foreground (-d) without waiting for it.
 spawn_modqd() {
 	local conf=$1 log=$2

@@ -278,8 +278,10 @@ fcall_err "reject without moderator" "wrong number of arguments" \
 fcall_err "approve with no arguments" "wrong number of arguments" modq_approve 0
 fcall_err "approve with too many arguments" "wrong number of arguments" \
     modq_approve 0 f2 alice note extra
-fcall_err "approve with a key" "wrong number of arguments" \
-    modq_approve 1 f2 alice note
+fcall_err "approve with a key that is no site's prefix" \
+    "unknown prefix 'f2': no modqd has set it up" modq_approve 1 f2 alice note
+fcall_err "approve with two keys" "wrong number of keys" \
+    modq_approve 2 modq modq f2 alice
 fcall_err "approve a bad id" "bad comment id" modq_approve 0 'f2 x' alice
 fcall_err "moderator name with a newline" "bad moderator name" \
     modq_reject 0 f2 $'al\nice'
@@ -863,6 +865,7 @@ check_rc "no server" 1 "modq: "
 check_prefixed "no server"
 
 # -n: another database of the same server.
+site_conf "rcli -n 3"
 rcli -n 3 HSET modq:c:n1 status held author dbx body "in db 3" >/dev/null
 rcli -n 3 ZADD modq:held 1 n1 >/dev/null
 mq -n 3 held
@@ -902,10 +905,8 @@ r2() {
 	REDISCLI_AUTH=sekrit redis-cli -s "$SOCK2" "$@"
 }
 if [ -n "$PORT" ]; then
-	sed -e 's/@PREFIX@/modq/' -e 's/@MAXLEN@/1000/' -e 's/@HISTDAYS@/0/' -e 's/@TTLS@/2592000/' \
-	    -e 's/@AUTHORRATES@//' -e 's/@STREAM@/incoming/' \
-	    "$TOP/daemon/modq.lua" >"$TMP/r2/modq.lua"
-	r2 -x FUNCTION LOAD REPLACE <"$TMP/r2/modq.lua" >/dev/null
+	r2 -x FUNCTION LOAD REPLACE <"$TOP/daemon/modq.lua" >/dev/null
+	site_conf r2
 	r2 HSET modq:c:p1 status held author px body "over tcp" >/dev/null
 	r2 ZADD modq:held 1 p1 >/dev/null
 	r2 ACL SETUSER mod on '>modpw' '~*' '+@all' >/dev/null

@@ -80,9 +80,27 @@ fake_begin(struct conf *conf, struct ruleset *rules)
 }
 
 /*
+ * Tell whether a is FCALL fn 1 prefix ...: every function takes the
+ * site's prefix as its one key, and it must be the config's.
+ */
+static int
+fake_fcall_prefix(const struct redis_args *a)
+{
+	if (a->argc < 1 || a->len[0] != 5 ||
+	    memcmp(a->argv[0], "FCALL", 5) != 0)
+		return (0);
+	if (a->argc < 4 || a->len[2] != 1 || a->argv[2][0] != '1' ||
+	    a->len[3] != strlen(fake.conf->prefix) ||
+	    memcmp(a->argv[3], fake.conf->prefix, a->len[3]) != 0)
+		abort(); /* not the site's prefix as the one key */
+	return (1);
+}
+
+/*
  * Copy a command and queue it on connection conn, in one allocation.
  * Every argument is read to its given length, so a length beyond the
- * string is caught by ASan here, at the caller.
+ * string is caught by ASan here, at the caller.  An FCALL's prefix, once
+ * checked, is left out (the model reads FCALL fn 0 args...).
  */
 static int
 fake_send(int conn, struct redis_args *a, redis_cb cb, void *arg)
@@ -90,8 +108,8 @@ fake_send(int conn, struct redis_args *a, redis_cb cb, void *arg)
 	struct fb_conn *fc = &fake.conn[conn];
 	struct fb_cmd *c;
 	size_t size = 0, n = (size_t)a->argc;
+	int i, fcall = fake_fcall_prefix(a);
 	char *p;
-	int i;
 
 	if (a->argc < 1)
 		abort();
@@ -106,13 +124,16 @@ fake_send(int conn, struct redis_args *a, redis_cb cb, void *arg)
 	c->len = (size_t *)(c->argv + n);
 	p = (char *)(c->len + n);
 	c->conn = conn;
-	c->argc = a->argc;
+	c->argc = 0;
 	for (i = 0; i < a->argc; i++) {
-		c->len[i] = a->len[i];
-		c->argv[i] = p;
-		memcpy(p, a->argv[i], a->len[i]);
+		if (fcall && i == 3)
+			continue;
+		c->len[c->argc] = a->len[i];
+		c->argv[c->argc] = p;
+		memcpy(p, fcall && i == 2 ? "0" : a->argv[i], a->len[i]);
 		p[a->len[i]] = '\0';
 		p += a->len[i] + 1;
+		c->argc++;
 	}
 	c->cb = cb;
 	c->arg = arg;
