@@ -59,6 +59,14 @@ static const struct conf_opt conf_opts[] = {
     {"redis", "password_file", CONF_STRING, OFF(redis_password_file), 0, 0, 0,
         NULL, 0, NULL},
     {"redis", "db", CONF_INT, OFF(redis_db), 0, 65535, 0, NULL, 0, NULL},
+    {"redis", "master", CONF_STRING, OFF(sentinel_master), 0, 0, 0, NULL, 0,
+        conf_check_name},
+    {"redis", "sentinel_user", CONF_STRING, OFF(sentinel_user), 0, 0, 0, NULL,
+        0, NULL},
+    {"redis", "sentinel_password_file", CONF_STRING,
+        OFF(sentinel_password_file), 0, 0, 0, NULL, 0, NULL},
+    {"redis", "sentinel_timeout_ms", CONF_INT, OFF(sentinel_timeout_ms), 10,
+        60000, 500, NULL, 0, NULL},
     {"redis", "prefix", CONF_STRING, OFF(prefix), 0, 0, 0, "modq", 0,
         conf_check_name},
     {"redis", "timeout_ms", CONF_INT, OFF(timeout_ms), 10, 600000, 2000, NULL,
@@ -124,10 +132,17 @@ static void conf_hold_if_rejected(struct conf_ctx *, const config_setting_t *);
 static void conf_hold_key(
     struct conf_ctx *, const config_setting_t *, const char *, void *);
 static void conf_finish(struct conf_ctx *, config_setting_t *);
+static void conf_sentinels(struct conf_ctx *, const config_setting_t *);
+static void conf_sentinels_finish(struct conf_ctx *, config_setting_t *);
+static void conf_addrs_free(struct conf_addr *, size_t);
+static int conf_addrs_equal(const struct conf *, const struct conf *);
+static void conf_carry_secret(const char *, char **);
+static void conf_carry_sentinels(const struct conf *, struct conf *);
 static void conf_password_mode(struct conf_ctx *, const config_setting_t *,
-    const char *, const struct stat *);
+    const char *, const char *, const struct stat *);
 static ssize_t conf_password_read(int, char *, size_t, const char **);
-static void conf_password(struct conf_ctx *, config_setting_t *);
+static void conf_password(
+    struct conf_ctx *, config_setting_t *, const char *, const char *, char **);
 
 /* Check a name used in Redis keys: 1-64 bytes of [A-Za-z0-9._:-]. */
 static const char *
@@ -406,6 +421,10 @@ conf_option(struct conf_ctx *cx, const config_setting_t *s, const char *k,
 	const char *gname = config_setting_name(config_setting_parent(s));
 	const struct conf_opt *o;
 
+	if (strcmp(gname, "redis") == 0 && strcmp(k, "sentinels") == 0) {
+		conf_sentinels(cx, s); /* the one option that is a list */
+		return;
+	}
 	if ((o = conf_find(gname, k)) == NULL) {
 		conf_error(cx, s, "unknown option %s.%s", gname, k);
 		return;
@@ -726,7 +745,7 @@ conf_authors_key(struct conf_ctx *cx, const config_setting_t *s, const char *k,
  */
 static void
 conf_password_mode(struct conf_ctx *cx, const config_setting_t *s,
-    const char *path, const struct stat *st)
+    const char *opt, const char *path, const struct stat *st)
 {
 	mode_t m = st->st_mode & 07777;
 	char who[64];
@@ -741,15 +760,15 @@ conf_password_mode(struct conf_ctx *cx, const config_setting_t *s,
 	else
 		who[0] = '\0';
 	if (who[0] != '\0')
-		log_warnx("%s:%d: redis.password_file: %s: mode %04o lets %s "
-		          "read or write it; make it 0600, or 0640 with "
-		          "modqd's group",
-		    conf_file(cx, s), conf_line(s), path, (unsigned)m, who);
+		log_warnx("%s:%d: %s: %s: mode %04o lets %s read or write "
+		          "it; make it 0600, or 0640 with modqd's group",
+		    conf_file(cx, s), conf_line(s), opt, path, (unsigned)m,
+		    who);
 	if (st->st_uid != 0 && st->st_uid != geteuid())
-		log_warnx("%s:%d: redis.password_file: %s: owned by uid %u, "
-		          "not by root or by the user modqd runs as (uid %u)",
-		    conf_file(cx, s), conf_line(s), path, (unsigned)st->st_uid,
-		    (unsigned)geteuid());
+		log_warnx("%s:%d: %s: %s: owned by uid %u, not by root or by "
+		          "the user modqd runs as (uid %u)",
+		    conf_file(cx, s), conf_line(s), opt, path,
+		    (unsigned)st->st_uid, (unsigned)geteuid());
 }
 
 /*
@@ -789,11 +808,15 @@ conf_password_read(int fd, char *buf, size_t size, const char **why)
 	return ((ssize_t)len);
 }
 
-/* Read the password from redis.password_file (its first line). */
+/*
+ * Read a password from the file the option opt ("redis.password_file")
+ * names, file (its first line), into *out; the file's checks and messages
+ * are the same for every password modqd reads.
+ */
 static void
-conf_password(struct conf_ctx *cx, config_setting_t *root)
+conf_password(struct conf_ctx *cx, config_setting_t *root, const char *opt,
+    const char *file, char **out)
 {
-	struct conf *c = cx->conf;
 	const config_setting_t *s;
 	char *path, buf[CONF_PASSWORD_MAX + 3]; /* and "\r\n", NUL */
 	const char *why;
@@ -801,30 +824,147 @@ conf_password(struct conf_ctx *cx, config_setting_t *root)
 	ssize_t len;
 	int fd;
 
-	if (c->redis_password_file == NULL)
+	if (file == NULL)
 		return;
-	s = config_setting_lookup(root, "redis.password_file");
-	path = conf_resolve(cx, c->redis_password_file);
+	s = config_setting_lookup(root, opt);
+	path = conf_resolve(cx, file);
 	if ((fd = rules_open(path, &st, &why)) == -1) {
-		conf_error(cx, s, "redis.password_file: %s: %s", path, why);
+		conf_error(cx, s, "%s: %s: %s", opt, path, why);
 		free(path);
 		return;
 	}
-	conf_password_mode(cx, s, path, &st);
+	conf_password_mode(cx, s, opt, path, &st);
 	len = conf_password_read(fd, buf, sizeof buf, &why);
 	if (len == -1)
-		conf_error(cx, s, "redis.password_file: %s: %s", path, why);
+		conf_error(cx, s, "%s: %s: %s", opt, path, why);
 	else if (len > CONF_PASSWORD_MAX)
-		conf_error(cx, s,
-		    "redis.password_file: %s: password longer than %d bytes",
+		conf_error(cx, s, "%s: %s: password longer than %d bytes", opt,
 		    path, CONF_PASSWORD_MAX);
 	else if (len == 0)
-		conf_error(cx, s, "redis.password_file: %s: empty", path);
+		conf_error(cx, s, "%s: %s: empty", opt, path);
 	else
-		c->redis_password = xstrdup(buf);
+		*out = xstrdup(buf);
 	close(fd);
 	explicit_bzero(buf, sizeof buf);
 	free(path);
+}
+
+/*
+ * Read redis.sentinels, an array of "host:port" strings (an IPv6 address
+ * in brackets), into the conf.
+ */
+static void
+conf_sentinels(struct conf_ctx *cx, const config_setting_t *arr)
+{
+	struct conf *c = cx->conf;
+	const config_setting_t *e;
+	const char *v, *why, *colon;
+	size_t hl;
+	int i;
+
+	if (!config_setting_is_array(arr) && !config_setting_is_list(arr)) {
+		conf_error(cx, arr,
+		    "redis.sentinels: must be an array [ \"host:port\", ... ]");
+		return;
+	}
+	conf_addrs_free(c->sentinels, c->nsentinels);
+	c->sentinels = NULL;
+	c->nsentinels = 0;
+	if (config_setting_length(arr) == 0)
+		conf_error(cx, arr, "redis.sentinels: names no sentinel");
+	if (config_setting_length(arr) > CONF_SENTINELS_MAX)
+		conf_error(cx, arr, "redis.sentinels: more than %d sentinels",
+		    CONF_SENTINELS_MAX);
+	for (i = 0; (e = config_setting_get_elem(arr, (unsigned)i)) != NULL &&
+	     i < CONF_SENTINELS_MAX;
+	     i++) {
+		if ((v = conf_get_string(cx, e)) == NULL)
+			continue;
+		if ((why = conf_check_listen(v)) != NULL) {
+			conf_error(cx, conf_line(e) != 0 ? e : arr,
+			    "redis.sentinels: \"%s\": %s", v, why);
+			continue;
+		}
+		colon = strrchr(v, ':');
+		hl = (size_t)(colon - v);
+		c->sentinels = xreallocarray(
+		    c->sentinels, c->nsentinels + 1, sizeof *c->sentinels);
+		c->sentinels[c->nsentinels].host =
+		    v[0] == '[' ? xstrndup(v + 1, hl - 2) : xstrndup(v, hl);
+		c->sentinels[c->nsentinels].port = strtol(colon + 1, NULL, 10);
+		c->nsentinels++;
+	}
+}
+
+/*
+ * Check the Sentinel options against each other: sentinels and master go
+ * together, and the sentinels name the primary, so host, port and unix
+ * are errors beside them.
+ */
+static void
+conf_sentinels_finish(struct conf_ctx *cx, config_setting_t *root)
+{
+	static const char *const direct[] = {
+	    "redis.host", "redis.port", "redis.unix"};
+	const config_setting_t *sl, *ms;
+	struct conf *c = cx->conf;
+	size_t i;
+
+	sl = config_setting_lookup(root, "redis.sentinels");
+	ms = config_setting_lookup(root, "redis.master");
+	if (sl != NULL && ms == NULL)
+		conf_error(cx, sl, "redis.sentinels needs redis.master");
+	if (ms != NULL && sl == NULL)
+		conf_error(cx, ms, "redis.master needs redis.sentinels");
+	if (c->sentinel_user != NULL && c->sentinel_password_file == NULL)
+		conf_error(cx,
+		    config_setting_lookup(root, "redis.sentinel_user"),
+		    "redis.sentinel_user needs redis.sentinel_password_file");
+	if (sl == NULL) {
+		if (c->sentinel_password_file != NULL)
+			conf_error(cx,
+			    config_setting_lookup(
+			        root, "redis.sentinel_password_file"),
+			    "redis.sentinel_password_file needs "
+			    "redis.sentinels");
+		return;
+	}
+	for (i = 0; i < sizeof direct / sizeof direct[0]; i++) {
+		if ((ms = config_setting_lookup(root, direct[i])) != NULL)
+			conf_error(cx, ms,
+			    "%s: not with redis.sentinels (the sentinels "
+			    "name the primary)",
+			    direct[i]);
+	}
+	conf_password(cx, root, "redis.sentinel_password_file",
+	    c->sentinel_password_file, &c->sentinel_password);
+}
+
+/* Free an array of addresses. */
+static void
+conf_addrs_free(struct conf_addr *a, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(a[i].host);
+	free(a);
+}
+
+/* Tell whether two confs name the same sentinels, in the same order. */
+static int
+conf_addrs_equal(const struct conf *a, const struct conf *b)
+{
+	size_t i;
+
+	if (a->nsentinels != b->nsentinels)
+		return (0);
+	for (i = 0; i < a->nsentinels; i++) {
+		if (strcmp(a->sentinels[i].host, b->sentinels[i].host) != 0 ||
+		    a->sentinels[i].port != b->sentinels[i].port)
+			return (0);
+	}
+	return (1);
 }
 
 /* Fill computed defaults and check options against each other. */
@@ -859,7 +999,9 @@ conf_finish(struct conf_ctx *cx, config_setting_t *root)
 		    "queue.max_inflight (%ld)",
 		    c->batch, c->max_inflight);
 	}
-	conf_password(cx, root);
+	conf_password(cx, root, "redis.password_file", c->redis_password_file,
+	    &c->redis_password);
+	conf_sentinels_finish(cx, root);
 	conf_content_finish(cx, root);
 }
 
@@ -1006,10 +1148,49 @@ conf_free(struct conf *c)
 	if (c->redis_password != NULL)
 		explicit_bzero(c->redis_password, strlen(c->redis_password));
 	free(c->redis_password);
+	if (c->sentinel_password != NULL)
+		explicit_bzero(
+		    c->sentinel_password, strlen(c->sentinel_password));
+	free(c->sentinel_password);
+	conf_addrs_free(c->sentinels, c->nsentinels);
 	free(c->path);
 	rules_spec_free(&c->rules);
 	conf_keys_free(&c->keys);
 	memset(c, 0, sizeof *c);
+}
+
+/* Replace the secret *new with a copy of old, wiping it first. */
+static void
+conf_carry_secret(const char *old, char **new)
+{
+	if (*new != NULL)
+		explicit_bzero(*new, strlen(*new));
+	free(*new);
+	*new = old != NULL ? xstrdup(old) : NULL;
+}
+
+/* Carry redis.sentinels, a list the option table does not hold. */
+static void
+conf_carry_sentinels(const struct conf *old, struct conf *new)
+{
+	size_t i;
+
+	if (conf_addrs_equal(old, new))
+		return;
+	log_warnx("%s: redis.sentinels changed; it takes effect at the next "
+	          "restart",
+	    new->path);
+	conf_addrs_free(new->sentinels, new->nsentinels);
+	new->sentinels = NULL;
+	new->nsentinels = old->nsentinels;
+	if (old->nsentinels == 0)
+		return;
+	new->sentinels =
+	    xreallocarray(NULL, old->nsentinels, sizeof *new->sentinels);
+	for (i = 0; i < old->nsentinels; i++) {
+		new->sentinels[i].host = xstrdup(old->sentinels[i].host);
+		new->sentinels[i].port = old->sentinels[i].port;
+	}
 }
 
 /*
@@ -1048,12 +1229,9 @@ conf_carry(const struct conf *old, struct conf *new)
 		          "restart",
 		    new->path, o->group, o->name);
 	}
-	if (new->redis_password != NULL)
-		explicit_bzero(
-		    new->redis_password, strlen(new->redis_password));
-	free(new->redis_password);
-	new->redis_password =
-	    old->redis_password != NULL ? xstrdup(old->redis_password) : NULL;
+	conf_carry_sentinels(old, new);
+	conf_carry_secret(old->redis_password, &new->redis_password);
+	conf_carry_secret(old->sentinel_password, &new->sentinel_password);
 	conf_keys_free(&new->keys);
 	conf_keys(new, &new->keys);
 }

@@ -58,6 +58,13 @@ struct keys {
 #define KEY_HISTORY "%s:rate:@hist:%s" /* prefix, author */
 #define KEY_RATE "%s:rate:%s:%s" /* prefix, rule, author, ip or thread */
 
+/* A host and port from the config (redis.sentinels). */
+struct conf_addr {
+	char *host; /* owned: a name, an IPv4 or an IPv6 address */
+	long port;
+};
+#define CONF_SENTINELS_MAX 16
+
 /* The whole configuration; conf_load() fills a fresh one. */
 struct conf {
 	char *path; /* owned */
@@ -69,6 +76,13 @@ struct conf {
 	char *redis_password_file; /* owned */
 	char *redis_password; /* owned: read from password_file */
 	long redis_db;
+	struct conf_addr *sentinels; /* owned: NULL without Sentinel */
+	size_t nsentinels;
+	char *sentinel_master; /* owned: redis.master, NULL for none */
+	char *sentinel_user; /* owned, NULL for none */
+	char *sentinel_password_file; /* owned */
+	char *sentinel_password; /* owned: read from sentinel_password_file */
+	long sentinel_timeout_ms;
 	char *prefix; /* owned */
 	long timeout_ms;
 

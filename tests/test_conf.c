@@ -42,6 +42,7 @@ static const struct int_opt int_opts[] = {
     {"redis", "port", 1, 65535, OFF(redis_port)},
     {"redis", "db", 0, 65535, OFF(redis_db)},
     {"redis", "timeout_ms", 10, 600000, OFF(timeout_ms)},
+    {"redis", "sentinel_timeout_ms", 10, 60000, OFF(sentinel_timeout_ms)},
     {"queue", "batch", 1, 4096, OFF(batch)},
     {"queue", "max_body", 16, 16777216, OFF(max_body)},
     {"queue", "claim_idle_ms", 100, 86400000, OFF(claim_idle_ms)},
@@ -201,6 +202,13 @@ test_defaults(void **state)
 	assert_null(c.redis_password_file);
 	assert_null(c.redis_password);
 	assert_int_equal(c.redis_db, 0);
+	assert_null(c.sentinels);
+	assert_int_equal(c.nsentinels, 0);
+	assert_null(c.sentinel_master);
+	assert_null(c.sentinel_user);
+	assert_null(c.sentinel_password_file);
+	assert_null(c.sentinel_password);
+	assert_int_equal(c.sentinel_timeout_ms, 500);
 	assert_string_equal(c.prefix, "modq");
 	assert_int_equal(c.timeout_ms, 2000);
 	assert_string_equal(c.stream, "incoming");
@@ -2264,6 +2272,218 @@ test_password_file_owner(void **state)
 	free(want);
 }
 
+static void
+test_sentinels(void **state)
+{
+	struct conf c;
+
+	(void)state;
+	write_conf("sentinel.pass", "s-secret\n");
+	conf_ok(
+	    "redis: {\n"
+	    "  sentinels = [ \"10.0.0.5:26379\", \"sentinel-2.example:26380\","
+	    " \"[2001:db8::7]:26381\" ];\n"
+	    "  master = \"mymaster\";\n"
+	    "  sentinel_user = \"modq-sentinel\";\n"
+	    "  sentinel_password_file = \"sentinel.pass\";\n"
+	    "  sentinel_timeout_ms = 250;\n"
+	    "  password_file = \"sentinel.pass\";\n"
+	    "};\n",
+	    &c);
+	assert_int_equal(c.nsentinels, 3);
+	assert_string_equal(c.sentinels[0].host, "10.0.0.5");
+	assert_int_equal(c.sentinels[0].port, 26379);
+	assert_string_equal(c.sentinels[1].host, "sentinel-2.example");
+	assert_int_equal(c.sentinels[1].port, 26380);
+	assert_string_equal(c.sentinels[2].host, "2001:db8::7");
+	assert_int_equal(c.sentinels[2].port, 26381);
+	assert_string_equal(c.sentinel_master, "mymaster");
+	assert_string_equal(c.sentinel_user, "modq-sentinel");
+	assert_string_equal(c.sentinel_password_file, "sentinel.pass");
+	assert_string_equal(c.sentinel_password, "s-secret");
+	assert_int_equal(c.sentinel_timeout_ms, 250);
+	/* the primary's own password stays its own */
+	assert_string_equal(c.redis_password, "s-secret");
+	conf_free(&c);
+	/* A list ( ... ) does as well as an array; no password needed. */
+	conf_ok("redis: { sentinels = ( \"127.0.0.1:26379\" ); "
+	        "master = \"m-1.b_c:d\"; };\n",
+	    &c);
+	assert_int_equal(c.nsentinels, 1);
+	assert_null(c.sentinel_password);
+	assert_string_equal(c.sentinel_master, "m-1.b_c:d");
+	conf_free(&c);
+}
+
+static void
+test_sentinels_pairing(void **state)
+{
+	(void)state;
+	conf_fails("redis: {\n  sentinels = [ \"h:1\" ];\n};\n",
+	    "@:2: redis.sentinels needs redis.master");
+	conf_fails("redis: {\n\n  master = \"m\";\n};\n",
+	    "@:3: redis.master needs redis.sentinels");
+	conf_fails("redis: {\n  sentinels = [ \"h:1\" ];\n  master = \"m\";\n"
+	           "  host = \"10.0.0.1\";\n  port = 6380;\n"
+	           "  unix = \"/run/redis.sock\";\n};\n",
+	    "@:4: redis.host: not with redis.sentinels (the sentinels name "
+	    "the primary)\n"
+	    "@:5: redis.port: not with redis.sentinels (the sentinels name "
+	    "the primary)\n"
+	    "@:6: redis.unix: not with redis.sentinels (the sentinels name "
+	    "the primary)");
+	write_conf("sp.pass", "x\n");
+	conf_fails("redis: {\n  sentinels = [ \"h:1\" ];\n  master = \"m\";\n"
+	           "  sentinel_user = \"u\";\n};\n",
+	    "@:4: redis.sentinel_user needs redis.sentinel_password_file");
+	conf_fails("redis: {\n  sentinel_password_file = \"sp.pass\";\n};\n",
+	    "@:2: redis.sentinel_password_file needs redis.sentinels");
+}
+
+static void
+test_sentinels_errors(void **state)
+{
+	char text[2048];
+	size_t n;
+	int i;
+
+	(void)state;
+	conf_fails("redis: {\n  sentinels = [ ];\n  master = \"m\";\n};\n",
+	    "@:2: redis.sentinels: names no sentinel");
+	conf_fails("redis: {\n  sentinels = \"h:1\";\n  master = \"m\";\n};\n",
+	    "@:2: redis.sentinels: must be an array [ \"host:port\", ... ]");
+	conf_fails("redis: { master = \"m\";\n  sentinels = [ \"h\", \"h:0\", "
+	           "\"::1:26379\", \":5\", \"h:x\" ]; };\n",
+	    "@:2: redis.sentinels: \"h\": must be host:port or "
+	    "[address]:port\n"
+	    "@:2: redis.sentinels: \"h:0\": port must be 1 to 65535\n"
+	    "@:2: redis.sentinels: \"::1:26379\": must be host:port or "
+	    "[address]:port\n"
+	    "@:2: redis.sentinels: \":5\": must be host:port or "
+	    "[address]:port\n"
+	    "@:2: redis.sentinels: \"h:x\": port must be 1 to 65535");
+	conf_fails(
+	    "redis: { master = \"m\";\n  sentinels = ( \"h:1\", 5 ); };\n",
+	    "@:2: entry: must be a string");
+	n = (size_t)snprintf(
+	    text, sizeof text, "redis: { master = \"m\";\n  sentinels = [ ");
+	for (i = 0; i < 17; i++)
+		n += (size_t)snprintf(text + n, sizeof text - n, "%s\"h%d:1\"",
+		    i > 0 ? ", " : "", i);
+	snprintf(text + n, sizeof text - n, " ]; };\n");
+	conf_fails(text, "@:2: redis.sentinels: more than 16 sentinels");
+	conf_fails("redis: {\n  sentinels = [ \"h:1\" ];\n"
+	           "  master = \"my master\";\n};\n",
+	    "@:3: redis.master: must be 1 to 64 characters of A-Z a-z 0-9 . "
+	    "_ : -");
+}
+
+/* The sentinel password file is read and checked as password_file is. */
+static void
+test_sentinel_password_file(void **state)
+{
+	char *want, *log;
+	struct conf c;
+	const char *head =
+	    "redis: {\n  sentinels = [ \"h:1\" ];\n  master = \"m\";\n";
+	char text[512];
+
+	(void)state;
+	xasprintf(&want,
+	    "@:4: redis.sentinel_password_file: ~/no-such.pass: %s",
+	    strerror(ENOENT));
+	snprintf(text, sizeof text,
+	    "%s  sentinel_password_file = \"no-such.pass\";\n};\n", head);
+	conf_fails(text, want);
+	free(want);
+	write_conf("s-empty.pass", "\n");
+	snprintf(text, sizeof text,
+	    "%s  sentinel_password_file = \"s-empty.pass\";\n};\n", head);
+	conf_fails(
+	    text, "@:4: redis.sentinel_password_file: ~/s-empty.pass: empty");
+	write_password("s-long.pass", 1025, "\n");
+	snprintf(text, sizeof text,
+	    "%s  sentinel_password_file = \"s-long.pass\";\n};\n", head);
+	conf_fails(text,
+	    "@:4: redis.sentinel_password_file: ~/s-long.pass: "
+	    "password longer than 1024 bytes");
+	write_password("s-max.pass", 1024, "\n");
+	snprintf(text, sizeof text,
+	    "%s  sentinel_password_file = \"s-max.pass\";\n};\n", head);
+	conf_ok(text, &c);
+	assert_int_equal(strlen(c.sentinel_password), 1024);
+	conf_free(&c);
+	assert_int_equal(mkfifo(tpath("s-fifo.pass"), 0600), 0);
+	alarm(10);
+	snprintf(text, sizeof text,
+	    "%s  sentinel_password_file = \"s-fifo.pass\";\n};\n", head);
+	conf_fails(text,
+	    "@:4: redis.sentinel_password_file: ~/s-fifo.pass: "
+	    "not a regular file");
+	alarm(0);
+	write_conf("s-mode.pass", "secret\n");
+	assert_int_equal(chmod(tpath("s-mode.pass"), 0644), 0);
+	snprintf(text, sizeof text,
+	    "%s  sentinel_password_file = \"s-mode.pass\";\n};\n", head);
+	capture_begin();
+	conf_ok(text, &c);
+	log = capture_end();
+	conf_free(&c);
+	want = expand("<4>@:4: redis.sentinel_password_file: ~/s-mode.pass: "
+	              "mode 0644 lets others read or write it; make it 0600, "
+	              "or 0640 with modqd's group\n",
+	    tpath("t.conf"));
+	assert_string_equal(log, want);
+	free(want);
+	free(log);
+}
+
+/* The Sentinel options are restart-only; the password is carried. */
+static void
+test_carry_sentinels(void **state)
+{
+	struct conf o, n;
+	char *log, *want;
+
+	(void)state;
+	write_conf("sp-old", "old-s\n");
+	write_conf("sp-new", "new-s\n");
+	log =
+	    carry("redis: { sentinels = [ \"a:1\", \"b:2\" ]; master = \"m1\"; "
+	          "sentinel_password_file = \"sp-old\"; };\n",
+	        "redis: { sentinels = [ \"a:1\", \"c:3\" ]; master = \"m2\"; "
+	        "sentinel_password_file = \"sp-new\"; "
+	        "sentinel_timeout_ms = 900; };\n",
+	        &o, &n);
+	want = expand("<4>~/new.conf: redis.master changed; it takes effect at "
+	              "the next restart\n"
+	              "<4>~/new.conf: redis.sentinel_password_file changed; it "
+	              "takes effect at the next restart\n"
+	              "<4>~/new.conf: redis.sentinel_timeout_ms changed; it "
+	              "takes effect at the next restart\n"
+	              "<4>~/new.conf: redis.sentinels changed; it takes effect "
+	              "at the next restart\n",
+	    "");
+	assert_string_equal(log, want);
+	free(want);
+	free(log);
+	assert_int_equal(n.nsentinels, 2);
+	assert_string_equal(n.sentinels[1].host, "b");
+	assert_int_equal(n.sentinels[1].port, 2);
+	assert_string_equal(n.sentinel_master, "m1");
+	assert_string_equal(n.sentinel_password, "old-s");
+	assert_int_equal(n.sentinel_timeout_ms, 500);
+	conf_free(&o);
+	conf_free(&n);
+	/* The same sentinels: nothing to say. */
+	log = carry("redis: { sentinels = [ \"a:1\" ]; master = \"m\"; };\n",
+	    "redis: { sentinels = [ \"a:1\" ]; master = \"m\"; };\n", &o, &n);
+	assert_string_equal(log, "");
+	free(log);
+	conf_free(&o);
+	conf_free(&n);
+}
+
 /*
  * Regression tests: found failing, then fixed.
  */
@@ -2427,6 +2647,11 @@ main(void)
 	    cmocka_unit_test(test_password_file_length),
 	    cmocka_unit_test(test_password_file_mode),
 	    cmocka_unit_test(test_password_file_owner),
+	    cmocka_unit_test(test_sentinels),
+	    cmocka_unit_test(test_sentinels_pairing),
+	    cmocka_unit_test(test_sentinels_errors),
+	    cmocka_unit_test(test_sentinel_password_file),
+	    cmocka_unit_test(test_carry_sentinels),
 	    cmocka_unit_test(test_bug_ratio_integer),
 	    cmocka_unit_test(test_bug_batch_inflight_line),
 	    cmocka_unit_test(test_bug_metrics_listen_v6),
