@@ -13,6 +13,11 @@
  * reconnected.  Teardown and reconnect always run from a timer, never
  * inside a hiredis callback.
  *
+ * With Sentinel (redis.sentinels), each connect first asks sentinel.c for
+ * the primary's address and the handshake checks with ROLE that the
+ * server is the primary; a +switch-master event (redis_failover()) tears
+ * the connections down and reconnects without back-off.
+ *
  * A reply on the intake connection is read within limits its request set
  * (redis_read()): hiredis would buffer a reply of any size, so the bytes
  * it holds are checked before each socket read (our own libevent glue,
@@ -94,6 +99,9 @@ static struct {
 	unsigned long long reconnects;
 	unsigned long long oversized; /* replies over their limits */
 	int was_up; /* log "connected" only on a change */
+	char *host; /* owned: the primary the sentinels named; NULL without */
+	int port;
+	int now; /* the primary changed: reconnect without back-off */
 	redisReplyObjectFunctions *fn; /* hiredis's own reply builders */
 } rd;
 
@@ -103,6 +111,7 @@ static char rd_select[] = "SELECT";
 static char rd_fload[] = "FUNCTION LOAD";
 static char rd_xgroup[] = "XGROUP CREATE";
 static char rd_site[] = "HSET <prefix>:conf";
+static char rd_role[] = "ROLE";
 
 static void redis_retry_cb(evutil_socket_t, short, void *);
 static void redis_teardown_cb(evutil_socket_t, short, void *);
@@ -112,6 +121,8 @@ static void redis_disconnect_cb(const redisAsyncContext *, int);
 static void redis_reply_cb(redisAsyncContext *, void *, void *);
 static void redis_handshake_cb(void *, void *);
 static void redis_function_cb(void *, void *);
+static int redis_locate(void);
+static const char *redis_where(void);
 static int redis_open(struct rconn *);
 static void redis_handshake(void);
 static void redis_handshake_send(struct rconn *, char *, const char *, ...)
@@ -164,6 +175,8 @@ redis_init(struct event_base *base, const struct conf *conf)
 	rd.retry = evtimer_new(base, redis_retry_cb, NULL);
 	rd.teardown = evtimer_new(base, redis_teardown_cb, NULL);
 	rd.state = REDIS_DOWN;
+	if (conf->nsentinels > 0)
+		sentinel_init(base, conf);
 	evtimer_add(rd.retry, &now);
 }
 
@@ -233,11 +246,51 @@ redis_retry_cb(UNUSED evutil_socket_t fd, UNUSED short events, UNUSED void *arg)
 	if (rd.state != REDIS_DOWN)
 		return;
 	rd.state = REDIS_HANDSHAKE;
+	if (redis_locate() == -1)
+		return; /* redis_locate() failed Redis */
 	for (i = 0; i < REDIS_NCONN; i++)
 		if (redis_open(&rd.conn[i]) == -1)
 			return; /* redis_open() failed Redis: a retry is
 			           scheduled */
 	redis_handshake();
+}
+
+/*
+ * With Sentinel, ask the sentinels where the primary is now (synchronous,
+ * bounded by redis.sentinel_timeout_ms a sentinel); -1 when none knows.
+ */
+static int
+redis_locate(void)
+{
+	char *cause;
+
+	if (rd.conf->nsentinels == 0)
+		return (0);
+	free(rd.host);
+	rd.host = NULL;
+	if (sentinel_primary(rd.conf, &rd.host, &rd.port, &cause) == -1) {
+		redis_fail("%s", cause);
+		free(cause);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Say where the connections go: host:port, or the unix socket. */
+static const char *
+redis_where(void)
+{
+	static char buf[1024];
+	const struct conf *c = rd.conf;
+
+	if (rd.host != NULL)
+		snprintf(buf, sizeof buf, "%s:%d", rd.host, rd.port);
+	else if (c->redis_unix != NULL)
+		snprintf(buf, sizeof buf, "%s", c->redis_unix);
+	else
+		snprintf(
+		    buf, sizeof buf, "%s:%ld", c->redis_host, c->redis_port);
+	return (buf);
 }
 
 /* Open one connection; hiredis connects in the background. */
@@ -247,7 +300,9 @@ redis_open(struct rconn *rc)
 	const struct conf *c = rd.conf;
 	redisAsyncContext *ac;
 
-	if (c->redis_unix != NULL)
+	if (rd.host != NULL)
+		ac = redisAsyncConnect(rd.host, rd.port);
+	else if (c->redis_unix != NULL)
 		ac = redisAsyncConnectUnix(c->redis_unix);
 	else
 		ac = redisAsyncConnect(c->redis_host, (int)c->redis_port);
@@ -256,8 +311,7 @@ redis_open(struct rconn *rc)
 		return (-1);
 	}
 	if (ac->err) {
-		redis_fail("%s connection to %s: %s", rc->name,
-		    c->redis_unix != NULL ? c->redis_unix : c->redis_host,
+		redis_fail("%s connection to %s: %s", rc->name, redis_where(),
 		    ac->errstr);
 		redisAsyncFree(ac);
 		return (-1);
@@ -475,6 +529,9 @@ redis_handshake(void)
 			redis_handshake_send(
 			    &rd.conn[i], rd_select, "PING", NULL);
 	}
+	if (c->nsentinels > 0)
+		redis_handshake_send(
+		    &rd.conn[REDIS_COMMAND], rd_role, "ROLE", NULL);
 	redis_handshake_send(&rd.conn[REDIS_COMMAND], rd_fload, "FUNCTION",
 	    "LOAD", "REPLACE", modq_lua, NULL);
 	redis_site_args(&a, c);
@@ -506,8 +563,9 @@ redis_handshake_send(struct rconn *rc, char *what, const char *arg, ...)
 static void
 redis_handshake_cb(void *r, void *arg)
 {
-	const char *what = arg, *err;
+	const char *what = arg, *err, *role;
 	const struct conf *c = rd.conf;
+	char db[32];
 
 	if (rd.state != REDIS_HANDSHAKE)
 		return;
@@ -528,15 +586,26 @@ redis_handshake_cb(void *r, void *arg)
 			redis_fail("%s: %s", what, err);
 		return;
 	}
+	if (what == rd_role &&
+	    strcmp((role = sentinel_role(r)), "master") != 0) {
+		redis_fail("%s is a %s, not the primary of %s; asking the "
+		           "sentinels again",
+		    redis_where(), role, c->sentinel_master);
+		return;
+	}
 	if (--rd.handshake > 0)
 		return;
 	rd.state = REDIS_UP;
 	rd.backoff = REDIS_BACKOFF_MIN;
-	log_info("redis: connected to %s%s%ld, stream %s:%s, group %s, "
+	if (c->redis_unix != NULL)
+		snprintf(db, sizeof db, " db %ld", c->redis_db);
+	else
+		db[0] = '\0';
+	log_info("redis: connected to %s%s%s%s%s, stream %s:%s, group %s, "
 	         "consumer %s",
-	    c->redis_unix != NULL ? c->redis_unix : c->redis_host,
-	    c->redis_unix != NULL ? " db " : ":",
-	    c->redis_unix != NULL ? c->redis_db : c->redis_port, c->prefix,
+	    rd.host != NULL ? "primary " : "",
+	    rd.host != NULL ? c->sentinel_master : "",
+	    rd.host != NULL ? " at " : "", redis_where(), db, c->prefix,
 	    c->stream, c->group, c->consumer);
 	rd.was_up = 1;
 	intake_start();
@@ -552,7 +621,8 @@ redis_connect_cb(const redisAsyncContext *ac, int status)
 		return;
 	if (rc != NULL && rc->ac == ac) {
 		rc->ac = NULL; /* hiredis frees it after this callback */
-		redis_fail("%s connection: %s", rc->name, ac->errstr);
+		redis_fail("%s connection to %s: %s", rc->name, redis_where(),
+		    ac->errstr);
 	}
 }
 
@@ -630,9 +700,16 @@ redis_schedule(void)
 	long ms;
 
 	ms = rd.backoff * 3 / 4 + random() % (rd.backoff / 2 + 1);
+	if (rd.now) {
+		rd.now = 0;
+		ms = 0;
+	}
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
-	log_info("redis: reconnecting in %ld ms", ms);
+	if (ms == 0)
+		log_info("redis: reconnecting now");
+	else
+		log_info("redis: reconnecting in %ld ms", ms);
 	rd.backoff *= 2;
 	if (rd.backoff > REDIS_BACKOFF_MAX)
 		rd.backoff = REDIS_BACKOFF_MAX;
@@ -853,6 +930,29 @@ redis_reset(const char *why)
 	redis_fail("%s; reconnecting", why);
 }
 
+/*
+ * The sentinels switched the primary: drop the connections and reconnect
+ * at once, without back-off.  The teardown, when one is due, schedules it.
+ */
+void
+redis_failover(void)
+{
+	struct timeval now = {0, 0};
+
+	if (rd.state == REDIS_CLOSED)
+		return;
+	rd.backoff = REDIS_BACKOFF_MIN;
+	rd.now = 1;
+	if (rd.state != REDIS_DOWN)
+		redis_fail(
+		    "the primary of %s changed", rd.conf->sentinel_master);
+	else if (!evtimer_pending(rd.teardown, NULL)) {
+		rd.now = 0;
+		log_info("redis: reconnecting now");
+		evtimer_add(rd.retry, &now);
+	}
+}
+
 /* Close the connections for good. */
 void
 redis_close(void)
@@ -860,6 +960,9 @@ redis_close(void)
 	int i;
 
 	rd.state = REDIS_CLOSED;
+	sentinel_close();
+	free(rd.host);
+	rd.host = NULL;
 	evtimer_del(rd.retry);
 	evtimer_del(rd.teardown);
 	for (i = 0; i < REDIS_NCONN; i++)

@@ -110,20 +110,30 @@ rejudge_run(struct ruleset *rs, const struct conf *conf, long want)
 }
 
 /*
- * Connect as the daemon would, with the config's redis.* values and
- * redis.timeout_ms for the connect and for each reply; NULL (reported)
- * on failure.
+ * Connect as the daemon would, with the config's redis.* values (with
+ * Sentinel, to the primary the sentinels name) and redis.timeout_ms for
+ * the connect and for each reply; NULL (reported) on failure.
  */
 static redisContext *
 rejudge_connect(const struct conf *c)
 {
 	struct timeval tv;
 	redisContext *rc;
-	char where[1024];
+	char where[1024], *host, *cause;
+	int port;
 
 	tv.tv_sec = c->timeout_ms / 1000;
 	tv.tv_usec = (c->timeout_ms % 1000) * 1000;
-	if (c->redis_unix != NULL) {
+	if (c->nsentinels > 0) {
+		if (sentinel_primary(c, &host, &port, &cause) == -1) {
+			fprintf(stderr, "modqd: %s\n", cause);
+			free(cause);
+			return (NULL);
+		}
+		snprintf(where, sizeof where, "%s:%d", host, port);
+		rc = redisConnectWithTimeout(host, port, tv);
+		free(host);
+	} else if (c->redis_unix != NULL) {
 		snprintf(where, sizeof where, "%s", c->redis_unix);
 		rc = redisConnectUnixWithTimeout(c->redis_unix, tv);
 	} else {

@@ -170,6 +170,13 @@ void redis_stop_intake(void);
 void redis_reset(const char *);
 unsigned long long redis_reconnects(void);
 void redis_set_timeout(long);
+void redis_failover(void);
+
+/* sentinel.c */
+int sentinel_primary(const struct conf *, char **, int *, char **);
+const char *sentinel_role(const void *);
+void sentinel_init(struct event_base *, const struct conf *);
+void sentinel_close(void);
 
 /* args.c */
 void redis_args_init(struct redis_args *);
