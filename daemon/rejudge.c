@@ -120,12 +120,14 @@ rejudge_connect(const struct conf *c)
 	struct timeval tv;
 	redisContext *rc;
 	char where[1024], *host, *cause;
-	int port;
+	int port, rv;
 
 	tv.tv_sec = c->timeout_ms / 1000;
 	tv.tv_usec = (c->timeout_ms % 1000) * 1000;
 	if (c->nsentinels > 0) {
-		if (sentinel_primary(c, &host, &port, &cause) == -1) {
+		rv = sentinel_primary(c, &host, &port, &cause);
+		sentinel_close();
+		if (rv == -1) {
 			fprintf(stderr, "modqd: %s\n", cause);
 			free(cause);
 			return (NULL);

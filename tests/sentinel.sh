@@ -356,11 +356,11 @@ if want 1 failover; then
 	done
 	check_running "modqd runs on" "$MODQD_PID"
 	# modqd -R asks the sentinels too
-	"$MODQD" -c "$TMP/modqd.conf" -R 10 >"$TMP/rejudge.out" 2>"$TMP/rejudge.err"
+	"$MODQD" -c "$TMP/modqd.conf" -R 10 >"$TMP/rejudge.out" 2>"$TMP/rejudge.log"
 	check_eq "modqd -R through the sentinels exits 0" "$?" 0
-	check_match "modqd -R found the new primary" "$(cat "$TMP/rejudge.err")" \
+	check_match "modqd -R found the new primary" "$(cat "$TMP/rejudge.log")" \
 	    "primary $MASTER is 127\.0\.0\.1:$R_PORT"
-	check_match "modqd -R judged 10" "$(tail -1 "$TMP/rejudge.err")" "^10 re-judged, 0 would change"
+	check_match "modqd -R judged 10" "$(tail -1 "$TMP/rejudge.log")" "^10 re-judged, 0 would change"
 	stop_modqd
 	check_eq "modqd exits 0" "$MODQD_RC" 0
 fi
@@ -388,11 +388,11 @@ if want 2 wrong; then
 	printf 'not-the-password\n' >"$TMP/wrong.pass"
 	chmod 600 "$TMP/wrong.pass"
 	sed 's/"sentinel\.pass"/"wrong.pass"/' "$TMP/modqd.conf" >"$TMP/wrongpass.conf"
-	"$MODQD" -c "$TMP/wrongpass.conf" -R 1 >/dev/null 2>"$TMP/wrongpass.err"
+	"$MODQD" -c "$TMP/wrongpass.conf" -R 1 >/dev/null 2>"$TMP/wrongpass.log"
 	check_eq "modqd -R with a wrong sentinel password exits 1" "$?" 1
-	check_match "the sentinel's AUTH error is shown" "$(cat "$TMP/wrongpass.err")" \
+	check_match "the sentinel's AUTH error is shown" "$(cat "$TMP/wrongpass.log")" \
 	    "sentinel 127\.0\.0\.1:${SENT_PORT[1]}: AUTH: WRONGPASS"
-	check_match "and what it means" "$(cat "$TMP/wrongpass.err")" \
+	check_match "and what it means" "$(cat "$TMP/wrongpass.log")" \
 	    "no sentinel named the primary of $MASTER \(asked 3\)"
 fi
 
