@@ -45,6 +45,13 @@
 #define SENTINEL_HOST_CHARS \
 	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:%"
 
+/* The count of the reply being read on one connection (its reader's). */
+struct sentinel_guard {
+	size_t objs;
+	size_t bytes;
+	const char *over; /* why a reply was refused, NULL if not */
+};
+
 static struct {
 	struct event_base *base;
 	const struct conf *conf; /* borrowed from redis.c */
@@ -60,16 +67,15 @@ static struct {
 	int pinged; /* a PING awaits its PONG */
 	long backoff;
 
-	/* Counting the reply being read (the guard below). */
-	size_t objs;
-	size_t bytes;
-	const char *over; /* why a reply was refused, NULL if not */
+	struct sentinel_guard qg; /* of the questions, one at a time */
+	struct sentinel_guard sg; /* of the subscription */
 	redisReplyObjectFunctions *fn; /* hiredis's own builders */
 } sn;
 
 static const char *sentinel_name(const struct conf *, size_t);
 static double sentinel_now(void);
-static redisContext *sentinel_open(const struct conf *, size_t, const char **);
+static redisContext *sentinel_open(
+    const struct conf *, size_t, struct sentinel_guard *, const char **);
 static int sentinel_send(redisContext *, int, const char **, const char **);
 static redisReply *sentinel_read(redisContext *, double, const char **);
 static redisReply *sentinel_call(
@@ -89,7 +95,7 @@ static void sentinel_watch_timer_cb(evutil_socket_t, short, void *);
 static void sentinel_watch_message(const redisReply *);
 static void sentinel_switch(const char *, size_t);
 static void sentinel_timer(long);
-static void sentinel_guard(redisContext *);
+static void sentinel_guard(redisContext *, struct sentinel_guard *);
 static void *sentinel_guard_count(const redisReadTask *, size_t);
 static void *sentinel_guard_string(const redisReadTask *, char *, size_t);
 static void *sentinel_guard_array(const redisReadTask *, int);
@@ -129,18 +135,20 @@ sentinel_now(void)
 static void *
 sentinel_guard_count(const redisReadTask *t, size_t len)
 {
+	struct sentinel_guard *g = t->privdata;
+
 	if (t->parent == NULL) {
-		sn.objs = 0;
-		sn.bytes = 0;
+		g->objs = 0;
+		g->bytes = 0;
 	}
-	sn.objs++;
-	sn.bytes += len;
-	if (sn.objs > SENTINEL_OBJS_MAX)
-		sn.over = "a reply of too many elements";
-	else if (sn.bytes > SENTINEL_REPLY_MAX)
-		sn.over = "a reply of too many bytes";
+	g->objs++;
+	g->bytes += len;
+	if (g->objs > SENTINEL_OBJS_MAX)
+		g->over = "a reply of too many elements";
+	else if (g->bytes > SENTINEL_REPLY_MAX)
+		g->over = "a reply of too many bytes";
 	else
-		return (&sn);
+		return (g);
 	return (NULL); /* hiredis: out of memory, the reader fails */
 }
 
@@ -155,10 +163,12 @@ sentinel_guard_string(const redisReadTask *t, char *s, size_t len)
 static void *
 sentinel_guard_array(const redisReadTask *t, int n)
 {
-	if (sentinel_guard_count(t, 0) == NULL)
+	struct sentinel_guard *g;
+
+	if ((g = sentinel_guard_count(t, 0)) == NULL)
 		return (NULL);
 	if (n > SENTINEL_OBJS_MAX) {
-		sn.over = "a reply of too many elements";
+		g->over = "a reply of too many elements";
 		return (NULL);
 	}
 	return (sn.fn->createArray(t, n));
@@ -186,13 +196,15 @@ sentinel_guard_free(void *obj)
 	sn.fn->freeObject(obj);
 }
 
-/* Make hiredis build c's replies through the guard. */
+/* Make hiredis build c's replies through the guard, counting in g. */
 static void
-sentinel_guard(redisContext *c)
+sentinel_guard(redisContext *c, struct sentinel_guard *g)
 {
 	if (sn.fn == NULL)
 		sn.fn = c->reader->fn;
 	c->reader->fn = &sentinel_guard_fn;
+	c->reader->privdata = g;
+	memset(g, 0, sizeof *g);
 }
 
 /*
@@ -200,7 +212,8 @@ sentinel_guard(redisContext *c)
  * config has a sentinel password; NULL with *why set on failure.
  */
 static redisContext *
-sentinel_open(const struct conf *c, size_t i, const char **why)
+sentinel_open(
+    const struct conf *c, size_t i, struct sentinel_guard *g, const char **why)
 {
 	static char buf[160];
 	struct timeval tv;
@@ -224,7 +237,7 @@ sentinel_open(const struct conf *c, size_t i, const char **why)
 		redisFree(rc);
 		return (NULL);
 	}
-	sentinel_guard(rc);
+	sentinel_guard(rc, g);
 	if (c->sentinel_password == NULL)
 		return (rc);
 	argv[n++] = "AUTH";
@@ -277,12 +290,13 @@ static redisReply *
 sentinel_read(redisContext *rc, double deadline, const char **why)
 {
 	redisReader *r = rc->reader;
+	struct sentinel_guard *g = r->privdata;
 	void *reply = NULL;
 
-	sn.over = NULL;
+	g->over = NULL;
 	for (;;) {
 		if (redisReaderGetReply(r, &reply) != REDIS_OK) {
-			*why = sn.over != NULL ? sn.over : r->errstr;
+			*why = g->over != NULL ? g->over : r->errstr;
 			return (NULL);
 		}
 		if (reply != NULL)
@@ -424,7 +438,7 @@ sentinel_primary(const struct conf *c, char **host, int *port, char **cause)
 
 	for (k = 0; k < c->nsentinels; k++) {
 		i = (sn.first + k) % c->nsentinels;
-		if ((rc = sentinel_open(c, i, &why)) != NULL) {
+		if ((rc = sentinel_open(c, i, &sn.qg, &why)) != NULL) {
 			rv = sentinel_ask(c, rc, host, port, &why);
 			redisFree(rc);
 		} else
@@ -500,7 +514,7 @@ sentinel_watch_open(void)
 	char *host;
 	int port;
 
-	if ((sn.sub = sentinel_open(c, sn.watch, &why)) == NULL) {
+	if ((sn.sub = sentinel_open(c, sn.watch, &sn.sg, &why)) == NULL) {
 		sentinel_watch_lost("%s", why);
 		return;
 	}
@@ -619,11 +633,11 @@ sentinel_watch_read_cb(
 		return;
 	}
 	for (;;) {
-		sn.over = NULL;
+		sn.sg.over = NULL;
 		reply = NULL;
 		if (redisReaderGetReply(r, &reply) != REDIS_OK) {
 			sentinel_watch_lost(
-			    "%s", sn.over != NULL ? sn.over : r->errstr);
+			    "%s", sn.sg.over != NULL ? sn.sg.over : r->errstr);
 			return;
 		}
 		if (reply == NULL)

@@ -25,6 +25,12 @@
 #   2 wrong      a master name no sentinel monitors: a clear log line,
 #                back-off, no crash; a wrong sentinel password: AUTH's
 #                error, for modqd -R too
+#   3 hostile    a fake sentinel (python3) listed first answers with a
+#                reply too long, too many elements, the wrong types, an
+#                address that is none, a bad port: each is logged and the
+#                next sentinel asked (modqd -R)
+#   4 watch      the sentinel modqd watches is killed: it watches the
+#                next one and goes on judging
 #
 # Every process is started by this script and stopped by its PID, also on
 # failure (the EXIT trap of lib.sh); every wait has a deadline.
@@ -112,7 +118,7 @@ start_node() {
 }
 
 # Start sentinel K watching the primary on port $1; sets SENT_PORT[K].
-declare -a SENT_PORT
+declare -a SENT_PORT SENT_PID
 start_sentinel() {
 	local k=$1 primary=$2 dir=$TMP/sentinel$1 port pid
 	mkdir -p "$dir"
@@ -135,6 +141,7 @@ EOF
 		track_pid "$pid"
 		if wait_ping "$port" "$pid" auth; then
 			SENT_PORT[k]=$port
+			SENT_PID[k]=$pid
 			return 0
 		fi
 		kill "$pid" 2>/dev/null
@@ -394,6 +401,86 @@ if want 2 wrong; then
 	    "sentinel 127\.0\.0\.1:${SENT_PORT[1]}: AUTH: WRONGPASS"
 	check_match "and what it means" "$(cat "$TMP/wrongpass.log")" \
 	    "no sentinel named the primary of $MASTER \(asked 3\)"
+fi
+
+# --- 3 hostile --------------------------------------------------------------
+
+# A fake sentinel on a free port: each connection gets the next of the
+# replies below to its first command, whatever it was, then is closed.
+# shellcheck disable=SC2016 # Python, not shell
+FAKE_PY='import socket, sys
+replies = [
+    b"$100000000\r\n" + b"x" * 200000,
+    b"*100000\r\n" + b":1\r\n" * 1000,
+    b"*2\r\n:1\r\n:2\r\n",
+    b"*2\r\n$9\r\nbad host!\r\n$4\r\n6379\r\n",
+    b"*2\r\n$9\r\n127.0.0.1\r\n$5\r\n99999\r\n",
+    b"+OK\r\n",
+]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+s.settimeout(60)
+print("listening", flush=True)
+for r in replies:
+    c, _ = s.accept()
+    c.settimeout(5)
+    try:
+        c.recv(4096)
+        c.sendall(r)
+    except OSError:
+        pass
+    c.close()
+'
+
+if want 3 hostile; then
+	section "3 hostile: a fake sentinel's replies"
+	FAKE_PORT=$(free_port)
+	python3 -c "$FAKE_PY" "$FAKE_PORT" >"$TMP/fake.log" 2>&1 &
+	FAKE_PID=$!
+	track_pid "$FAKE_PID"
+	wait_log "$TMP/fake.log" "^listening" || not_ok "the fake sentinel did not start"
+	sed "s/sentinels = \[ /sentinels = [ \"127.0.0.1:$FAKE_PORT\", /;
+	    /sentinel_password_file/d" "$TMP/modqd.conf" >"$TMP/fake.conf"
+	for want in "a reply of too many bytes" "a reply of too many elements" \
+	    "not an address and a port" \
+	    "a bad address or port" "a bad address or port" "not an address and a port"; do
+		"$MODQD" -c "$TMP/fake.conf" -R 1 >/dev/null 2>"$TMP/fake-R.log"
+		out=$(cat "$TMP/fake-R.log")
+		check_match "a fake sentinel's reply: $want" "$out" \
+		    "sentinel 127\.0\.0\.1:$FAKE_PORT: $want"
+		check_match "and then the next sentinel is asked" "$out" \
+		    "sentinel 127\.0\.0\.1:${SENT_PORT[1]}: (primary $MASTER is|NOAUTH)"
+	done
+	kill "$FAKE_PID" 2>/dev/null
+	wait "$FAKE_PID" 2>/dev/null
+	untrack_pid "$FAKE_PID"
+fi
+
+# --- 4 watch ----------------------------------------------------------------
+
+if want 4 watch; then
+	section "4 watch: the watched sentinel killed"
+	rcli FLUSHALL >/dev/null
+	start_modqd "$TMP/modqd.conf" "$TMP/watch.log" || exit 1
+	wait_log "$TMP/watch.log" "watching \+switch-master for $MASTER"
+	w=$(grep -oE "sentinel 127\.0\.0\.1:[0-9]+: watching" "$TMP/watch.log" | head -1 | grep -oE ':[0-9]+:' | tr -d :)
+	for k in 1 2 3; do
+		[ "${SENT_PORT[k]}" = "$w" ] && break
+	done
+	check_eq "modqd watches one of the sentinels" "${SENT_PORT[k]}" "$w"
+	kill -KILL "${SENT_PID[k]}"
+	wait "${SENT_PID[k]}" 2>/dev/null
+	untrack_pid "${SENT_PID[k]}"
+	check_log "$TMP/watch.log" "sentinel 127\.0\.0\.1:$w: .*; watching for \+switch-master on the next sentinel"
+	check_log "$TMP/watch.log" "sentinel 127\.0\.0\.1:(${SENT_PORT[1]}|${SENT_PORT[2]}|${SENT_PORT[3]}): watching \+switch-master for $MASTER" 
+	check_eq "it watches another one now" \
+	    "$(grep -oE "sentinel 127\.0\.0\.1:[0-9]+: watching" "$TMP/watch.log" | tail -1 | grep -c ":$w:")" 0
+	xadd id w1 body "still judged"
+	check_status w1 approved
+	check_running "modqd runs on" "$MODQD_PID"
+	stop_modqd
 fi
 
 summary

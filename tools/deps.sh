@@ -4,7 +4,8 @@
 set -eu
 PKGS="gcc make pkg-config libevent-dev libhiredis-dev libconfig-dev
 libsystemd-dev libhyperscan-dev libutf8proc-dev libpsl-dev publicsuffix
-libcmocka-dev redis-server redis-tools libcsv-dev python3 python3-redis
+libcmocka-dev redis-server redis-sentinel redis-tools libcsv-dev python3
+python3-redis
 wamerican $*"
 missing=""
 for p in $PKGS; do
