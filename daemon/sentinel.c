@@ -460,7 +460,7 @@ sentinel_primary(const struct conf *c, char **host, int *port, char **cause)
 
 /*
  * Say what a ROLE reply makes a server: "master" when it is a primary,
- * else its role ("slave", "sentinel") or "server of an unknown role".
+ * else "replica", "sentinel" or "server of an unknown role".
  */
 const char *
 sentinel_role(const void *reply)
