@@ -489,7 +489,6 @@ static size_t
 links_tag_end(const char *t, size_t len, size_t i)
 {
 	size_t j = i + 1, lim;
-	char quote = 0;
 
 	if (j < len && t[j] == '/')
 		j++;
@@ -497,15 +496,7 @@ links_tag_end(const char *t, size_t len, size_t i)
 	    !((t[j] >= 'a' && t[j] <= 'z') || (t[j] >= 'A' && t[j] <= 'Z')))
 		return (0);
 	lim = len - i < LINKS_TAG_MAX ? len : i + LINKS_TAG_MAX;
-	for (; j < lim; j++) {
-		if (quote != 0) {
-			if (t[j] == quote)
-				quote = 0;
-		} else if (t[j] == '"' || t[j] == '\'')
-			quote = t[j];
-		else if (t[j] == '>' || t[j] == '<')
-			break;
-	}
+	j = normalize_tag_scan(t, j, lim);
 	return (j < lim && t[j] == '>' ? j : 0);
 }
 

@@ -565,24 +565,15 @@ normalize_element(const char *s, size_t len, int *block)
 }
 
 /*
- * Find the end of a tag-shaped run at t[i] == '<': an optional '/', '!' or
- * '?', a letter (its offset goes to *name), then anything up to a '>'
- * outside quotes, within NORM_TAG_MAX bytes and with no other '<' (quoted
- * attribute values may hold '>').  Returns the offset of the '>', or 0.
+ * Walk a tag from t[j], just after its name's first letter, to lim: skip
+ * quoted attribute values (they may hold '>'), and stop at a '>' or a
+ * '<' outside quotes.  Returns the offset it stopped at, or lim.
  */
-static size_t
-normalize_tag_end(const char *t, size_t len, size_t i, size_t *name)
+size_t
+normalize_tag_scan(const char *t, size_t j, size_t lim)
 {
-	size_t j = i + 1, lim;
 	char quote = 0;
 
-	if (j < len && (t[j] == '/' || t[j] == '!' || t[j] == '?'))
-		j++;
-	if (j >= len ||
-	    !((t[j] >= 'a' && t[j] <= 'z') || (t[j] >= 'A' && t[j] <= 'Z')))
-		return (0);
-	*name = j;
-	lim = len - i < NORM_TAG_MAX ? len : i + NORM_TAG_MAX;
 	for (; j < lim; j++) {
 		if (quote != 0) {
 			if (t[j] == quote)
@@ -592,6 +583,28 @@ normalize_tag_end(const char *t, size_t len, size_t i, size_t *name)
 		else if (t[j] == '>' || t[j] == '<')
 			break;
 	}
+	return (j);
+}
+
+/*
+ * Find the end of a tag-shaped run at t[i] == '<': an optional '/', '!' or
+ * '?', a letter (its offset goes to *name), then anything up to a '>'
+ * outside quotes, within NORM_TAG_MAX bytes and with no other '<' (quoted
+ * attribute values may hold '>').  Returns the offset of the '>', or 0.
+ */
+static size_t
+normalize_tag_end(const char *t, size_t len, size_t i, size_t *name)
+{
+	size_t j = i + 1, lim;
+
+	if (j < len && (t[j] == '/' || t[j] == '!' || t[j] == '?'))
+		j++;
+	if (j >= len ||
+	    !((t[j] >= 'a' && t[j] <= 'z') || (t[j] >= 'A' && t[j] <= 'Z')))
+		return (0);
+	*name = j;
+	lim = len - i < NORM_TAG_MAX ? len : i + NORM_TAG_MAX;
+	j = normalize_tag_scan(t, j, lim);
 	if (j >= lim || t[j] != '>')
 		return (0);
 	return (j);

@@ -54,6 +54,7 @@ void normalize_init(struct norm *);
 void normalize_free(struct norm *);
 void normalize_text(struct norm *, const char *, size_t);
 int normalize_element(const char *, size_t, int *);
+size_t normalize_tag_scan(const char *, size_t, size_t);
 size_t normalize_numeric_ref(const char *, size_t, size_t, uint32_t *);
 
 /* A keyword rule's name and how it acts, for rules_decide(). */
