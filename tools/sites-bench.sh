@@ -11,7 +11,8 @@
 # only ever kills the processes it started, by PID.
 #
 # usage: tools/sites-bench.sh        environment: SITES [3] N [20000]
-#        RUNS [3] MODQD [build/modqd]
+#        RUNS [3] MODQD [build/modqd]; SITES_STATS=1 also prints, each run,
+#        what Redis spent on FCALL, EXEC and XREADGROUP (INFO commandstats)
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -90,6 +91,7 @@ EOF
 	done
 	end=$(date +%s.%N)
 	cpu1=$(rcli INFO cpu | awk -F: '/^used_cpu_(sys|user):/ { t += $2 } END { print t }')
+	[ -n "${SITES_STATS:-}" ] && rcli INFO commandstats | grep -E "fcall|exec|xreadgroup" | cut -d, -f1-3 >&2
 	for s in "${dpids[@]}"; do
 		kill "$s"
 		wait "$s" 2>/dev/null || true
