@@ -26,6 +26,7 @@
 #define CONF_PASSWORD_MAX 1024 /* bytes in the Redis password */
 #define CONF_NAME_CHARS \
 	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-"
+#define CONF_PREFIX_CHARS CONF_NAME_CHARS "{}" /* a cluster hash tag */
 
 enum conf_type { CONF_STRING, CONF_INT, CONF_BOOL };
 
@@ -44,6 +45,7 @@ struct conf_opt {
 };
 
 static const char *conf_check_name(const char *);
+static const char *conf_check_prefix(const char *);
 static const char *conf_check_listen(const char *);
 static const char *conf_check_format(const char *);
 static const char *conf_check_held_action(const char *);
@@ -68,7 +70,9 @@ static const struct conf_opt conf_opts[] = {
     {"redis", "sentinel_timeout_ms", CONF_INT, OFF(sentinel_timeout_ms), 10,
         60000, 500, NULL, 0, NULL},
     {"redis", "prefix", CONF_STRING, OFF(prefix), 0, 0, 0, "modq", 0,
-        conf_check_name},
+        conf_check_prefix},
+    {"redis", "cluster", CONF_BOOL, OFF(redis_cluster), 0, 1, 0, NULL, 0,
+        NULL},
     {"redis", "timeout_ms", CONF_INT, OFF(timeout_ms), 10, 600000, 2000, NULL,
         1, NULL},
     {"queue", "stream", CONF_STRING, OFF(stream), 0, 0, 0, "incoming", 0,
@@ -131,6 +135,7 @@ static void conf_authors_key(
 static void conf_hold_if_rejected(struct conf_ctx *, const config_setting_t *);
 static void conf_hold_key(
     struct conf_ctx *, const config_setting_t *, const char *, void *);
+static void conf_cluster(struct conf_ctx *, config_setting_t *);
 static void conf_finish(struct conf_ctx *, config_setting_t *);
 static void conf_sentinels(struct conf_ctx *, const config_setting_t *);
 static void conf_sentinels_finish(struct conf_ctx *, config_setting_t *);
@@ -153,6 +158,39 @@ conf_check_name(const char *s)
 	if (n == 0 || n > 64 || strspn(s, CONF_NAME_CHARS) != n)
 		return ("must be 1 to 64 characters of A-Z a-z 0-9 . _ : -");
 	return (NULL);
+}
+
+/*
+ * Check the key prefix: a name, in which { and } may also stand, to give
+ * the keys of a site one Redis Cluster hash tag.
+ */
+static const char *
+conf_check_prefix(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || strspn(s, CONF_PREFIX_CHARS) != n)
+		return ("must be 1 to 64 characters of A-Z a-z 0-9 . _ : - { }");
+	return (NULL);
+}
+
+/*
+ * Find the hash tag of a key prefix as Redis Cluster reads one in a key:
+ * the bytes between its first { and the next } after it, if there are
+ * any.  Every key of the site starts with the prefix, so it has the same
+ * tag and lives in the same hash slot.  Returns the tag's start and sets
+ * *len, or NULL when the prefix has no tag (no {, no } after it, or {}).
+ */
+const char *
+conf_hash_tag(const char *prefix, size_t *len)
+{
+	const char *open, *close;
+
+	if ((open = strchr(prefix, '{')) == NULL ||
+	    (close = strchr(open + 1, '}')) == NULL || close == open + 1)
+		return (NULL);
+	*len = (size_t)(close - open - 1);
+	return (open + 1);
 }
 
 /* Check a listen address: host:port or [v6]:port. */
@@ -967,6 +1005,51 @@ conf_addrs_equal(const struct conf *a, const struct conf *b)
 	return (1);
 }
 
+/*
+ * With redis.cluster, check the options a cluster cannot have (a unix
+ * socket: the nodes name each other by host and port; a database other
+ * than 0: a cluster has only one), and that the prefix gives every key of
+ * the site one hash slot.
+ */
+static void
+conf_cluster(struct conf_ctx *cx, config_setting_t *root)
+{
+	struct conf *c = cx->conf;
+	const config_setting_t *s, *p;
+	size_t len;
+
+	if (!c->redis_cluster)
+		return;
+	s = config_setting_lookup(root, "redis.cluster");
+	if (c->redis_unix != NULL)
+		conf_error(cx, config_setting_lookup(root, "redis.unix"),
+		    "redis.unix: a Redis Cluster is reached by host and port "
+		    "(redis.host, redis.port: any of its nodes), not a unix "
+		    "socket");
+	if (c->redis_db != 0)
+		conf_error(cx, config_setting_lookup(root, "redis.db"),
+		    "redis.db: a Redis Cluster has database 0 only; drop "
+		    "redis.db or set it to 0");
+	if (c->nsentinels > 0)
+		conf_error(cx, config_setting_lookup(root, "redis.sentinels"),
+		    "redis.sentinels: not with redis.cluster (a cluster "
+		    "fails over by itself; name any of its nodes in "
+		    "redis.host and redis.port)");
+	if (conf_hash_tag(c->prefix, &len) != NULL)
+		return;
+	if ((p = config_setting_lookup(root, "redis.prefix")) != NULL) {
+		if (config_setting_type(p) != CONFIG_TYPE_STRING ||
+		    strcmp(config_setting_get_string(p), c->prefix) != 0)
+			return; /* refused already */
+		s = p;
+	}
+	conf_error(cx, s,
+	    "redis.prefix: \"%s\" has no hash tag: in a Redis Cluster all "
+	    "keys of a site must hash to one slot; put a tag in braces in "
+	    "it, e.g. prefix = \"{%s}\" or \"modq:{news}\"",
+	    c->prefix, c->prefix);
+}
+
 /* Fill computed defaults and check options against each other. */
 static void
 conf_finish(struct conf_ctx *cx, config_setting_t *root)
@@ -986,6 +1069,7 @@ conf_finish(struct conf_ctx *cx, config_setting_t *root)
 	}
 	if (strcmp(c->format, "text") == 0) /* the rules' default is html */
 		c->rules.format = RULES_FORMAT_TEXT;
+	conf_cluster(cx, root);
 	if (c->redis_user != NULL && c->redis_password_file == NULL)
 		conf_error(cx, config_setting_lookup(root, "redis.user"),
 		    "redis.user needs redis.password_file");

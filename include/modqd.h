@@ -83,6 +83,7 @@ struct conf {
 	char *sentinel_password_file; /* owned */
 	char *sentinel_password; /* owned: read from sentinel_password_file */
 	long sentinel_timeout_ms;
+	long redis_cluster; /* a Redis Cluster: host and port are a seed */
 	char *prefix; /* owned */
 	long timeout_ms;
 
@@ -141,6 +142,7 @@ void conf_free(struct conf *);
 void conf_carry(const struct conf *, struct conf *);
 void conf_keys(const struct conf *, struct keys *);
 void conf_keys_free(struct keys *);
+const char *conf_hash_tag(const char *, size_t *);
 
 /* check.c */
 int check_dictionary(const struct conf *);
