@@ -151,6 +151,9 @@ main_check(const struct conf *conf, int werror)
 		fprintf(stderr, "configuration has warnings\n");
 		return (1);
 	}
+	if (conf->redis_cluster)
+		printf("redis.prefix %s: Redis Cluster hash slot %d\n",
+		    conf->prefix, cluster_slot(conf->prefix));
 	printf("configuration OK\n");
 	return (fflush(stdout) == 0 ? 0 : 1);
 }

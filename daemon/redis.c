@@ -18,6 +18,12 @@
  * server is the primary; a +switch-master event (redis_failover()) tears
  * the connections down and reconnects without back-off.
  *
+ * With redis.cluster, each connect first asks cluster.c where the
+ * primary of the site's hash slot is; a -MOVED reply to any command
+ * (cluster_moved()) tears the connections down and reconnects there
+ * without back-off.  -ASK and -TRYAGAIN, during a slot's migration, are
+ * errors like any other: the batch or read is retried after a back-off.
+ *
  * A reply on the intake connection is read within limits its request set
  * (redis_read()): hiredis would buffer a reply of any size, so the bytes
  * it holds are checked before each socket read (our own libevent glue,
@@ -99,7 +105,7 @@ static struct {
 	unsigned long long reconnects;
 	unsigned long long oversized; /* replies over their limits */
 	int was_up; /* log "connected" only on a change */
-	char *host; /* owned: the primary the sentinels named; NULL without */
+	char *host; /* owned: the primary the sentinels or the cluster named */
 	int port;
 	int now; /* the primary changed: reconnect without back-off */
 	redisReplyObjectFunctions *fn; /* hiredis's own reply builders */
@@ -123,6 +129,7 @@ static void redis_handshake_cb(void *, void *);
 static void redis_function_cb(void *, void *);
 static int redis_locate(void);
 static const char *redis_where(void);
+static void redis_moved(const void *);
 static int redis_open(struct rconn *);
 static void redis_handshake(void);
 static void redis_handshake_send(struct rconn *, char *, const char *, ...)
@@ -257,18 +264,23 @@ redis_retry_cb(UNUSED evutil_socket_t fd, UNUSED short events, UNUSED void *arg)
 
 /*
  * With Sentinel, ask the sentinels where the primary is now (synchronous,
- * bounded by redis.sentinel_timeout_ms a sentinel); -1 when none knows.
+ * bounded by redis.sentinel_timeout_ms a sentinel); with redis.cluster,
+ * ask the cluster where the primary of the site's slot is (bounded by
+ * redis.timeout_ms a node).  -1 when none knows.
  */
 static int
 redis_locate(void)
 {
 	char *cause;
 
-	if (rd.conf->nsentinels == 0)
+	if (rd.conf->nsentinels == 0 && !rd.conf->redis_cluster)
 		return (0);
 	free(rd.host);
 	rd.host = NULL;
-	if (sentinel_primary(rd.conf, &rd.host, &rd.port, &cause) == -1) {
+	if ((rd.conf->redis_cluster
+	            ? cluster_locate(rd.conf, &rd.host, &rd.port, &cause)
+	            : sentinel_primary(rd.conf, &rd.host, &rd.port, &cause)) ==
+	    -1) {
 		redis_fail("%s", cause);
 		free(cause);
 		return (-1);
@@ -565,7 +577,7 @@ redis_handshake_cb(void *r, void *arg)
 {
 	const char *what = arg, *err, *role;
 	const struct conf *c = rd.conf;
-	char db[32];
+	char db[64];
 
 	if (rd.state != REDIS_HANDSHAKE)
 		return;
@@ -599,14 +611,17 @@ redis_handshake_cb(void *r, void *arg)
 	rd.backoff = REDIS_BACKOFF_MIN;
 	if (c->redis_unix != NULL)
 		snprintf(db, sizeof db, " db %ld", c->redis_db);
+	else if (rd.host != NULL && c->redis_cluster)
+		snprintf(db, sizeof db, " (cluster primary of hash slot %d)",
+		    cluster_slot(c->prefix));
 	else
 		db[0] = '\0';
 	log_info("redis: connected to %s%s%s%s%s, stream %s:%s, group %s, "
 	         "consumer %s",
-	    rd.host != NULL ? "primary " : "",
-	    rd.host != NULL ? c->sentinel_master : "",
-	    rd.host != NULL ? " at " : "", redis_where(), db, c->prefix,
-	    c->stream, c->group, c->consumer);
+	    rd.host != NULL && c->nsentinels > 0 ? "primary " : "",
+	    rd.host != NULL && c->nsentinels > 0 ? c->sentinel_master : "",
+	    rd.host != NULL && c->nsentinels > 0 ? " at " : "", redis_where(),
+	    db, c->prefix, c->stream, c->group, c->consumer);
 	rd.was_up = 1;
 	intake_start();
 }
@@ -812,8 +827,32 @@ redis_reply_cb(UNUSED redisAsyncContext *ac, void *reply, void *privdata)
 	if (rc->head == NULL || rc->ac == NULL)
 		evtimer_del(rc->timer);
 	rc->got = 0;
+	if (rd.conf->redis_cluster)
+		redis_moved(reply);
 	q->cb(reply, q->arg);
 	free(q);
+}
+
+/*
+ * A reply of -MOVED: the site's slot has a new primary.  Tear the
+ * connections down and reconnect there, at once when they were up (a
+ * MOVED during the handshake takes the back-off, so two nodes that
+ * disagree cannot make modqd spin); every pending command fails and its
+ * batch is retried there.
+ */
+static void
+redis_moved(const void *reply)
+{
+	char *why;
+
+	if (!cluster_moved(reply, rd.conf->prefix, &why))
+		return;
+	if (rd.state == REDIS_UP) {
+		rd.backoff = REDIS_BACKOFF_MIN;
+		rd.now = 1;
+	}
+	redis_fail("%s", why);
+	free(why);
 }
 
 /* Send a command on write connection w (0 to REDIS_NWRITE - 1). */
@@ -961,6 +1000,7 @@ redis_close(void)
 
 	rd.state = REDIS_CLOSED;
 	sentinel_close();
+	cluster_close();
 	free(rd.host);
 	rd.host = NULL;
 	evtimer_del(rd.retry);

@@ -111,8 +111,9 @@ rejudge_run(struct ruleset *rs, const struct conf *conf, long want)
 
 /*
  * Connect as the daemon would, with the config's redis.* values (with
- * Sentinel, to the primary the sentinels name) and redis.timeout_ms for
- * the connect and for each reply; NULL (reported) on failure.
+ * Sentinel, to the primary the sentinels name; in a cluster, to the
+ * primary of the site's hash slot) and redis.timeout_ms for the connect
+ * and for each reply; NULL (reported) on failure.
  */
 static redisContext *
 rejudge_connect(const struct conf *c)
@@ -124,9 +125,14 @@ rejudge_connect(const struct conf *c)
 
 	tv.tv_sec = c->timeout_ms / 1000;
 	tv.tv_usec = (c->timeout_ms % 1000) * 1000;
-	if (c->nsentinels > 0) {
-		rv = sentinel_primary(c, &host, &port, &cause);
-		sentinel_close();
+	if (c->nsentinels > 0 || c->redis_cluster) {
+		if (c->redis_cluster) {
+			rv = cluster_primary(c, &host, &port, &cause);
+			cluster_close();
+		} else {
+			rv = sentinel_primary(c, &host, &port, &cause);
+			sentinel_close();
+		}
 		if (rv == -1) {
 			fprintf(stderr, "modqd: %s\n", cause);
 			free(cause);

@@ -180,6 +180,14 @@ const char *sentinel_role(const void *);
 void sentinel_init(struct event_base *, const struct conf *);
 void sentinel_close(void);
 
+/* cluster.c */
+int cluster_slot(const char *);
+int cluster_primary(const struct conf *, char **, int *, char **);
+void cluster_load_library(const struct conf *, const char *, int);
+int cluster_locate(const struct conf *, char **, int *, char **);
+int cluster_moved(const void *, const char *, char **);
+void cluster_close(void);
+
 /* args.c */
 void redis_args_init(struct redis_args *);
 void redis_args_add(struct redis_args *, const char *, size_t);
