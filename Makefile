@@ -162,6 +162,7 @@ SUITES = tests/integration.sh tests/moderator.sh tests/service.sh \
 	tests/hostile.sh tests/metrics.sh tests/model.sh tests/example.sh \
 	tests/content.sh tests/trial.sh tests/lint.sh tests/sites.sh \
 	tests/sentinel.sh \
+	tests/cluster.sh \
 	$(if $(FAULTS),tests/faults.sh)
 integration: all $(B)/tests/notify-listen
 	@set -e; for t in $(SUITES); do \

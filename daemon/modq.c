@@ -33,6 +33,9 @@
 #define MODQ_TAIL_BATCH 100 /* decisions fetched at a time */
 #define MODQ_TAIL_BATCH_S "100"
 #define MODQ_MAXARGV 10 /* arguments of a command modq sends */
+#define MODQ_REDIRECTS 5 /* -c: MOVED and ASK followed for one command */
+#define MODQ_HOST_MAX 255 /* bytes of a host a redirect names */
+#define MODQ_RAW 2 /* modq_vcommand(): the reply unchecked */
 
 #define OUT_AUTO 0
 #define OUT_PLAIN 1
@@ -55,6 +58,7 @@ struct opts {
 	const char *limit; /* NULL: not given */
 	const char *count;
 	int body;
+	int cluster; /* -c: follow a Redis Cluster's MOVED and ASK */
 	int all; /* retry --all */
 	int outmode;
 	int tty; /* standard output is a terminal */
@@ -132,8 +136,13 @@ static int modq_login(redisContext *);
 static redisContext *modq_connect(void);
 static redisContext *modq_conn(void);
 static void modq_redis_error(const char *);
+static int modq_route(redisContext *);
+static int modq_redirect(redisContext *, const char *, int);
+static redisReply *modq_command(
+    redisContext *, int, const char **, const size_t *);
 static redisReply *modq_vcommand(redisContext *, int, const char *, va_list);
 static redisReply *modq_call(redisContext *, const char *, ...);
+static redisReply *modq_rawcall(redisContext *, const char *, ...);
 static void modq_append(redisContext *, const char *, ...);
 static redisReply *modq_reply(redisContext *, redisReply *);
 static const char *modq_str(const redisReply *, char *, size_t);
@@ -249,6 +258,8 @@ modq_usage(void)
 	      "DB\n"
 	      "                     connect like redis-cli (REDISCLI_AUTH "
 	      "is honoured)\n"
+	      "  -c                 Redis Cluster: follow MOVED and ASK to "
+	      "the node named\n"
 	      "  --prefix P         Redis key prefix (default modq)\n"
 	      "  --as NAME          moderator name for actions (default "
 	      "$MODQ_USER)\n"
@@ -424,6 +435,8 @@ modq_parse(int argc, char **argv)
 			o.outmode = OUT_TABLE;
 		else if (strcmp(argv[i], "--body") == 0)
 			o.body = 1;
+		else if (strcmp(argv[i], "-c") == 0)
+			o.cluster = 1;
 		else if (strcmp(argv[i], "--all") == 0)
 			o.all = 1;
 		else if (strcmp(argv[i], "--help") == 0) {
@@ -838,13 +851,126 @@ modq_connect(void)
 	return (c);
 }
 
-/* Return the connection, made on first use; NULL (reported) if none. */
+/*
+ * Return the connection, made on first use; NULL (reported) if none.
+ * With -c it is moved to the node that owns the site's hash slot first,
+ * so that the commands modq pipelines go there too.
+ */
 static redisContext *
 modq_conn(void)
 {
-	if (conn == NULL)
-		conn = modq_connect();
+	if (conn == NULL && (conn = modq_connect()) != NULL && o.cluster &&
+	    modq_route(conn) == -1) {
+		redisFree(conn);
+		conn = NULL;
+	}
 	return (conn);
+}
+
+/*
+ * -c: ask for the type of <prefix>:conf, which a node that does not own
+ * the site's slot answers with MOVED (followed by modq_command()).
+ */
+static int
+modq_route(redisContext *c)
+{
+	redisReply *r;
+	char *key;
+
+	xasprintf(&key, "%s:conf", o.prefix);
+	r = modq_call(c, "TYPE", key, NULL);
+	free(key);
+	if (r == NULL)
+		return (-1);
+	freeReplyObject(r);
+	return (0);
+}
+
+/*
+ * -c: follow a "MOVED <slot> <host>:<port>" or "ASK ..." error: connect
+ * to the node it names and log in, with ASKING first for an ASK, and
+ * swap the new connection into *c (the callers hold c; hiredis keeps
+ * nothing that points into the struct), closing the old one.  -1
+ * (reported) when the error does not parse or the node cannot be
+ * reached.
+ */
+static int
+modq_redirect(redisContext *c, const char *err, int ask)
+{
+	struct timeval tv = {MODQ_TIMEOUT_S, 0};
+	const char *sp, *colon;
+	char host[MODQ_HOST_MAX + 1], *end, *e;
+	redisContext *n, tmp;
+	redisReply *r;
+	long port;
+	size_t hlen;
+
+	if ((sp = strchr(err, ' ')) == NULL || (sp = strchr(sp + 1, ' ')) ==
+	        NULL || (colon = strrchr(sp, ':')) == NULL ||
+	    (hlen = (size_t)(colon - sp - 1)) == 0 || hlen > MODQ_HOST_MAX) {
+		e = modq_safe(err);
+		modq_error("cannot follow the redirect: %s", e);
+		free(e);
+		return (-1);
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || errno != 0 || port < 1 || port > 65535) {
+		e = modq_safe(err);
+		modq_error("cannot follow the redirect: %s", e);
+		free(e);
+		return (-1);
+	}
+	memcpy(host, sp + 1, hlen);
+	host[hlen] = '\0';
+	n = redisConnectWithTimeout(host, (int)port, tv);
+	if (n == NULL || n->err) {
+		e = modq_safe(host);
+		modq_error("cannot connect to %s:%ld: %s", e, port,
+		    n != NULL ? n->errstr : "out of memory");
+		free(e);
+		if (n != NULL)
+			redisFree(n);
+		return (-1);
+	}
+	if (redisSetTimeout(n, tv) != REDIS_OK || modq_login(n) == -1 ||
+	    (ask && (r = modq_call(n, "ASKING", NULL)) == NULL)) {
+		redisFree(n);
+		return (-1);
+	}
+	if (ask)
+		freeReplyObject(r);
+	tmp = *c;
+	*c = *n;
+	*n = tmp;
+	redisFree(n);
+	return (0);
+}
+
+/*
+ * Run one command and return its reply as it comes (an error reply too;
+ * NULL on a connection error).  With -c a MOVED or ASK is followed to
+ * the node it names and the command sent again there, MODQ_REDIRECTS
+ * times at most.
+ */
+static redisReply *
+modq_command(redisContext *c, int n, const char **argv, const size_t *lens)
+{
+	redisReply *r;
+	int hops, ask;
+
+	for (hops = 0;; hops++) {
+		r = redisCommandArgv(c, n, argv, lens);
+		if (!o.cluster || r == NULL || r->type != REDIS_REPLY_ERROR ||
+		    r->str == NULL || hops == MODQ_REDIRECTS)
+			return (r);
+		ask = strncmp(r->str, "ASK ", 4) == 0;
+		if (!ask && strncmp(r->str, "MOVED ", 6) != 0)
+			return (r);
+		if (modq_redirect(c, r->str, ask) == -1)
+			return (r);
+		freeReplyObject(r);
+	}
 }
 
 /* Report an error reply of Redis or the library. */
@@ -861,7 +987,11 @@ modq_redis_error(const char *msg)
 	if (strncmp(msg, "ERR modq: ", 10) == 0)
 		msg += 10;
 	s = modq_safe(msg);
-	modq_error("%s", s);
+	if (!o.cluster && (strncmp(msg, "MOVED ", 6) == 0 ||
+	                      strncmp(msg, "ASK ", 4) == 0))
+		modq_error("%s (a Redis Cluster: -c follows it)", s);
+	else
+		modq_error("%s", s);
 	free(s);
 }
 
@@ -887,8 +1017,9 @@ modq_reply(redisContext *c, redisReply *r)
 
 /*
  * Send a command given as a NULL-terminated list of at most MODQ_MAXARGV
- * strings.  With wait, return its reply as modq_reply() checks it; without,
- * only queue it for a pipeline and return NULL.
+ * strings.  With wait, return its reply as modq_reply() checks it (with
+ * MODQ_RAW, as it comes); without, only queue it for a pipeline and
+ * return NULL.
  */
 static redisReply *
 modq_vcommand(redisContext *c, int wait, const char *cmd, va_list ap)
@@ -903,8 +1034,10 @@ modq_vcommand(redisContext *c, int wait, const char *cmd, va_list ap)
 		argv[n] = a;
 		lens[n++] = strlen(a);
 	}
+	if (wait == MODQ_RAW)
+		return (modq_command(c, n, argv, lens));
 	if (wait)
-		return (modq_reply(c, redisCommandArgv(c, n, argv, lens)));
+		return (modq_reply(c, modq_command(c, n, argv, lens)));
 	if (redisAppendCommandArgv(c, n, argv, lens) != REDIS_OK)
 		fatalx("out of memory");
 	return (NULL);
@@ -919,6 +1052,19 @@ modq_call(redisContext *c, const char *cmd, ...)
 
 	va_start(ap, cmd);
 	r = modq_vcommand(c, 1, cmd, ap);
+	va_end(ap);
+	return (r);
+}
+
+/* Run a command given as NULL-terminated strings; its reply as it comes. */
+static redisReply *
+modq_rawcall(redisContext *c, const char *cmd, ...)
+{
+	redisReply *r;
+	va_list ap;
+
+	va_start(ap, cmd);
+	r = modq_vcommand(c, MODQ_RAW, cmd, ap);
 	va_end(ap);
 	return (r);
 }
@@ -1262,11 +1408,14 @@ cmd_moderate(void)
 		return (1);
 	}
 	freeReplyObject(r);
-	for (i = 1; i < o.nargs; i++)
+	for (i = 1; i < o.nargs && !o.cluster; i++)
 		modq_append(c, "FCALL", fn, "1", o.prefix, o.args[i], o.as,
 		    o.note != NULL ? o.note : "", NULL);
 	for (i = 1; i < o.nargs; i++) {
-		if (redisGetReply(c, (void **)&r) != REDIS_OK)
+		if (o.cluster) /* one at a time: each may be redirected */
+			r = modq_rawcall(c, "FCALL", fn, "1", o.prefix,
+			    o.args[i], o.as, o.note != NULL ? o.note : "", NULL);
+		else if (redisGetReply(c, (void **)&r) != REDIS_OK)
 			r = NULL;
 		rc |= cmd_moderate_result(o.args[i], status, r, &t);
 		if (r != NULL)
