@@ -736,6 +736,12 @@ test_cluster(void **state)
 	    "(redis.host, redis.port: any of its nodes), not a unix socket\n"
 	    "@:5: redis.db: a Redis Cluster has database 0 only; drop "
 	    "redis.db or set it to 0");
+	conf_fails("redis: {\n  cluster = true;\n  prefix = \"{n}\";\n"
+	           "  sentinels = [ \"10.0.0.5:26379\" ];\n  master = \"m\";\n"
+	           "};\n",
+	    "@:4: redis.sentinels: not with redis.cluster (a cluster fails "
+	    "over by itself; name any of its nodes in redis.host and "
+	    "redis.port)");
 	conf_fails("redis: {\n  cluster = 1;\n};\n",
 	    "@:2: redis.cluster: must be true or false");
 	/* Without cluster, unix and db stay as they were. */
