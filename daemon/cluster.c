@@ -51,7 +51,8 @@ struct cluster_guard {
 };
 
 static struct {
-	struct cluster_node moved; /* named by the last MOVED; host NULL: none */
+	/* The node the last MOVED named; host NULL: none. */
+	struct cluster_node moved;
 	struct cluster_node known[CLUSTER_NODES_MAX]; /* primaries last seen */
 	size_t nknown;
 	redisReplyObjectFunctions *fn; /* hiredis's own reply builders */
@@ -67,8 +68,8 @@ static int cluster_ask(const struct conf *, const struct cluster_node *, int,
     struct cluster_node *, char **);
 static int cluster_parse(const redisReply *, int, const struct cluster_node *,
     struct cluster_node *, char **);
-static int cluster_node_of(const redisReply *, const struct cluster_node *,
-    struct cluster_node *);
+static int cluster_node_of(
+    const redisReply *, const struct cluster_node *, struct cluster_node *);
 static void cluster_remember(const struct cluster_node *);
 static void cluster_node_free(struct cluster_node *);
 static void *cluster_guard_count(const redisReadTask *);
@@ -188,8 +189,8 @@ cluster_connect(const struct conf *c, const struct cluster_node *n,
  * NULL with *cause on failure.
  */
 static redisReply *
-cluster_command(redisContext *rc, const struct timeval *deadline,
-    char **cause, int argc, const char **argv, const size_t *len)
+cluster_command(redisContext *rc, const struct timeval *deadline, char **cause,
+    int argc, const char **argv, const size_t *len)
 {
 	struct cluster_guard g = {0, 0};
 	struct timeval left;
@@ -237,9 +238,9 @@ fail:
 		xasprintf(cause, "%s: reply over its limits", argv[0]);
 	else
 		xasprintf(cause, "%s: %s", argv[0],
-		    rc->err ? rc->errstr
-		    : rc->reader->err ? rc->reader->errstr
-		                      : "no reply in time");
+		    rc->err               ? rc->errstr
+		        : rc->reader->err ? rc->reader->errstr
+		                          : "no reply in time");
 	return (NULL);
 }
 
@@ -360,9 +361,9 @@ cluster_parse(const redisReply *r, int slot, const struct cluster_node *asked,
 		cluster_node_free(&n);
 	}
 	if (owner->host == NULL) {
-		xasprintf(cause, "no node serves slot %d (CLUSTER SLOTS of "
-		                 "%s:%d)",
-		    slot, asked->host, asked->port);
+		xasprintf(cause,
+		    "no node serves slot %d (CLUSTER SLOTS of %s:%d)", slot,
+		    asked->host, asked->port);
 		return (-1);
 	}
 	return (0);
@@ -433,8 +434,9 @@ int
 cluster_primary(const struct conf *c, char **host, int *port, char **cause)
 {
 	struct cluster_node *ask, owner;
-	size_t i, n = 0;
-	int slot = cluster_slot(c->prefix), rv = -1;
+	const char *h;
+	size_t i, k, n = 0;
+	int slot = cluster_slot(c->prefix), rv = -1, p;
 	char *why, *all = NULL, *t;
 
 	/* Copies: each answer replaces the primaries last seen. */
@@ -442,12 +444,17 @@ cluster_primary(const struct conf *c, char **host, int *port, char **cause)
 	if (cl.moved.host != NULL)
 		ask[n++] = cl.moved;
 	cl.moved.host = NULL;
-	for (i = 0; i < cl.nknown; i++) {
-		ask[n].host = xstrdup(cl.known[i].host);
-		ask[n++].port = cl.known[i].port;
+	for (i = 0; i <= cl.nknown; i++) {
+		h = i < cl.nknown ? cl.known[i].host : c->redis_host;
+		p = i < cl.nknown ? cl.known[i].port : (int)c->redis_port;
+		for (k = 0; k < n; k++)
+			if (ask[k].port == p && strcmp(ask[k].host, h) == 0)
+				break;
+		if (k < n)
+			continue; /* asked once is enough */
+		ask[n].host = xstrdup(h);
+		ask[n++].port = p;
 	}
-	ask[n].host = xstrdup(c->redis_host);
-	ask[n++].port = (int)c->redis_port;
 	for (i = 0; i < n && rv == -1; i++) {
 		if (cluster_ask(c, &ask[i], slot, &owner, &why) == 0) {
 			*host = owner.host;

@@ -71,8 +71,7 @@ static const struct conf_opt conf_opts[] = {
         60000, 500, NULL, 0, NULL},
     {"redis", "prefix", CONF_STRING, OFF(prefix), 0, 0, 0, "modq", 0,
         conf_check_prefix},
-    {"redis", "cluster", CONF_BOOL, OFF(redis_cluster), 0, 1, 0, NULL, 0,
-        NULL},
+    {"redis", "cluster", CONF_BOOL, OFF(redis_cluster), 0, 1, 0, NULL, 0, NULL},
     {"redis", "timeout_ms", CONF_INT, OFF(timeout_ms), 10, 600000, 2000, NULL,
         1, NULL},
     {"queue", "stream", CONF_STRING, OFF(stream), 0, 0, 0, "incoming", 0,
@@ -170,7 +169,8 @@ conf_check_prefix(const char *s)
 	size_t n = strlen(s);
 
 	if (n == 0 || n > 64 || strspn(s, CONF_PREFIX_CHARS) != n)
-		return ("must be 1 to 64 characters of A-Z a-z 0-9 . _ : - { }");
+		return (
+		    "must be 1 to 64 characters of A-Z a-z 0-9 . _ : - { }");
 	return (NULL);
 }
 

@@ -905,8 +905,9 @@ modq_redirect(redisContext *c, const char *err, int ask)
 	long port;
 	size_t hlen;
 
-	if ((sp = strchr(err, ' ')) == NULL || (sp = strchr(sp + 1, ' ')) ==
-	        NULL || (colon = strrchr(sp, ':')) == NULL ||
+	if ((sp = strchr(err, ' ')) == NULL ||
+	    (sp = strchr(sp + 1, ' ')) == NULL ||
+	    (colon = strrchr(sp, ':')) == NULL ||
 	    (hlen = (size_t)(colon - sp - 1)) == 0 || hlen > MODQ_HOST_MAX) {
 		e = modq_safe(err);
 		modq_error("cannot follow the redirect: %s", e);
@@ -987,8 +988,8 @@ modq_redis_error(const char *msg)
 	if (strncmp(msg, "ERR modq: ", 10) == 0)
 		msg += 10;
 	s = modq_safe(msg);
-	if (!o.cluster && (strncmp(msg, "MOVED ", 6) == 0 ||
-	                      strncmp(msg, "ASK ", 4) == 0))
+	if (!o.cluster &&
+	    (strncmp(msg, "MOVED ", 6) == 0 || strncmp(msg, "ASK ", 4) == 0))
 		modq_error("%s (a Redis Cluster: -c follows it)", s);
 	else
 		modq_error("%s", s);
@@ -1414,7 +1415,8 @@ cmd_moderate(void)
 	for (i = 1; i < o.nargs; i++) {
 		if (o.cluster) /* one at a time: each may be redirected */
 			r = modq_rawcall(c, "FCALL", fn, "1", o.prefix,
-			    o.args[i], o.as, o.note != NULL ? o.note : "", NULL);
+			    o.args[i], o.as, o.note != NULL ? o.note : "",
+			    NULL);
 		else if (redisGetReply(c, (void **)&r) != REDIS_OK)
 			r = NULL;
 		rc |= cmd_moderate_result(o.args[i], status, r, &t);
