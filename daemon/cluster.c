@@ -63,7 +63,7 @@ static int cluster_deadline_left(const struct timeval *, struct timeval *);
 static redisContext *cluster_connect(const struct conf *,
     const struct cluster_node *, const struct timeval *, char **);
 static redisReply *cluster_command(redisContext *, const struct timeval *,
-    char **, int, const char **, const size_t *);
+    char **, const char *, int, const char **, const size_t *);
 static int cluster_ask(const struct conf *, const struct cluster_node *, int,
     struct cluster_node *, char **);
 static int cluster_parse(const redisReply *, int, const struct cluster_node *,
@@ -174,8 +174,8 @@ cluster_connect(const struct conf *c, const struct cluster_node *n,
 	argv[argc++] = c->redis_password;
 	for (i = 0; i < argc; i++)
 		len[i] = strlen(argv[i]);
-	if ((r = cluster_command(rc, deadline, cause, argc, argv, len)) ==
-	    NULL) {
+	if ((r = cluster_command(
+	         rc, deadline, cause, "AUTH", argc, argv, len)) == NULL) {
 		redisFree(rc);
 		return (NULL);
 	}
@@ -184,13 +184,13 @@ cluster_connect(const struct conf *c, const struct cluster_node *n,
 }
 
 /*
- * Send one command and read its reply before the deadline, buffering at
- * most CLUSTER_REPLY_BYTES of it.  An error reply is a failure too.
+ * Send one command (what names it in errors) and read its reply before
+ * the deadline, buffering at most CLUSTER_REPLY_BYTES of it.  An error reply is a failure too.
  * NULL with *cause on failure.
  */
 static redisReply *
 cluster_command(redisContext *rc, const struct timeval *deadline, char **cause,
-    int argc, const char **argv, const size_t *len)
+    const char *what, int argc, const char **argv, const size_t *len)
 {
 	struct cluster_guard g = {0, 0};
 	struct timeval left;
@@ -213,12 +213,12 @@ cluster_command(redisContext *rc, const struct timeval *deadline, char **cause,
 		if (reply != NULL)
 			break;
 		if (rc->reader->len - rc->reader->pos > CLUSTER_REPLY_BYTES) {
-			xasprintf(cause, "%s: reply longer than %d bytes",
-			    argv[0], CLUSTER_REPLY_BYTES);
+			xasprintf(cause, "%s: reply longer than %d bytes", what,
+			    CLUSTER_REPLY_BYTES);
 			return (NULL);
 		}
 		if (cluster_deadline_left(deadline, &left) == -1) {
-			xasprintf(cause, "%s: no reply in time", argv[0]);
+			xasprintf(cause, "%s: no reply in time", what);
 			return (NULL);
 		}
 		if (redisSetTimeout(rc, left) != REDIS_OK ||
@@ -227,7 +227,7 @@ cluster_command(redisContext *rc, const struct timeval *deadline, char **cause,
 	}
 	r = reply;
 	if (r->type == REDIS_REPLY_ERROR) {
-		xasprintf(cause, "%s: %.200s", argv[0],
+		xasprintf(cause, "%s: %.200s", what,
 		    r->str != NULL ? r->str : "error");
 		freeReplyObject(r);
 		return (NULL);
@@ -235,9 +235,9 @@ cluster_command(redisContext *rc, const struct timeval *deadline, char **cause,
 	return (r);
 fail:
 	if (g.over)
-		xasprintf(cause, "%s: reply over its limits", argv[0]);
+		xasprintf(cause, "%s: reply over its limits", what);
 	else
-		xasprintf(cause, "%s: %s", argv[0],
+		xasprintf(cause, "%s: %s", what,
 		    rc->err               ? rc->errstr
 		        : rc->reader->err ? rc->reader->errstr
 		                          : "no reply in time");
@@ -413,7 +413,8 @@ cluster_ask(const struct conf *c, const struct cluster_node *n, int slot,
 		*cause = why;
 		return (-1);
 	}
-	if ((r = cluster_command(rc, &deadline, &why, 2, argv, len)) == NULL) {
+	if ((r = cluster_command(
+	         rc, &deadline, &why, "CLUSTER SLOTS", 2, argv, len)) == NULL) {
 		xasprintf(cause, "%s:%d: %s", n->host, n->port, why);
 		free(why);
 		redisFree(rc);
@@ -515,8 +516,8 @@ cluster_load_library(const struct conf *c, const char *host, int port)
 			free(why);
 			continue;
 		}
-		if ((r = cluster_command(rc, &deadline, &why, 4, argv, len)) ==
-		    NULL) {
+		if ((r = cluster_command(rc, &deadline, &why, "FUNCTION LOAD",
+		         4, argv, len)) == NULL) {
 			log_warnx("redis: cluster: cannot load the modq "
 			          "functions on %s:%d: %s",
 			    cl.known[i].host, cl.known[i].port, why);

@@ -17,6 +17,10 @@
 #                that does not own its slot, the library on every primary
 #   5 modq       modq -c held/approve from every node; modqd -R from a
 #                node that does not own the slot
+#   6 hostile    a fake node (python3) as the seed answers CLUSTER SLOTS
+#                with replies built to hurt: too long, too many
+#                elements, too deep, wrong types, bad hosts and ports;
+#                each is refused with its reason, nothing crashes
 #
 # Every wait is bounded; the nodes are stopped by PID (the EXIT trap).
 set -u
@@ -369,6 +373,70 @@ if want 5 modq; then
 	check_eq "modqd -R from a seed without the slot: exit" "$?" 0
 	check_match "modqd -R from a seed without the slot" "$out" '^[0-9]+ re-judged, [0-9]+ would change'
 	check_match "modqd -R: the moderator's decision" "$(cat "$TMP/rejudge.out")" $'h1\tapprove\thold\twatch\tmoderator'
+fi
+
+# A fake node: each connection gets the next of these replies to its
+# first command, whatever it was, then is closed.
+# shellcheck disable=SC2016 # Python, not shell
+FAKE_PY='import socket, sys
+entry = lambda host, port: (b"*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n$%d\r\n%s\r\n%s\r\n"
+    % (len(host), host, port))
+replies = [
+    b"$100000000\r\n" + b"x" * 4500000,
+    b"*100000\r\n" + b":1\r\n" * 1000,
+    b"*1\r\n" * 10 + b":1\r\n",
+    b":5\r\n",
+    b"-ERR This instance has cluster support disabled\r\n",
+    b"*2\r\n*3\r\n$1\r\na\r\n:1\r\n:2\r\n:7\r\n",
+    entry(b"127.0.0.1", b":99999"),
+    entry(b"127.0.0.1", b"$4\r\n6379"),
+    entry(b"h" * 300, b":6379"),
+    entry(b"?", b":6379"),
+]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+s.settimeout(60)
+print("listening", flush=True)
+for r in replies:
+    c, _ = s.accept()
+    c.settimeout(5)
+    try:
+        c.recv(4096)
+        c.sendall(r)
+    except OSError:
+        pass
+    c.close()
+'
+
+if want 6 hostile; then
+	section "6 hostile: a fake node's replies"
+	for i in $(seq 1 20); do
+		FAKE_PORT=$((20000 + RANDOM % 30000))
+		port_free "$FAKE_PORT" && break
+	done
+	python3 -c "$FAKE_PY" "$FAKE_PORT" >"$TMP/fake.log" 2>&1 &
+	FAKE_PID=$!
+	track_pid "$FAKE_PID"
+	wait_log "$TMP/fake.log" "^listening" || not_ok "the fake node did not start"
+	cluster_conf "$TMP/fake.conf" "$PA" "$FAKE_PORT"
+	for want in "reply longer than 4194304 bytes" "reply over its limits" \
+	    "CLUSTER SLOTS: .*depth" "CLUSTER SLOTS: not an array" \
+	    "CLUSTER SLOTS: ERR This instance has cluster support disabled" \
+	    "no node serves slot $SLOT_A" "no node serves slot $SLOT_A" \
+	    "no node serves slot $SLOT_A" "no node serves slot $SLOT_A" \
+	    "no node serves slot $SLOT_A"; do
+		"$MODQD" -c "$TMP/fake.conf" -R 1 >/dev/null 2>"$TMP/fake-R.log"
+		frc=$?
+		out=$(cat "$TMP/fake-R.log")
+		check_eq "a fake node's reply ($want): exit" "$frc" 1
+		check_match "a fake node's reply: $want" "$out" \
+		    "no node of the cluster says which is the primary of hash slot $SLOT_A \(modq:\{$TAG_A\}\): .*$want"
+	done
+	kill "$FAKE_PID" 2>/dev/null
+	wait "$FAKE_PID" 2>/dev/null
+	untrack_pid "$FAKE_PID"
 fi
 
 kill -TERM "$PID_A" "$PID_B"
