@@ -50,7 +50,7 @@ DAEMON_SRCS = daemon/main.c daemon/server.c daemon/redis.c daemon/args.c daemon/
 	daemon/intake.c daemon/pipeline.c daemon/context.c daemon/texts.c daemon/commit.c \
 	daemon/expire.c daemon/notify.c daemon/metrics.c daemon/trial.c \
 	daemon/rejudge.c daemon/check.c daemon/sentinel.c \
-	daemon/cluster.c
+	daemon/cluster.c daemon/guard.c
 TESTS = test_rules test_similar test_links test_conf test_entry test_cases test_log
 
 RULES_OBJS = $(RULES_SRCS:%.c=$(B)/%.o)

@@ -44,18 +44,11 @@ struct cluster_node {
 	int port;
 };
 
-/* The objects of the reply being read, counted by the guard below. */
-struct cluster_guard {
-	size_t objects;
-	int over;
-};
-
 static struct {
 	/* The node the last MOVED named; host NULL: none. */
 	struct cluster_node moved;
 	struct cluster_node known[CLUSTER_NODES_MAX]; /* primaries last seen */
 	size_t nknown;
-	redisReplyObjectFunctions *fn; /* hiredis's own reply builders */
 } cl;
 
 static uint16_t cluster_crc16(const char *, size_t);
@@ -72,17 +65,6 @@ static int cluster_node_of(
     const redisReply *, const struct cluster_node *, struct cluster_node *);
 static void cluster_remember(const struct cluster_node *);
 static void cluster_node_free(struct cluster_node *);
-static void *cluster_guard_count(const redisReadTask *);
-static void *cluster_guard_string(const redisReadTask *, char *, size_t);
-static void *cluster_guard_array(const redisReadTask *, int);
-static void *cluster_guard_integer(const redisReadTask *, long long);
-static void *cluster_guard_nil(const redisReadTask *);
-static void cluster_guard_free(void *);
-
-static redisReplyObjectFunctions cluster_guard_fn = {cluster_guard_string,
-    cluster_guard_array, cluster_guard_integer, cluster_guard_nil,
-    cluster_guard_free};
-
 /*
  * CRC16 as Redis Cluster computes a key's slot: CCITT, XMODEM variant
  * (polynomial 0x1021, initial value 0, no reflection, no final xor).
@@ -163,9 +145,6 @@ cluster_connect(const struct conf *c, const struct cluster_node *n,
 			redisFree(rc);
 		return (NULL);
 	}
-	if (cl.fn == NULL)
-		cl.fn = rc->reader->fn;
-	rc->reader->fn = &cluster_guard_fn;
 	if (c->redis_password == NULL)
 		return (rc);
 	argv[argc++] = "AUTH";
@@ -192,13 +171,14 @@ static redisReply *
 cluster_command(redisContext *rc, const struct timeval *deadline, char **cause,
     const char *what, int argc, const char **argv, const size_t *len)
 {
-	struct cluster_guard g = {0, 0};
+	struct reply_guard g = {
+	    CLUSTER_REPLY_OBJECTS, (size_t)-1, CLUSTER_SLOTS, 0, 0, NULL};
 	struct timeval left;
 	void *reply = NULL;
 	redisReply *r;
 	int done = 0;
 
-	rc->reader->privdata = &g;
+	reply_guard_attach(rc, &g);
 	if (redisAppendCommandArgv(rc, argc, argv, len) != REDIS_OK)
 		goto fail;
 	while (!done) {
@@ -234,71 +214,14 @@ cluster_command(redisContext *rc, const struct timeval *deadline, char **cause,
 	}
 	return (r);
 fail:
-	if (g.over)
-		xasprintf(cause, "%s: reply over its limits", what);
+	if (g.over != NULL)
+		xasprintf(cause, "%s: %s", what, g.over);
 	else
 		xasprintf(cause, "%s: %s", what,
 		    rc->err               ? rc->errstr
 		        : rc->reader->err ? rc->reader->errstr
 		                          : "no reply in time");
 	return (NULL);
-}
-
-/* Count one object of the reply; NULL when there are too many. */
-static void *
-cluster_guard_count(const redisReadTask *t)
-{
-	struct cluster_guard *g = t->privdata;
-
-	if (g == NULL)
-		return (g);
-	if (++g->objects > CLUSTER_REPLY_OBJECTS)
-		g->over = 1;
-	return (g->over ? NULL : g);
-}
-
-static void *
-cluster_guard_string(const redisReadTask *t, char *s, size_t len)
-{
-	if (cluster_guard_count(t) == NULL)
-		return (NULL);
-	return (cl.fn->createString(t, s, len));
-}
-
-static void *
-cluster_guard_array(const redisReadTask *t, int n)
-{
-	struct cluster_guard *g;
-
-	if ((g = cluster_guard_count(t)) == NULL)
-		return (NULL);
-	if (n > CLUSTER_SLOTS) { /* more than a CLUSTER SLOTS reply has */
-		g->over = 1;
-		return (NULL);
-	}
-	return (cl.fn->createArray(t, n));
-}
-
-static void *
-cluster_guard_integer(const redisReadTask *t, long long v)
-{
-	if (cluster_guard_count(t) == NULL)
-		return (NULL);
-	return (cl.fn->createInteger(t, v));
-}
-
-static void *
-cluster_guard_nil(const redisReadTask *t)
-{
-	if (cluster_guard_count(t) == NULL)
-		return (NULL);
-	return (cl.fn->createNil(t));
-}
-
-static void
-cluster_guard_free(void *obj)
-{
-	cl.fn->freeObject(obj);
 }
 
 /*

@@ -45,13 +45,6 @@
 #define SENTINEL_HOST_CHARS \
 	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:%"
 
-/* The count of the reply being read on one connection (its reader's). */
-struct sentinel_guard {
-	size_t objs;
-	size_t bytes;
-	const char *over; /* why a reply was refused, NULL if not */
-};
-
 static struct {
 	struct event_base *base;
 	const struct conf *conf; /* borrowed from redis.c */
@@ -67,15 +60,14 @@ static struct {
 	int pinged; /* a PING awaits its PONG */
 	long backoff;
 
-	struct sentinel_guard qg; /* of the questions, one at a time */
-	struct sentinel_guard sg; /* of the subscription */
-	redisReplyObjectFunctions *fn; /* hiredis's own builders */
+	struct reply_guard qg; /* of the questions, one at a time */
+	struct reply_guard sg; /* of the subscription */
 } sn;
 
 static const char *sentinel_name(const struct conf *, size_t);
 static double sentinel_now(void);
 static redisContext *sentinel_open(
-    const struct conf *, size_t, struct sentinel_guard *, const char **);
+    const struct conf *, size_t, struct reply_guard *, const char **);
 static int sentinel_send(redisContext *, int, const char **, const char **);
 static redisReply *sentinel_read(redisContext *, double, const char **);
 static redisReply *sentinel_call(
@@ -95,18 +87,7 @@ static void sentinel_watch_timer_cb(evutil_socket_t, short, void *);
 static void sentinel_watch_message(const redisReply *);
 static void sentinel_switch(const char *, size_t);
 static void sentinel_timer(long);
-static void sentinel_guard(redisContext *, struct sentinel_guard *);
-static void *sentinel_guard_count(const redisReadTask *, size_t);
-static void *sentinel_guard_string(const redisReadTask *, char *, size_t);
-static void *sentinel_guard_array(const redisReadTask *, int);
-static void *sentinel_guard_integer(const redisReadTask *, long long);
-static void *sentinel_guard_nil(const redisReadTask *);
-static void sentinel_guard_free(void *);
-
-/* hiredis builds replies through these, which count what it builds. */
-static redisReplyObjectFunctions sentinel_guard_fn = {sentinel_guard_string,
-    sentinel_guard_array, sentinel_guard_integer, sentinel_guard_nil,
-    sentinel_guard_free};
+static void sentinel_guard(redisContext *, struct reply_guard *);
 
 /* Give "host:port" of sentinel i ("[v6]:port"), in a static buffer. */
 static const char *
@@ -131,80 +112,13 @@ sentinel_now(void)
 	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 }
 
-/* Count one object of a reply; NULL when the reply goes over a limit. */
-static void *
-sentinel_guard_count(const redisReadTask *t, size_t len)
-{
-	struct sentinel_guard *g = t->privdata;
-
-	if (t->parent == NULL) {
-		g->objs = 0;
-		g->bytes = 0;
-	}
-	g->objs++;
-	g->bytes += len;
-	if (g->objs > SENTINEL_OBJS_MAX)
-		g->over = "a reply of too many elements";
-	else if (g->bytes > SENTINEL_REPLY_MAX)
-		g->over = "a reply of too many bytes";
-	else
-		return (g);
-	return (NULL); /* hiredis: out of memory, the reader fails */
-}
-
-static void *
-sentinel_guard_string(const redisReadTask *t, char *s, size_t len)
-{
-	if (sentinel_guard_count(t, len) == NULL)
-		return (NULL);
-	return (sn.fn->createString(t, s, len));
-}
-
-static void *
-sentinel_guard_array(const redisReadTask *t, int n)
-{
-	struct sentinel_guard *g;
-
-	if ((g = sentinel_guard_count(t, 0)) == NULL)
-		return (NULL);
-	if (n > SENTINEL_OBJS_MAX) {
-		g->over = "a reply of too many elements";
-		return (NULL);
-	}
-	return (sn.fn->createArray(t, n));
-}
-
-static void *
-sentinel_guard_integer(const redisReadTask *t, long long v)
-{
-	if (sentinel_guard_count(t, 0) == NULL)
-		return (NULL);
-	return (sn.fn->createInteger(t, v));
-}
-
-static void *
-sentinel_guard_nil(const redisReadTask *t)
-{
-	if (sentinel_guard_count(t, 0) == NULL)
-		return (NULL);
-	return (sn.fn->createNil(t));
-}
-
+/* Make hiredis build c's replies through guard g, a sentinel's limits. */
 static void
-sentinel_guard_free(void *obj)
+sentinel_guard(redisContext *c, struct reply_guard *g)
 {
-	sn.fn->freeObject(obj);
-}
-
-/* Make hiredis build c's replies through the guard, counting in g. */
-static void
-sentinel_guard(redisContext *c, struct sentinel_guard *g)
-{
-	if (sn.fn == NULL)
-		sn.fn = c->reader->fn;
-	c->reader->fn = &sentinel_guard_fn;
-	c->reader->privdata = g;
-	memset(g, 0, sizeof *g);
+	g->max_objs = g->max_elems = SENTINEL_OBJS_MAX;
+	g->max_bytes = SENTINEL_REPLY_MAX;
+	reply_guard_attach(c, g);
 }
 
 /*
@@ -213,7 +127,7 @@ sentinel_guard(redisContext *c, struct sentinel_guard *g)
  */
 static redisContext *
 sentinel_open(
-    const struct conf *c, size_t i, struct sentinel_guard *g, const char **why)
+    const struct conf *c, size_t i, struct reply_guard *g, const char **why)
 {
 	static char buf[160];
 	struct timeval tv;
@@ -290,7 +204,7 @@ static redisReply *
 sentinel_read(redisContext *rc, double deadline, const char **why)
 {
 	redisReader *r = rc->reader;
-	struct sentinel_guard *g = r->privdata;
+	struct reply_guard *g = r->privdata;
 	void *reply = NULL;
 
 	g->over = NULL;

@@ -174,6 +174,24 @@ unsigned long long redis_reconnects(void);
 void redis_set_timeout(long);
 void redis_failover(void);
 
+/*
+ * A reply reader's limits and counts (guard.c): the objects and string
+ * bytes of one reply, the elements of one array, and why a reply was
+ * refused (NULL if it was not).
+ */
+struct reply_guard {
+	size_t max_objs;
+	size_t max_bytes;
+	size_t max_elems;
+	size_t objs; /* of the reply being read */
+	size_t bytes;
+	const char *over;
+};
+struct redisContext;
+
+/* guard.c */
+void reply_guard_attach(struct redisContext *, struct reply_guard *);
+
 /* sentinel.c */
 int sentinel_primary(const struct conf *, char **, int *, char **);
 const char *sentinel_role(const void *);

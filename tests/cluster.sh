@@ -421,7 +421,7 @@ if want 6 hostile; then
 	track_pid "$FAKE_PID"
 	wait_log "$TMP/fake.log" "^listening" || not_ok "the fake node did not start"
 	cluster_conf "$TMP/fake.conf" "$PA" "$FAKE_PORT"
-	for want in "reply longer than 4194304 bytes" "reply over its limits" \
+	for want in "reply longer than 4194304 bytes" "a reply of too many elements" \
 	    "CLUSTER SLOTS: .*depth" "CLUSTER SLOTS: not an array" \
 	    "CLUSTER SLOTS: ERR This instance has cluster support disabled" \
 	    "no node serves slot $SLOT_A" "no node serves slot $SLOT_A" \
