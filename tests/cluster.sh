@@ -393,21 +393,6 @@ replies = [
     entry(b"h" * 300, b":6379"),
     entry(b"?", b":6379"),
 ]
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen(8)
-s.settimeout(60)
-print("listening", flush=True)
-for r in replies:
-    c, _ = s.accept()
-    c.settimeout(5)
-    try:
-        c.recv(4096)
-        c.sendall(r)
-    except OSError:
-        pass
-    c.close()
 '
 
 if want 6 hostile; then
@@ -416,7 +401,7 @@ if want 6 hostile; then
 		FAKE_PORT=$((20000 + RANDOM % 30000))
 		port_free "$FAKE_PORT" && break
 	done
-	python3 -c "$FAKE_PY" "$FAKE_PORT" >"$TMP/fake.log" 2>&1 &
+	python3 -c "$FAKE_PY$FAKE_SERVE" "$FAKE_PORT" >"$TMP/fake.log" 2>&1 &
 	FAKE_PID=$!
 	track_pid "$FAKE_PID"
 	wait_log "$TMP/fake.log" "^listening" || not_ok "the fake node did not start"

@@ -170,6 +170,29 @@ site_conf() {
 	    author_rates "" stream incoming group modqd >/dev/null
 }
 
+# The end of a fake server in Python (sentinel.sh, cluster.sh), after a
+# list of raw RESP replies: on 127.0.0.1 port argv[1], it prints
+# "listening", then answers the first command of each connection with the
+# next reply, whatever the command was, and closes it.
+# shellcheck disable=SC2034 # used by the suites
+FAKE_SERVE='
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+s.settimeout(60)
+print("listening", flush=True)
+for r in replies:
+    c, _ = s.accept()
+    c.settimeout(5)
+    try:
+        c.recv(4096)
+        c.sendall(r)
+    except OSError:
+        pass
+    c.close()
+'
+
 # Start modqd in the foreground (-d) without waiting for it.
 spawn_modqd() {
 	local conf=$1 log=$2

@@ -417,27 +417,12 @@ replies = [
     b"*2\r\n$9\r\n127.0.0.1\r\n$5\r\n99999\r\n",
     b"+OK\r\n",
 ]
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen(8)
-s.settimeout(60)
-print("listening", flush=True)
-for r in replies:
-    c, _ = s.accept()
-    c.settimeout(5)
-    try:
-        c.recv(4096)
-        c.sendall(r)
-    except OSError:
-        pass
-    c.close()
 '
 
 if want 3 hostile; then
 	section "3 hostile: a fake sentinel's replies"
 	FAKE_PORT=$(free_port)
-	python3 -c "$FAKE_PY" "$FAKE_PORT" >"$TMP/fake.log" 2>&1 &
+	python3 -c "$FAKE_PY$FAKE_SERVE" "$FAKE_PORT" >"$TMP/fake.log" 2>&1 &
 	FAKE_PID=$!
 	track_pid "$FAKE_PID"
 	wait_log "$TMP/fake.log" "^listening" || not_ok "the fake sentinel did not start"
