@@ -33,14 +33,13 @@
 -- The call's site, set by use_prefix() as each function starts (a
 -- function runs alone: no other call sees them change): its prefix, then
 -- from <prefix>:conf decisions.maxlen, the days of reputation history,
--- decisions.ttl_days in seconds, the rate rules per author and the
--- incoming stream; and the site's shared keys.
-local P, MAXLEN, HIST_DAYS, TTL_S, AUTHOR_RATES, STREAM
+-- decisions.ttl_days in seconds, the rate rules per author, the
+-- incoming stream and modqd's group; and the site's shared keys.
+local P, MAXLEN, HIST_DAYS, TTL_S, AUTHOR_RATES, STREAM, GROUP
 local MOD_HELD, MOD_DECISIONS, MOD_AUDIT, MOD_STATS, MOD_FORGET, MOD_DEAD
 local PREFIX_DEFAULT = 'modq' -- the prefix of a call with no key
 local CONF_FIELDS = { 'maxlen', 'hist_days', 'ttl_s', 'author_rates',
 	'stream', 'group' } -- of <prefix>:conf, as modqd writes them (redis.c)
-local GROUP -- the site's queue.group
 local DAY_MS = 86400000
 local ENTRY_MAX_PAIRS = 37 -- fields an entry may have (include/modqd.h)
 local CUT_KEEP = 4096 -- bytes of a field that a cut entry keeps
@@ -156,17 +155,17 @@ end
 
 --
 -- Return why modq_decide's arguments name a key that is not the site's,
--- or nil: the stream and shared keys must be the site's own, and each
+-- or nil: the shared keys must be the site's own (the stream, as every
+-- daemon function's first argument, is checked by site()), and each
 -- item's record, author, history and rate keys of their kinds.  Checked
 -- before the first write, so a call naming another site's key or another
 -- application's writes nothing.
 --
 local function decide_keys_bad(a)
-	local want = { STREAM, nil, nil, nil, nil, MOD_HELD, MOD_DECISIONS,
-		MOD_STATS, MOD_DEAD }
-	for j = 1, 9 do
-		if want[j] and a[j] ~= want[j] then
-			return 'argument ' .. j .. ' is not ' .. want[j]
+	local want = { MOD_HELD, MOD_DECISIONS, MOD_STATS, MOD_DEAD }
+	for j = 6, 9 do
+		if a[j] ~= want[j - 5] then
+			return 'argument ' .. j .. ' is not ' .. want[j - 5]
 		end
 	end
 	local i = 10
@@ -424,9 +423,6 @@ end
 local function modq_read(keys, a)
 	local stream, group, consumer = a[1], a[2], a[3]
 	local count, max_body = a[4], tonumber(a[5])
-	if stream ~= STREAM then
-		return fail('the stream is not ' .. STREAM)
-	end
 	local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT',
 	    count, 'STREAMS', stream, '>')
 	if not r then
@@ -452,9 +448,6 @@ local function modq_claim(keys, a)
 	local stream, group, consumer, mode = a[1], a[2], a[3], a[4]
 	local idle, start, count = a[5], a[6], tonumber(a[7])
 	local max_body = tonumber(a[8]) or 65536
-	if stream ~= STREAM then
-		return fail('the stream is not ' .. STREAM)
-	end
 	if mode == 'idle' then
 		local r = redis.call('XAUTOCLAIM', stream, group, consumer, idle,
 		    start, 'COUNT', count)
@@ -1570,16 +1563,19 @@ end
 
 --
 -- Make f a function of the library: its call's site is set first.  A
--- function of modqd's (daemon) also refuses a caller that may not
--- acknowledge the site's stream entries (XACK): Redis checks the commands
--- a function runs against its caller's ACL only as it runs them, so a
--- moderator's user (which has no XACK) would otherwise get half-way
+-- function of modqd's (daemon), whose first argument is always the
+-- stream, refuses any other stream than the site's, and a caller that may
+-- not acknowledge the site's stream entries (XACK): Redis checks the
+-- commands a function runs against its caller's ACL only as it runs them,
+-- so a moderator's user (which has no XACK) would otherwise get half-way
 -- through writing a decision "by modqd" before it failed.
 --
 local function site(f, daemon)
 	return function(keys, a)
 		local err = use_prefix(keys)
-		if not err and daemon and
+		if not err and daemon and a[1] ~= STREAM then
+			err = 'the stream is not ' .. STREAM
+		elseif not err and daemon and
 		    not redis.acl_check_cmd('XACK', STREAM, 'modqd', '0-0') then
 			err = 'only modqd calls this: this user may not XACK ' ..
 			    STREAM
@@ -1629,9 +1625,6 @@ register_view('modq_tail', modq_tail)
 --
 local function modq_trim(keys, a)
 	local stream = a[1]
-	if stream ~= STREAM then
-		return fail('the stream is not ' .. STREAM)
-	end
 	local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', stream)
 	local floor
 	if not ok or type(groups) ~= 'table' or #groups == 0 then

@@ -674,7 +674,7 @@ EOF
 	# the site's prefix is the call's key: with none (modq), nh's keys
 	# are outside it, and nothing is written
 	check_eq "another prefix's keys are refused" "$(decide_nh 0 2>&1)" \
-	    "ERR modq: argument 1 is not modq:incoming"
+	    "ERR modq: the stream is not modq:incoming"
 	check_eq "a key not a hash: a dead letter" "$(decide_nh 1 nh)" 1
 	# regression (fixed): the same item again wrote a second dead letter
 	check_eq "the same item again: nothing written" "$(decide_nh 1 nh)" 0

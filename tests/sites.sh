@@ -222,13 +222,13 @@ sec_refuse() {
 	    "item 1-1: a key outside modq"
 	check_match "modq_decide: another site's stream" \
 	    "$(decide_with "1 modq" news2:incoming modq:c:x1 modq:rate:x modq)" \
-	    "argument 1 is not modq:incoming"
+	    "the stream is not modq:incoming"
 	check_match "modq_decide: another site's shared keys" \
 	    "$(decide_with "1 modq" modq:incoming modq:c:x1 modq:rate:x news2)" \
 	    "argument 6 is not modq:held"
 	check_match "modq_decide: news2 with modq's keys" \
 	    "$(decide_with "1 news2" modq:incoming modq:c:x1 modq:rate:x modq)" \
-	    "argument 1 is not news2:incoming"
+	    "the stream is not news2:incoming"
 	check_match "modq_trim: another application's stream" \
 	    "$(rcli FCALL modq_trim 1 modq other:stream 2>&1)" "the stream is not modq:incoming"
 	check_match "modq_read: another site's stream" \
