@@ -140,7 +140,7 @@ static void redis_arm(struct rconn *);
 static void redis_fail(const char *, ...) __attribute__((format(printf, 1, 2)));
 static void redis_free_conn(struct rconn *);
 static void redis_schedule(void);
-static void redis_site_args(struct redis_args *, const struct conf *);
+static int redis_send_site(redis_cb);
 static void redis_attach(struct rconn *, redisAsyncContext *);
 static void redis_ev_read(evutil_socket_t, short, void *);
 static void redis_ev_write(evutil_socket_t, short, void *);
@@ -202,22 +202,35 @@ redis_up(void)
 }
 
 /*
- * Build the HSET of this site's settings in <prefix>:conf, which every
+ * Send, on the command connection, FUNCTION LOAD REPLACE of the library
+ * and the HSET of this site's settings in <prefix>:conf, which every
  * function of the library reads for the prefix it is called with
  * (use_prefix() in modq.lua): decisions.maxlen, the days of reputation
  * history, decisions.ttl_days in seconds, the names of the rate rules per
  * author (space-separated; a rule name has no space) for modq_forget,
- * queue.stream and queue.group (for modq_stats).  The library itself holds no site, so sites with their
- * own prefixes share one Redis.
+ * queue.stream and queue.group (for modq_stats).  The library itself
+ * holds no site, so sites with their own prefixes share one Redis.  cb
+ * gets rd_fload, then rd_site, as its argument.  Returns how many were
+ * sent.
  */
-static void
-redis_site_args(struct redis_args *a, const struct conf *conf)
+static int
+redis_send_site(redis_cb cb)
 {
+	const struct conf *conf = rd.conf;
 	const struct rules_spec *sp = &conf->rules;
 	const struct rules_authors *au = &conf->rules.authors;
+	struct redis_args a;
 	size_t k, n = 0;
 	char *rates, *p;
+	int sent;
 
+	redis_args_init(&a);
+	redis_args_adds(&a, "FUNCTION");
+	redis_args_adds(&a, "LOAD");
+	redis_args_adds(&a, "REPLACE");
+	redis_args_adds(&a, modq_lua);
+	sent = redis_send(&rd.conn[REDIS_COMMAND], &a, 0, cb, rd_fload) == 0;
+	redis_args_free(&a);
 	for (k = 0; k < sp->nrates; k++)
 		n += strlen(sp->rates[k].name) + 1;
 	p = rates = xcalloc(1, n + 1);
@@ -225,23 +238,26 @@ redis_site_args(struct redis_args *a, const struct conf *conf)
 		if (sp->rates[k].per == RULES_PER_AUTHOR)
 			p += sprintf(p, "%s%s", p != rates ? " " : "",
 			    sp->rates[k].name);
-	redis_args_init(a);
-	redis_args_adds(a, "HSET");
-	redis_args_adds(a, conf->keys.conf);
-	redis_args_adds(a, "maxlen");
-	redis_args_addf(a, "%ld", conf->maxlen);
-	redis_args_adds(a, "hist_days");
+	redis_args_init(&a);
+	redis_args_adds(&a, "HSET");
+	redis_args_adds(&a, conf->keys.conf);
+	redis_args_adds(&a, "maxlen");
+	redis_args_addf(&a, "%ld", conf->maxlen);
+	redis_args_adds(&a, "hist_days");
 	redis_args_addf(
-	    a, "%ld", au->hold_if_rejected ? au->rejected_days : 0L);
-	redis_args_adds(a, "ttl_s");
-	redis_args_addf(a, "%ld", conf->ttl_days * 86400);
-	redis_args_adds(a, "author_rates");
-	redis_args_addf(a, "%s", rates);
-	redis_args_adds(a, "stream");
-	redis_args_adds(a, conf->stream);
-	redis_args_adds(a, "group");
-	redis_args_adds(a, conf->group);
+	    &a, "%ld", au->hold_if_rejected ? au->rejected_days : 0L);
+	redis_args_adds(&a, "ttl_s");
+	redis_args_addf(&a, "%ld", conf->ttl_days * 86400);
+	redis_args_adds(&a, "author_rates");
+	redis_args_adds(&a, rates);
+	redis_args_adds(&a, "stream");
+	redis_args_adds(&a, conf->stream);
+	redis_args_adds(&a, "group");
+	redis_args_adds(&a, conf->group);
+	sent += redis_send(&rd.conn[REDIS_COMMAND], &a, 0, cb, rd_site) == 0;
+	redis_args_free(&a);
 	free(rates);
+	return (sent);
 }
 
 /* Reconnect timer: open the connections and start the handshake. */
@@ -521,7 +537,6 @@ static void
 redis_handshake(void)
 {
 	const struct conf *c = rd.conf;
-	struct redis_args a;
 	char db[32];
 	int i;
 
@@ -544,12 +559,7 @@ redis_handshake(void)
 	if (c->nsentinels > 0)
 		redis_handshake_send(
 		    &rd.conn[REDIS_COMMAND], rd_role, "ROLE", NULL);
-	redis_handshake_send(&rd.conn[REDIS_COMMAND], rd_fload, "FUNCTION",
-	    "LOAD", "REPLACE", modq_lua, NULL);
-	redis_site_args(&a, c);
-	rd.handshake += redis_send(&rd.conn[REDIS_COMMAND], &a, 0,
-	                    redis_handshake_cb, rd_site) == 0;
-	redis_args_free(&a);
+	rd.handshake += redis_send_site(redis_handshake_cb);
 	redis_handshake_send(&rd.conn[REDIS_COMMAND], rd_xgroup, "XGROUP",
 	    "CREATE", c->keys.stream, c->group, "0", "MKSTREAM", NULL);
 }
@@ -939,20 +949,8 @@ redis_function_cb(void *r, void *arg)
 void
 redis_reload_functions(void)
 {
-	struct redis_args a;
-
-	if (rd.state != REDIS_UP)
-		return;
-	redis_args_init(&a);
-	redis_args_adds(&a, "FUNCTION");
-	redis_args_adds(&a, "LOAD");
-	redis_args_adds(&a, "REPLACE");
-	redis_args_adds(&a, modq_lua);
-	redis_send(&rd.conn[REDIS_COMMAND], &a, 0, redis_function_cb, rd_fload);
-	redis_args_free(&a);
-	redis_site_args(&a, rd.conf);
-	redis_send(&rd.conn[REDIS_COMMAND], &a, 0, redis_function_cb, rd_site);
-	redis_args_free(&a);
+	if (rd.state == REDIS_UP)
+		redis_send_site(redis_function_cb);
 }
 
 /* Close the intake connection for good (shutdown): no more reads. */
