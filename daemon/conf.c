@@ -148,13 +148,20 @@ static ssize_t conf_password_read(int, char *, size_t, const char **);
 static void conf_password(
     struct conf_ctx *, config_setting_t *, const char *, const char *, char **);
 
+/* Tell whether s is 1-64 bytes, each one of chars. */
+static int
+conf_chars_ok(const char *s, const char *chars)
+{
+	size_t n = strlen(s);
+
+	return (n > 0 && n <= 64 && strspn(s, chars) == n);
+}
+
 /* Check a name used in Redis keys: 1-64 bytes of [A-Za-z0-9._:-]. */
 static const char *
 conf_check_name(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 64 || strspn(s, CONF_NAME_CHARS) != n)
+	if (!conf_chars_ok(s, CONF_NAME_CHARS))
 		return ("must be 1 to 64 characters of A-Z a-z 0-9 . _ : -");
 	return (NULL);
 }
@@ -166,9 +173,7 @@ conf_check_name(const char *s)
 static const char *
 conf_check_prefix(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 64 || strspn(s, CONF_PREFIX_CHARS) != n)
+	if (!conf_chars_ok(s, CONF_PREFIX_CHARS))
 		return (
 		    "must be 1 to 64 characters of A-Z a-z 0-9 . _ : - { }");
 	return (NULL);

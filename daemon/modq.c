@@ -905,18 +905,13 @@ modq_redirect(redisContext *c, const char *err, int ask)
 	long port;
 	size_t hlen;
 
+	errno = 0;
 	if ((sp = strchr(err, ' ')) == NULL ||
 	    (sp = strchr(sp + 1, ' ')) == NULL ||
 	    (colon = strrchr(sp, ':')) == NULL ||
-	    (hlen = (size_t)(colon - sp - 1)) == 0 || hlen > MODQ_HOST_MAX) {
-		e = modq_safe(err);
-		modq_error("cannot follow the redirect: %s", e);
-		free(e);
-		return (-1);
-	}
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || errno != 0 || port < 1 || port > 65535) {
+	    (hlen = (size_t)(colon - sp - 1)) == 0 || hlen > MODQ_HOST_MAX ||
+	    (port = strtol(colon + 1, &end, 10)) < 1 || port > 65535 ||
+	    *end != '\0' || errno != 0) {
 		e = modq_safe(err);
 		modq_error("cannot follow the redirect: %s", e);
 		free(e);
