@@ -193,6 +193,15 @@ for r in replies:
     c.close()
 '
 
+# Run modq ($MODQ) against the test server: output in $OUT (NUL bytes
+# dropped), stderr in $ERR, exit status in $RC.
+mq() {
+	"$MODQ" -s "$SOCK" "$@" >"$TMP/out" 2>"$TMP/err"
+	RC=$?
+	OUT=$(tr -d '\0' <"$TMP/out")
+	ERR=$(cat "$TMP/err")
+}
+
 # Start modqd in the foreground (-d) without waiting for it.
 spawn_modqd() {
 	local conf=$1 log=$2

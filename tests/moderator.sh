@@ -44,15 +44,6 @@ ms() {
 	date +%s%3N
 }
 
-# Run modq against the test server: output in $OUT, stderr in $ERR, exit
-# status in $RC.
-mq() {
-	"$MODQ" -s "$SOCK" "$@" >"$TMP/out" 2>"$TMP/err"
-	RC=$?
-	OUT=$(tr -d '\0' <"$TMP/out")
-	ERR=$(cat "$TMP/err")
-}
-
 # Check the exit status and, when given, a string stderr must contain.
 check_rc() {
 	check_eq "$1: exit status" "$RC" "$2"

@@ -64,14 +64,6 @@ status_of() {
 	rcli --raw HMGET "$1" status reasons | paste -sd' ' -
 }
 
-# Run modq with the test's socket: output in OUT, status in RC.
-mq() {
-	"$MODQ" -s "$SOCK" "$@" >"$TMP/out" 2>"$TMP/err"
-	RC=$?
-	OUT=$(cat "$TMP/out")
-	ERR=$(cat "$TMP/err")
-}
-
 # Start the daemon of site $1 (its prefix) with the config on stdin, after
 # the redis block, which it writes; its PID in SITE_PID[$1].
 declare -A SITE_PID
