@@ -419,9 +419,7 @@ if want 6 hostile; then
 		check_match "a fake node's reply: $want" "$out" \
 		    "no node of the cluster says which is the primary of hash slot $SLOT_A \(modq:\{$TAG_A\}\): .*$want"
 	done
-	kill "$FAKE_PID" 2>/dev/null
-	wait "$FAKE_PID" 2>/dev/null
-	untrack_pid "$FAKE_PID"
+	term_wait "$FAKE_PID" 5000
 fi
 
 kill -TERM "$PID_A" "$PID_B"

@@ -438,9 +438,7 @@ if want 3 hostile; then
 		check_match "and then the next sentinel is asked" "$out" \
 		    "sentinel 127\.0\.0\.1:${SENT_PORT[1]}: (primary $MASTER is|NOAUTH)"
 	done
-	kill "$FAKE_PID" 2>/dev/null
-	wait "$FAKE_PID" 2>/dev/null
-	untrack_pid "$FAKE_PID"
+	term_wait "$FAKE_PID" 5000
 fi
 
 # --- 4 watch ----------------------------------------------------------------
